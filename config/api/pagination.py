@@ -1,0 +1,87 @@
+"""The credits family's page-number pagination: `page`/`per_page` and the {data, links, meta} envelope."""
+
+from __future__ import annotations
+
+import math
+
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import BasePagination
+from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+MAX_PAGE = 2_147_483_647
+
+
+def _positive_int(request, name: str, default: int, maximum: int | None = None) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationError({name: ["Must be a whole number."]}) from None
+    if value < 1 or value > MAX_PAGE:
+        raise ValidationError({name: [f"Must be between 1 and {MAX_PAGE}."]})
+    return min(value, maximum) if maximum else value
+
+
+class EnvelopePagination(BasePagination):
+    default_per_page = 15
+    max_per_page = 100  # a larger per_page is capped silently, as the vendor does
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        self.page = _positive_int(request, "page", 1)
+        self.per_page = _positive_int(request, "per_page", self.default_per_page, self.max_per_page)
+        self.total = queryset.count()
+        self.last_page = max(1, math.ceil(self.total / self.per_page))
+        offset = (self.page - 1) * self.per_page
+        if offset >= self.total:
+            return []  # a page past the last: empty data, no query with a huge offset
+        return list(queryset[offset : offset + self.per_page])
+
+    def _url(self, page: int | None) -> str | None:
+        if page is None:
+            return None
+        url = self.request.build_absolute_uri()
+        return remove_query_param(url, "page") if page == 1 else replace_query_param(url, "page", page)
+
+    def get_paginated_response(self, data) -> Response:
+        count = len(data)
+        start = (self.page - 1) * self.per_page + 1
+        return Response(
+            {
+                "data": data,
+                "links": {
+                    "first": self._url(1),
+                    "last": self._url(self.last_page),
+                    "prev": self._url(self.page - 1) if 1 < self.page <= self.last_page + 1 else None,
+                    "next": self._url(self.page + 1) if self.page < self.last_page else None,
+                },
+                "meta": {
+                    "current_page": self.page,
+                    "from": start if count else None,
+                    "to": start + count - 1 if count else None,
+                    "total": self.total,
+                    "per_page": self.per_page,
+                    "last_page": self.last_page,
+                },
+            }
+        )
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {
+                "name": "page",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "integer", "minimum": 1, "default": 1},
+            },
+            {
+                "name": "per_page",
+                "in": "query",
+                "required": False,
+                "description": "Results per page; at most 100 (a larger value is capped).",
+                "schema": {"type": "integer", "minimum": 1, "default": 15},
+            },
+        ]

@@ -1,0 +1,113 @@
+"""OpenAPI: every operation tagged with its family, and every error status it can answer documented
+with that family's error body."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import ResolvedComponent
+from rest_framework import serializers
+
+from . import dialects
+
+ERROR_DESCRIPTIONS = {
+    "400": "The request is invalid or the action is not possible.",
+    "401": "Missing or invalid credentials.",
+    "403": "The API client lacks the scope this operation needs.",
+    "404": "Not found (also for objects of another account).",
+    "409": "The request conflicts with the current state.",
+    "413": "The request body is larger than 1 MiB.",
+    "422": "Validation failed.",
+    "429": "Too many requests.",
+}
+
+
+class FamilyAutoSchema(AutoSchema):
+    def _dialect(self):
+        name = getattr(self.view, "dialect", "")
+        return dialects.get(name) if name else None
+
+    def get_tags(self) -> list[str]:
+        name = getattr(self.view, "dialect", "")
+        return [name] if name else super().get_tags()
+
+    def _error_ref(self, dialect) -> dict:
+        component = ResolvedComponent(
+            name=f"{dialect.name.capitalize()}Error",
+            type=ResolvedComponent.SCHEMA,
+            object=f"{dialect.name}-error",
+            schema=dialect.error_schema(),
+        )
+        self.registry.register_on_missing(component)
+        return component.ref
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        dialect = self._dialect()
+        if dialect is None or direction != "response":
+            return responses
+        ref = self._error_ref(dialect)
+        statuses = ["401", "403", "429"]
+        statuses += [str(s) for s in getattr(self.view, "error_statuses", {}).get(self.method, ())]
+        for status in statuses:
+            responses.setdefault(
+                status,
+                {
+                    "description": ERROR_DESCRIPTIONS.get(status, "Error."),
+                    "content": {"application/json": {"schema": ref}},
+                },
+            )
+        return responses
+
+
+@cache
+def data_envelope(serializer_class: type[serializers.Serializer]) -> type[serializers.Serializer]:
+    """`{"data": <object>}`, the credits family's single-object wrapper, as a schema."""
+    name = serializer_class.__name__.removesuffix("Serializer") + "EnvelopeSerializer"
+    return type(
+        name, (serializers.Serializer,), {"data": serializer_class(), "__module__": serializer_class.__module__}
+    )
+
+
+class _LinksSerializer(serializers.Serializer):
+    first = serializers.URLField()
+    last = serializers.URLField()
+    prev = serializers.URLField(allow_null=True)
+    next = serializers.URLField(allow_null=True)
+
+
+class _MetaSerializer(serializers.Serializer):
+    current_page = serializers.IntegerField()
+    # "from" is a keyword in Python; the field is added under its real name below.
+    to = serializers.IntegerField(allow_null=True)
+    total = serializers.IntegerField()
+    per_page = serializers.IntegerField()
+    last_page = serializers.IntegerField()
+
+
+_MetaSerializer._declared_fields["from"] = serializers.IntegerField(allow_null=True)
+
+
+class PageLinksSerializer(_LinksSerializer):
+    pass
+
+
+class PageMetaSerializer(_MetaSerializer):
+    pass
+
+
+@cache
+def page_envelope(serializer_class: type[serializers.Serializer]) -> type[serializers.Serializer]:
+    """`{"data": [...], "links": {...}, "meta": {...}}`, the credits family's list page, as a schema."""
+    name = serializer_class.__name__.removesuffix("Serializer") + "PageSerializer"
+    return type(
+        name,
+        (serializers.Serializer,),
+        {
+            "data": serializer_class(many=True),
+            "links": PageLinksSerializer(),
+            "meta": PageMetaSerializer(),
+            "__module__": serializer_class.__module__,
+        },
+    )

@@ -1,0 +1,163 @@
+from django.utils import timezone
+from rest_framework import serializers
+
+from credits import durations
+from credits.models import Coupon, CreditUse, CustomerCredit, MembershipCreditRule
+
+INT64_MAX = 2**63 - 1
+
+
+class CouponOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Coupon
+        fields = [
+            "id",
+            "name",
+            "description",
+            "benefit_key",
+            "kind",
+            "offering",
+            "value",
+            "currency",
+            "multi_use",
+            "max_uses",
+            "valid_for",
+            "default_revenue",
+            "active",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class CouponInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    benefit_key = serializers.RegexField(
+        r"^[A-Za-z0-9_.-]{1,64}$",
+        required=False,
+        allow_null=True,
+        error_messages={"invalid": "Must match ^[A-Za-z0-9_.-]{1,64}$."},
+    )
+    kind = serializers.ChoiceField(choices=Coupon.Kind.choices, required=False)
+    offering = serializers.CharField(required=False, allow_null=True, max_length=200)
+    value = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=INT64_MAX)
+    currency = serializers.RegexField(
+        r"^[A-Z]{3}$", required=False, allow_null=True, error_messages={"invalid": "Must be an ISO 4217 code."}
+    )
+    multi_use = serializers.BooleanField(required=False)
+    max_uses = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**31 - 1)
+    valid_for = serializers.CharField(required=False, allow_null=True, max_length=32)
+    default_revenue = serializers.IntegerField(required=False, min_value=0, max_value=INT64_MAX)
+    active = serializers.BooleanField(required=False)
+
+    def validate_valid_for(self, value):
+        if value:
+            try:
+                durations.parse(value)
+            except ValueError:
+                raise serializers.ValidationError("Must be an ISO 8601 duration such as P30D or P1M.") from None
+        return value
+
+
+class CreditCouponSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Coupon
+        fields = ["id", "name", "benefit_key", "kind", "offering", "value", "currency"]
+        read_only_fields = fields
+
+
+class CreditOutputSerializer(serializers.ModelSerializer):
+    customer_id = serializers.UUIDField()
+    coupon_id = serializers.UUIDField()
+    membership_id = serializers.UUIDField(allow_null=True)
+    coupon = CreditCouponSerializer()
+    status = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CustomerCredit
+        fields = [
+            "id",
+            "customer_id",
+            "coupon_id",
+            "coupon",
+            "membership_id",
+            "source",
+            "multi_use",
+            "max_uses",
+            "uses",
+            "status",
+            "expiry_date",
+            "revenue",
+            "redeemed_at",
+            "revoked_at",
+            "revoke_reason",
+            "issued_by",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_status(self, credit: CustomerCredit) -> str:
+        # One clock for the whole answer, so a page never mixes two views of "now".
+        now = self.context.setdefault("now", timezone.now())
+        return credit.status_at(now)
+
+
+class CreditIssueInputSerializer(serializers.Serializer):
+    coupon_id = serializers.UUIDField()
+    customer_id = serializers.UUIDField()
+    membership_id = serializers.UUIDField(required=False, allow_null=True)
+    expiry_date = serializers.DateTimeField(required=False, allow_null=True)
+    revenue = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=INT64_MAX)
+
+
+class CreditRedeemInputSerializer(serializers.Serializer):
+    reference = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=255)
+    note = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=5000)
+
+
+class CreditRevokeInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=5000)
+
+
+class CreditUseOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CreditUse
+        fields = ["id", "used_at", "reference", "note", "revenue", "used_by", "reversed_at", "reversed_by"]
+        read_only_fields = fields
+
+
+class CreditUseListSerializer(serializers.Serializer):
+    data = CreditUseOutputSerializer(many=True)
+
+
+class MembershipCreditRuleOutputSerializer(serializers.ModelSerializer):
+    membership_type_id = serializers.UUIDField()
+    coupon_id = serializers.UUIDField()
+
+    class Meta:
+        model = MembershipCreditRule
+        fields = [
+            "id",
+            "membership_type_id",
+            "coupon_id",
+            "issuing_frequency",
+            "roll_over",
+            "issue_on_signup",
+            "quantity",
+            "active",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class MembershipCreditRuleInputSerializer(serializers.Serializer):
+    membership_type_id = serializers.UUIDField()
+    coupon_id = serializers.UUIDField()
+    issuing_frequency = serializers.ChoiceField(choices=MembershipCreditRule.Frequency.values, required=False)
+    roll_over = serializers.BooleanField(required=False)
+    issue_on_signup = serializers.BooleanField(required=False)
+    quantity = serializers.IntegerField(required=False, min_value=1, max_value=1000)
+    active = serializers.BooleanField(required=False)

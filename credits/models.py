@@ -1,0 +1,310 @@
+import uuid
+from datetime import datetime
+
+from django.conf import settings
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from customers.models import Account, ApiClient, Customer, Membership, MembershipType
+
+BENEFIT_KEY_VALIDATOR = RegexValidator(r"^[A-Za-z0-9_.-]{1,64}$", "A benefit key is 1-64 of A-Z a-z 0-9 _ . -")
+
+
+class AppendOnlyModel(models.Model):
+    """History rows are written once. PostgreSQL also refuses UPDATE and DELETE on these tables with a
+    trigger (see the migrations), so not even raw SQL can rewrite history."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise RuntimeError(f"{type(self).__name__} rows are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise RuntimeError(f"{type(self).__name__} rows are append-only")
+
+
+class Coupon(models.Model):
+    """The template every credit is issued from. Deactivated, never deleted."""
+
+    class Kind(models.TextChoices):
+        OFFERING = "offering"
+        MONETARY = "monetary"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="coupons")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    benefit_key = models.CharField(max_length=64, null=True, blank=True, validators=[BENEFIT_KEY_VALIDATOR])
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.OFFERING)
+    offering = models.CharField(max_length=200, null=True, blank=True)
+    value = models.BigIntegerField(null=True, blank=True, help_text="Minor units, monetary coupons only.")
+    currency = models.CharField(max_length=3, null=True, blank=True)
+    multi_use = models.BooleanField(default=False)
+    max_uses = models.PositiveIntegerField(null=True, blank=True, validators=[MinValueValidator(1)])
+    valid_for = models.CharField(max_length=32, null=True, blank=True, help_text="ISO 8601 duration, e.g. P30D")
+    default_revenue = models.BigIntegerField(default=0, validators=[MinValueValidator(0)])
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(multi_use=True) | Q(max_uses__isnull=True), name="coupon_max_uses_multi_only"
+            ),
+            models.CheckConstraint(
+                condition=Q(max_uses__isnull=True) | Q(max_uses__gte=1), name="coupon_max_uses_positive"
+            ),
+            models.CheckConstraint(condition=Q(default_revenue__gte=0), name="coupon_default_revenue_non_negative"),
+            models.CheckConstraint(
+                condition=~Q(kind="monetary") | Q(value__gt=0, currency__isnull=False), name="coupon_monetary_has_value"
+            ),
+        ]
+        indexes = [models.Index(fields=["account", "benefit_key"], name="coupon_account_benefit_key")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CreditQuerySet(models.QuerySet):
+    def fully_used_q(self) -> Q:
+        return Q(multi_use=False, uses__gte=1) | Q(multi_use=True, max_uses__isnull=False, uses__gte=F("max_uses"))
+
+    def usable(self, now: datetime | None = None):
+        """Credits that can be used now: the definition of status `active`, in SQL, so that a row lock's
+        re-check under concurrency applies it to the row's newest version."""
+        now = now or timezone.now()
+        return (
+            self.filter(revoked_at__isnull=True)
+            .exclude(self.fully_used_q())
+            .filter(Q(expiry_date__isnull=True) | Q(expiry_date__gt=now))
+        )
+
+    def with_status(self, now: datetime | None = None):
+        now = now or timezone.now()
+        return self.annotate(
+            computed_status=models.Case(
+                models.When(revoked_at__isnull=False, then=models.Value("revoked")),
+                models.When(self.fully_used_q(), then=models.Value("redeemed")),
+                models.When(expiry_date__lte=now, then=models.Value("expired")),
+                default=models.Value("active"),
+                output_field=models.CharField(),
+            )
+        )
+
+
+class CustomerCredit(models.Model):
+    """One coupon issued to one customer. `uses`, `revenue_recognised` and `redeemed_at` are caches of
+    the CreditUse rows, written only by credits.services in the same transaction as those rows."""
+
+    class Source(models.TextChoices):
+        MANUAL = "manual"
+        API = "api"
+        BULK = "bulk"
+        MEMBERSHIP = "membership"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        REDEEMED = "redeemed"
+        EXPIRED = "expired"
+        REVOKED = "revoked"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="credits")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="credits")
+    coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, related_name="credits")
+    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, null=True, blank=True, related_name="credits")
+    source = models.CharField(max_length=10, choices=Source.choices)
+    multi_use = models.BooleanField(default=False)
+    max_uses = models.PositiveIntegerField(null=True, blank=True)
+    uses = models.PositiveIntegerField(default=0)
+    expiry_date = models.DateTimeField(null=True, blank=True)
+    revenue = models.BigIntegerField(default=0)
+    revenue_recognised = models.BigIntegerField(default=0)
+    redeemed_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoke_reason = models.TextField(null=True, blank=True)
+    revoked_by = models.CharField(max_length=200, null=True, blank=True)
+    issued_by = models.CharField(max_length=200)
+    issued_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    issued_by_client = models.ForeignKey(ApiClient, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CreditQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "customer credit"
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("redeem_customercredit", "Can redeem customer credits and reverse their uses"),
+            ("revoke_customercredit", "Can revoke customer credits"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(multi_use=True) | Q(max_uses__isnull=True), name="credit_max_uses_multi_only"
+            ),
+            models.CheckConstraint(
+                condition=Q(max_uses__isnull=True) | Q(max_uses__gte=1), name="credit_max_uses_positive"
+            ),
+            models.CheckConstraint(condition=Q(revenue__gte=0), name="credit_revenue_non_negative"),
+            models.CheckConstraint(
+                condition=Q(revenue_recognised__gte=0) & Q(revenue_recognised__lte=F("revenue")),
+                name="credit_revenue_recognised_bounded",
+            ),
+            # Uses never exceed the limit: one for single-use, max_uses for limited multi-use.
+            models.CheckConstraint(
+                condition=Q(uses__gte=0)
+                & (
+                    Q(multi_use=False, uses__lte=1)
+                    | Q(multi_use=True, max_uses__isnull=True)
+                    | Q(multi_use=True, uses__lte=F("max_uses"))
+                ),
+                name="credit_uses_within_limit",
+            ),
+            # A revoked credit is never also fully used: revoking a redeemed credit is refused, and a
+            # revoked credit takes no further use.
+            models.CheckConstraint(
+                condition=Q(revoked_at__isnull=True)
+                | Q(multi_use=False, uses=0)
+                | Q(multi_use=True, max_uses__isnull=True)
+                | Q(multi_use=True, uses__lt=F("max_uses")),
+                name="credit_not_revoked_and_used_up",
+            ),
+            models.CheckConstraint(
+                condition=Q(source__in=["manual", "api", "bulk", "membership"]), name="credit_source_known"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "-created_at", "-id"], name="credit_customer_newest"),
+            models.Index(fields=["account", "-created_at"], name="credit_account_newest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.coupon} for {self.customer}"
+
+    @property
+    def use_limit(self) -> int | None:
+        if not self.multi_use:
+            return 1
+        return self.max_uses
+
+    @property
+    def fully_used(self) -> bool:
+        limit = self.use_limit
+        return limit is not None and self.uses >= limit
+
+    def status_at(self, now: datetime) -> str:
+        if self.revoked_at is not None:
+            return self.Status.REVOKED
+        if self.fully_used:
+            return self.Status.REDEEMED
+        if self.expiry_date is not None and self.expiry_date <= now:
+            return self.Status.EXPIRED
+        return self.Status.ACTIVE
+
+    @property
+    def status(self) -> str:
+        return self.status_at(timezone.now())
+
+
+class CreditUse(models.Model):
+    """One use of a credit. A reversal marks it reversed; it is never deleted."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    credit = models.ForeignKey(CustomerCredit, on_delete=models.PROTECT, related_name="use_records")
+    used_at = models.DateTimeField(default=timezone.now)
+    reference = models.CharField(max_length=255, null=True, blank=True)
+    note = models.TextField(blank=True)
+    revenue = models.BigIntegerField()
+    used_by = models.CharField(max_length=200)
+    used_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    used_by_client = models.ForeignKey(ApiClient, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    reversed_at = models.DateTimeField(null=True, blank=True)
+    reversed_by = models.CharField(max_length=200, null=True, blank=True)
+
+    class Meta:
+        ordering = ["used_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(revenue__gte=0), name="credit_use_revenue_non_negative"),
+            # A retried redeem with the same reference can never record a second use.
+            models.UniqueConstraint(
+                fields=["credit", "reference"],
+                condition=Q(reference__isnull=False, reversed_at__isnull=True),
+                name="credit_use_reference_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"use of {self.credit_id} at {self.used_at:%Y-%m-%d %H:%M}"
+
+
+class CreditEvent(AppendOnlyModel):
+    """The append-only history of a credit: every change, who made it, when and why."""
+
+    class Action(models.TextChoices):
+        ISSUED = "issued"
+        USED = "used"
+        REVOKED = "revoked"
+        USE_REVERSED = "use_reversed"
+
+    id = models.BigAutoField(primary_key=True)
+    credit = models.ForeignKey(CustomerCredit, on_delete=models.PROTECT, related_name="events")
+    action = models.CharField(max_length=20, choices=Action.choices)
+    actor = models.CharField(max_length=200)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    api_client = models.ForeignKey(ApiClient, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    use = models.ForeignKey(CreditUse, on_delete=models.PROTECT, null=True, blank=True, related_name="events")
+    reason = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["credit", "created_at"], name="credit_event_credit_time")]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor}"
+
+
+class MembershipCreditRule(models.Model):
+    """Issues a coupon's credits to the members of a membership type on a schedule."""
+
+    class Frequency(models.TextChoices):
+        BILLING_CYCLE = "billing_cycle", "Every billing cycle (monthly)"
+        ONCE = "P0D", "Once, at signup"
+        MONTHLY = "P1M", "Monthly"
+        QUARTERLY = "P3M", "Every 3 months"
+        HALF_YEARLY = "P6M", "Every 6 months"
+        YEARLY = "P1Y", "Yearly"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="membership_credit_rules")
+    membership_type = models.ForeignKey(MembershipType, on_delete=models.PROTECT, related_name="credit_rules")
+    coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, related_name="membership_rules")
+    issuing_frequency = models.CharField(max_length=16, choices=Frequency.choices, default=Frequency.BILLING_CYCLE)
+    roll_over = models.BooleanField(default=False)
+    issue_on_signup = models.BooleanField(default=True)
+    quantity = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(quantity__gte=1), name="rule_quantity_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.coupon} for {self.membership_type} ({self.issuing_frequency})"

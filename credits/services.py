@@ -1,0 +1,291 @@
+"""Every write to coupons, credits, uses and rules. The admin, the API and the management commands call
+these functions, so the same rules, locks and history apply whoever makes the change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from config.exceptions import Conflict, InvalidInput, NotFound, NotPossible
+from customers.actors import Actor
+from customers.models import Account, Customer, Membership, MembershipType
+
+from . import durations
+from .models import Coupon, CreditEvent, CreditUse, CustomerCredit, MembershipCreditRule
+
+# --- coupons -------------------------------------------------------------------------------------
+
+COUPON_FIELDS = (
+    "name",
+    "description",
+    "benefit_key",
+    "kind",
+    "offering",
+    "value",
+    "currency",
+    "multi_use",
+    "max_uses",
+    "valid_for",
+    "default_revenue",
+    "active",
+)
+
+
+def _coupon_check(coupon: Coupon) -> None:
+    errors: dict[str, list[str]] = {}
+    if coupon.kind == Coupon.Kind.MONETARY:
+        if coupon.value is None or coupon.value <= 0:
+            errors["value"] = ["A monetary coupon needs a value greater than 0 (minor units)."]
+        if not coupon.currency:
+            coupon.currency = coupon.account.currency
+    elif coupon.kind == Coupon.Kind.OFFERING and not coupon.offering:
+        errors["offering"] = ["An offering coupon needs the offering it entitles to."]
+    if coupon.max_uses is not None and not coupon.multi_use:
+        errors["max_uses"] = ["max_uses is only allowed on a multi_use coupon."]
+    if coupon.valid_for:
+        try:
+            durations.parse(coupon.valid_for)
+        except ValueError:
+            errors["valid_for"] = ["Must be an ISO 8601 duration such as P30D or P1M."]
+    if errors:
+        raise InvalidInput(errors)
+
+
+@transaction.atomic
+def coupon_create(*, account: Account, actor: Actor, **values) -> Coupon:
+    coupon = Coupon(account=account, **{key: values[key] for key in COUPON_FIELDS if key in values})
+    _coupon_check(coupon)
+    coupon.save(force_insert=True)
+    return coupon
+
+
+@transaction.atomic
+def coupon_update(*, coupon: Coupon, actor: Actor, **values) -> Coupon:
+    """Later edits never change issued credits: they copied what they need at issue time."""
+    coupon = Coupon.objects.select_for_update().select_related("account").get(pk=coupon.pk)
+    for key in COUPON_FIELDS:
+        if key in values:
+            setattr(coupon, key, values[key])
+    _coupon_check(coupon)
+    coupon.save()
+    return coupon
+
+
+# --- credits -------------------------------------------------------------------------------------
+
+
+def _event(credit: CustomerCredit, action: str, actor: Actor, *, use=None, reason: str = "", **data) -> None:
+    CreditEvent.objects.create(
+        credit=credit,
+        action=action,
+        actor=actor.label,
+        user_id=actor.user_id,
+        api_client_id=actor.api_client_id,
+        use=use,
+        reason=reason or "",
+        data=data,
+    )
+
+
+def default_expiry(coupon: Coupon, *, now: datetime) -> datetime | None:
+    return durations.add(now, coupon.valid_for) if coupon.valid_for else None
+
+
+@transaction.atomic
+def credit_issue(
+    *,
+    customer: Customer,
+    coupon: Coupon,
+    actor: Actor,
+    source: str,
+    membership: Membership | None = None,
+    expiry_date: datetime | None = None,
+    revenue: int | None = None,
+) -> CustomerCredit:
+    """Issue one credit of `coupon` to `customer`. multi_use and max_uses are copied from the coupon."""
+    now = timezone.now()
+    errors: dict[str, list[str]] = {}
+    if coupon.account_id != customer.account_id or not coupon.active:
+        errors["coupon_id"] = ["Must be an active coupon of this account."]
+    if membership is not None and membership.customer_id != customer.pk:
+        errors["membership_id"] = ["Must be a membership of this customer."]
+    if expiry_date is not None and expiry_date <= now:
+        errors["expiry_date"] = ["Must be in the future."]
+    if revenue is not None and revenue < 0:
+        errors["revenue"] = ["Must be an integer of at least 0."]
+    if errors:
+        raise InvalidInput(errors)
+    credit = CustomerCredit.objects.create(
+        account_id=customer.account_id,
+        customer=customer,
+        coupon=coupon,
+        membership=membership,
+        source=source,
+        multi_use=coupon.multi_use,
+        max_uses=coupon.max_uses if coupon.multi_use else None,
+        expiry_date=expiry_date if expiry_date is not None else default_expiry(coupon, now=now),
+        revenue=coupon.default_revenue if revenue is None else revenue,
+        issued_by=actor.label,
+        issued_by_user_id=actor.user_id,
+        issued_by_client_id=actor.api_client_id,
+        created_at=now,
+    )
+    _event(credit, CreditEvent.Action.ISSUED, actor, source=source)
+    return credit
+
+
+def _locked_credit(*, account_id: str, customer_id, credit_id) -> CustomerCredit:
+    credit = (
+        CustomerCredit.objects.select_for_update(of=("self",))
+        .select_related("coupon")
+        .filter(account_id=account_id, customer_id=customer_id, pk=credit_id)
+        .first()
+    )
+    if credit is None:
+        raise NotFound("Credit not found.", code="credit.not_found")
+    return credit
+
+
+def _use_revenue(credit: CustomerCredit) -> int:
+    """Single-use: all of it. Limited multi-use: an even share, the remainder on the use that fills the
+    limit. Unlimited: all on the first (unreversed) use. Unreversed uses always sum to `revenue` once
+    the credit is fully used, however many reversals happened in between."""
+    limit = credit.use_limit
+    if limit is None or credit.uses + 1 >= limit:
+        return credit.revenue - credit.revenue_recognised
+    return credit.revenue // limit
+
+
+def use_locked_credit(
+    credit: CustomerCredit, *, actor: Actor, reference: str | None = None, note: str = "", now: datetime | None = None
+) -> CreditUse:
+    """Record one use of a credit the caller has locked (select_for_update) in its transaction."""
+    now = now or timezone.now()
+    status = credit.status_at(now)
+    if status != CustomerCredit.Status.ACTIVE:
+        raise Conflict(f"The credit is {status}; only an active credit can be used.", code="credit.not_active")
+    revenue = _use_revenue(credit)
+    use = CreditUse.objects.create(
+        credit=credit,
+        used_at=now,
+        reference=reference,
+        note=note or "",
+        revenue=revenue,
+        used_by=actor.label,
+        used_by_user_id=actor.user_id,
+        used_by_client_id=actor.api_client_id,
+    )
+    credit.uses += 1
+    credit.revenue_recognised += revenue
+    if credit.fully_used:
+        credit.redeemed_at = now
+    credit.updated_at = now
+    credit.save(update_fields=["uses", "revenue_recognised", "redeemed_at", "updated_at"])
+    _event(credit, CreditEvent.Action.USED, actor, use=use, reference=reference, revenue=revenue)
+    return use
+
+
+@transaction.atomic
+def credit_redeem(
+    *, account: Account, customer_id, credit_id, actor: Actor, reference: str | None = None, note: str = ""
+) -> CustomerCredit:
+    """Use a credit once. The row lock makes simultaneous redeems queue, so a credit never gets more uses
+    than its limit; a reference already recorded on an unreversed use answers the credit unchanged."""
+    credit = _locked_credit(account_id=account.pk, customer_id=customer_id, credit_id=credit_id)
+    if reference and credit.use_records.filter(reference=reference, reversed_at__isnull=True).exists():
+        return credit
+    use_locked_credit(credit, actor=actor, reference=reference or None, note=note)
+    return credit
+
+
+@transaction.atomic
+def credit_revoke(
+    *, account: Account, customer_id, credit_id, actor: Actor, reason: str | None = None
+) -> CustomerCredit:
+    credit = _locked_credit(account_id=account.pk, customer_id=customer_id, credit_id=credit_id)
+    if credit.revoked_at is not None:
+        raise NotPossible("The credit is already revoked.", code="credit.already_revoked")
+    if credit.fully_used:
+        raise NotPossible("A redeemed credit cannot be revoked.", code="credit.redeemed")
+    now = timezone.now()
+    credit.revoked_at = now
+    credit.revoke_reason = reason or None
+    credit.revoked_by = actor.label
+    credit.updated_at = now
+    credit.save(update_fields=["revoked_at", "revoke_reason", "revoked_by", "updated_at"])
+    _event(credit, CreditEvent.Action.REVOKED, actor, reason=reason or "")
+    return credit
+
+
+@transaction.atomic
+def credit_use_reverse(*, account: Account, customer_id, credit_id, use_id, actor: Actor) -> CustomerCredit:
+    """Undo one use: the use is marked reversed (kept), `uses` goes down and its revenue is given back."""
+    credit = _locked_credit(account_id=account.pk, customer_id=customer_id, credit_id=credit_id)
+    use = credit.use_records.filter(pk=use_id).first()
+    if use is None:
+        raise NotFound("Use not found.", code="credit_use.not_found")
+    if use.reversed_at is not None:
+        raise Conflict("The use is already reversed.", code="credit_use.already_reversed")
+    if credit.revoked_at is not None:
+        raise Conflict("The uses of a revoked credit cannot be reversed.", code="credit.revoked")
+    now = timezone.now()
+    use.reversed_at = now
+    use.reversed_by = actor.label
+    use.save(update_fields=["reversed_at", "reversed_by"])
+    credit.uses -= 1
+    credit.revenue_recognised -= use.revenue
+    credit.redeemed_at = None
+    credit.updated_at = now
+    credit.save(update_fields=["uses", "revenue_recognised", "redeemed_at", "updated_at"])
+    _event(credit, CreditEvent.Action.USE_REVERSED, actor, use=use, revenue=use.revenue)
+    return credit
+
+
+# --- membership credit rules ---------------------------------------------------------------------
+
+RULE_FIELDS = ("issuing_frequency", "roll_over", "issue_on_signup", "quantity", "active")
+
+
+def _rule_refs(*, account: Account, membership_type_id=None, coupon_id=None) -> dict:
+    refs: dict = {}
+    errors: dict[str, list[str]] = {}
+    if membership_type_id is not None:
+        refs["membership_type"] = MembershipType.objects.filter(account=account, pk=membership_type_id).first()
+        if refs["membership_type"] is None:
+            errors["membership_type_id"] = ["No such membership type."]
+    if coupon_id is not None:
+        refs["coupon"] = Coupon.objects.filter(account=account, pk=coupon_id).first()
+        if refs["coupon"] is None:
+            errors["coupon_id"] = ["No such coupon."]
+    if errors:
+        raise InvalidInput(errors)
+    return refs
+
+
+@transaction.atomic
+def membership_credit_rule_create(
+    *, account: Account, membership_type_id, coupon_id, actor: Actor, **values
+) -> MembershipCreditRule:
+    refs = _rule_refs(account=account, membership_type_id=membership_type_id, coupon_id=coupon_id)
+    if not refs["coupon"].active:
+        raise InvalidInput.single("coupon_id", "The coupon is not active.")
+    return MembershipCreditRule.objects.create(
+        account=account, **refs, **{key: values[key] for key in RULE_FIELDS if key in values}
+    )
+
+
+@transaction.atomic
+def membership_credit_rule_update(
+    *, rule: MembershipCreditRule, actor: Actor, membership_type_id=None, coupon_id=None, **values
+) -> MembershipCreditRule:
+    rule = MembershipCreditRule.objects.select_for_update().get(pk=rule.pk)
+    refs = _rule_refs(account=rule.account, membership_type_id=membership_type_id, coupon_id=coupon_id)
+    for key, value in refs.items():
+        setattr(rule, key, value)
+    for key in RULE_FIELDS:
+        if key in values:
+            setattr(rule, key, values[key])
+    rule.save()
+    return rule

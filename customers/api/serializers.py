@@ -1,0 +1,65 @@
+from rest_framework import serializers
+
+from customers.models import Customer, Membership, MembershipType
+
+
+class CustomerOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Customer
+        fields = [
+            "id",
+            "number",
+            "email",
+            "first_name",
+            "last_name",
+            "external_ref",
+            "card_number",
+            "barcode",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class CustomerInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
+    first_name = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    last_name = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    external_ref = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    card_number = serializers.RegexField(
+        r"^[0-9]{1,20}$",
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=20,
+        error_messages={"invalid": "A card number is a decimal number of up to 20 digits."},
+    )
+    barcode = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=128)
+
+
+class MembershipTypeOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = MembershipType
+        fields = ["id", "name", "description", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class MembershipTypeInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class MembershipOutputSerializer(serializers.ModelSerializer):
+    customer_id = serializers.UUIDField()
+    membership_type_id = serializers.UUIDField()
+
+    class Meta:
+        model = Membership
+        fields = ["id", "customer_id", "membership_type_id", "status", "started_at", "ends_at", "created_at"]
+        read_only_fields = fields
+
+
+class MembershipInputSerializer(serializers.Serializer):
+    membership_type_id = serializers.UUIDField()
+    started_at = serializers.DateTimeField(required=False)
+    ends_at = serializers.DateTimeField(required=False, allow_null=True)

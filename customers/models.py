@@ -1,0 +1,145 @@
+import uuid
+
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+
+ACCOUNT_ID_VALIDATOR = RegexValidator(r"^[PT]\d{8}$", "An account id is P or T followed by 8 digits.")
+CURRENCY_VALIDATOR = RegexValidator(r"^[A-Z]{3}$", "A currency is an ISO 4217 code such as NOK.")
+CARD_NUMBER_VALIDATOR = RegexValidator(r"^[0-9]{1,20}$", "A card number is a decimal number of up to 20 digits.")
+
+
+class Account(models.Model):
+    """A tenant: one business. Every other object belongs to exactly one account."""
+
+    id = models.CharField(primary_key=True, max_length=9, validators=[ACCOUNT_ID_VALIDATOR])
+    name = models.CharField(max_length=200)
+    currency = models.CharField(max_length=3, default="NOK", validators=[CURRENCY_VALIDATOR])
+    timezone = models.CharField(max_length=64, default="Europe/Oslo")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(id__regex=r"^[PT][0-9]{8}$"), name="account_id_format"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.name}"
+
+
+class ApiClient(models.Model):
+    """A machine credential of one account. The secret is kept only as a SHA-256 digest (it has 256
+    bits of entropy, so a slow password hash would add latency without adding safety); `secret_prefix`
+    finds the row with an index, and the digest is compared in constant time."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="api_clients")
+    name = models.CharField(max_length=100)
+    client_id = models.CharField(max_length=40, unique=True, editable=False)
+    secret_prefix = models.CharField(max_length=16, db_index=True, editable=False)
+    secret_hash = models.CharField(max_length=64, editable=False)
+    scopes = models.JSONField(default=list)
+    is_active = models.BooleanField(default=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.CharField(max_length=200, blank=True, editable=False)
+    deactivated_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["account_id", "name", "id"]
+        verbose_name = "API client"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.client_id})"
+
+    # DRF treats the authenticated principal as request.user.
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def actor_label(self) -> str:
+        return f"client:{self.name}"
+
+
+class Customer(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="customers")
+    # The benefits family's customerId: an int64 assigned by the server.
+    number = models.BigIntegerField(unique=True, editable=False)
+    email = models.EmailField(blank=True)
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    external_ref = models.CharField(max_length=255, blank=True)
+    card_number = models.CharField(
+        max_length=20, null=True, blank=True, validators=[CARD_NUMBER_VALIDATOR], help_text="Decimal digits."
+    )
+    barcode = models.CharField(max_length=128, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "card_number"], name="customer_card_number_unique"),
+            models.UniqueConstraint(fields=["account", "barcode"], name="customer_barcode_unique"),
+            models.CheckConstraint(condition=Q(number__gt=0), name="customer_number_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["account", "email"], name="customer_account_email"),
+            models.Index(fields=["account", "external_ref"], name="customer_account_extref"),
+            models.Index(fields=["account", "-created_at", "-id"], name="customer_account_created"),
+        ]
+
+    def __str__(self) -> str:
+        name = f"{self.first_name} {self.last_name}".strip() or self.email or "customer"
+        return f"{name} (#{self.number})"
+
+
+class MembershipType(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="membership_types")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["account", "name"], name="membership_type_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        CANCELLED = "cancelled"
+        EXPIRED = "expired"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="memberships")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="memberships")
+    membership_type = models.ForeignKey(MembershipType, on_delete=models.PROTECT, related_name="memberships")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    started_at = models.DateTimeField()
+    ends_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    cancelled_by = models.CharField(max_length=200, blank=True, editable=False)
+    created_by = models.CharField(max_length=200, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True) | Q(ends_at__gte=models.F("started_at")),
+                name="membership_ends_after_start",
+            ),
+        ]
+        indexes = [models.Index(fields=["membership_type", "status"], name="membership_type_status")]
+
+    def __str__(self) -> str:
+        return f"{self.membership_type} for {self.customer}"

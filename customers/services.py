@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from config.api import scopes as scope_catalog
+from config.exceptions import Conflict, InvalidInput, NotFound
+
+from .actors import Actor
+from .models import Account, ApiClient, Customer, Membership, MembershipType
+from .selectors import SECRET_PREFIX_LENGTH, secret_digest
+
+CUSTOMER_NUMBER_MIN = 1_000_000_000
+CUSTOMER_NUMBER_SPAN = 9_000_000_000  # ten-digit numbers, easy to read out at a front desk
+
+
+@transaction.atomic
+def account_create(*, account_id: str, name: str, currency: str = "NOK", timezone_name: str = "Europe/Oslo") -> Account:
+    account = Account(id=account_id, name=name, currency=currency.upper(), timezone=timezone_name)
+    account.full_clean()
+    if Account.objects.filter(pk=account_id).exists():
+        raise Conflict(f"Account {account_id} already exists.", code="account.exists")
+    account.save(force_insert=True)
+    return account
+
+
+def new_client_secret() -> str:
+    # "blk_" + 43 url-safe characters (256 bits). No dots: a Bearer value with a dot is an access token.
+    return "blk_" + secrets.token_urlsafe(32)
+
+
+@transaction.atomic
+def api_client_create(*, account: Account, name: str, scopes: list[str], actor: Actor) -> tuple[ApiClient, str]:
+    """Create a client; returns it with its secret, which is never stored and never shown again."""
+    unknown = scope_catalog.unknown(scopes)
+    if unknown:
+        raise InvalidInput.single("scopes", f"Unknown scope(s): {', '.join(unknown)}.")
+    if not name.strip():
+        raise InvalidInput.single("name", "A name is required.")
+    secret = new_client_secret()
+    client = ApiClient.objects.create(
+        account=account,
+        name=name.strip(),
+        client_id="cl_" + secrets.token_hex(10),
+        secret_prefix=secret[:SECRET_PREFIX_LENGTH],
+        secret_hash=secret_digest(secret),
+        scopes=sorted(set(scopes)),
+        created_by=actor.label,
+    )
+    return client, secret
+
+
+@transaction.atomic
+def api_client_deactivate(*, api_client: ApiClient, actor: Actor) -> ApiClient:
+    if api_client.is_active:
+        api_client.is_active = False
+        api_client.deactivated_at = timezone.now()
+        api_client.save(update_fields=["is_active", "deactivated_at"])
+    return api_client
+
+
+CUSTOMER_FIELDS = ("email", "first_name", "last_name", "external_ref", "card_number", "barcode")
+
+
+def _customer_unique_checks(*, account: Account, values: dict, exclude_pk=None) -> None:
+    errors: dict[str, list[str]] = {}
+    for field in ("card_number", "barcode"):
+        value = values.get(field)
+        if value:
+            clash = Customer.objects.filter(account=account, **{field: value})
+            if exclude_pk is not None:
+                clash = clash.exclude(pk=exclude_pk)
+            if clash.exists():
+                errors[field] = [f"Another customer already has this {field.replace('_', ' ')}."]
+    if errors:
+        raise InvalidInput(errors)
+
+
+def customer_create(*, account: Account, actor: Actor, **values) -> Customer:
+    values = {key: values[key] for key in CUSTOMER_FIELDS if key in values}
+    for field in ("card_number", "barcode"):
+        if values.get(field) == "":
+            values[field] = None
+    _customer_unique_checks(account=account, values=values)
+    # Numbers are random ten-digit ints: unique by constraint, retried on the (rare) collision.
+    for _attempt in range(8):
+        number = CUSTOMER_NUMBER_MIN + secrets.randbelow(CUSTOMER_NUMBER_SPAN)
+        try:
+            with transaction.atomic():
+                return Customer.objects.create(account=account, number=number, **values)
+        except IntegrityError:
+            if not Customer.objects.filter(number=number).exists():
+                raise
+    raise RuntimeError("could not allocate a customer number")
+
+
+@transaction.atomic
+def customer_update(*, customer: Customer, actor: Actor, **values) -> Customer:
+    changes = {key: values[key] for key in CUSTOMER_FIELDS if key in values}
+    for field in ("card_number", "barcode"):
+        if changes.get(field) == "":
+            changes[field] = None
+    _customer_unique_checks(account=customer.account, values=changes, exclude_pk=customer.pk)
+    for key, value in changes.items():
+        setattr(customer, key, value)
+    customer.save()
+    return customer
+
+
+@transaction.atomic
+def membership_type_create(*, account: Account, name: str, description: str = "", actor: Actor) -> MembershipType:
+    if MembershipType.objects.filter(account=account, name=name).exists():
+        raise InvalidInput.single("name", "A membership type with this name already exists.")
+    return MembershipType.objects.create(account=account, name=name, description=description)
+
+
+@transaction.atomic
+def membership_create(
+    *,
+    customer: Customer,
+    membership_type_id,
+    started_at: datetime | None = None,
+    ends_at: datetime | None = None,
+    actor: Actor,
+) -> Membership:
+    membership_type = MembershipType.objects.filter(account_id=customer.account_id, pk=membership_type_id).first()
+    if membership_type is None:
+        raise InvalidInput.single("membership_type_id", "No such membership type.")
+    started_at = started_at or timezone.now()
+    if ends_at is not None and ends_at < started_at:
+        raise InvalidInput.single("ends_at", "ends_at must not be before started_at.")
+    return Membership.objects.create(
+        account_id=customer.account_id,
+        customer=customer,
+        membership_type=membership_type,
+        started_at=started_at,
+        ends_at=ends_at,
+        created_by=actor.label,
+    )
+
+
+@transaction.atomic
+def membership_cancel(*, membership: Membership, actor: Actor, at: datetime | None = None) -> Membership:
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if membership.status != Membership.Status.ACTIVE:
+        raise Conflict(f"The membership is {membership.status}, not active.", code="membership.not_active")
+    now = at or timezone.now()
+    membership.status = Membership.Status.CANCELLED
+    membership.cancelled_at = now
+    membership.cancelled_by = actor.label
+    if membership.ends_at is None or membership.ends_at > now:
+        membership.ends_at = max(now, membership.started_at)
+    membership.save()
+    return membership
+
+
+def require(obj, what: str):
+    if obj is None:
+        raise NotFound(f"{what} not found.")
+    return obj
