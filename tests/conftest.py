@@ -1,0 +1,208 @@
+"""Fixtures and factories shared by every test. Data is made through the services, as production does."""
+
+from __future__ import annotations
+
+import base64
+import json as _json
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.utils import timezone
+
+from config.api.scopes import ALL_SCOPES
+from credits import services as credit_services
+from credits.models import Coupon, CreditEvent, CreditUse, CustomerCredit, MembershipCreditRule
+from customers import services as customer_services
+from customers.actors import Actor
+from customers.models import Account, ApiClient, Customer, Membership, MembershipType
+
+ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+SYSTEM = Actor.system("tests")
+
+
+def pytest_collection_modifyitems(config, items):
+    if ON_POSTGRES:
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)")
+    skipped = 0
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+            skipped += 1
+    config._postgres_only_skipped = skipped
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    skipped = getattr(config, "_postgres_only_skipped", 0)
+    if skipped:
+        terminalreporter.write_line(
+            f"SQLite run: {skipped} PostgreSQL-only tests skipped; set DATABASE_URL=postgres://... to run them."
+        )
+
+
+class Api:
+    """A REST client of one API client, speaking JSON, with the credential in one of the four forms."""
+
+    def __init__(self, secret: str | None, *, client_id: str | None = None, form: str = "api-key"):
+        self.http = Client()
+        self.headers: dict[str, str] = {}
+        if secret is not None:
+            if form == "api-key":
+                self.headers["HTTP_X_API_KEY"] = secret
+            elif form == "bearer":
+                self.headers["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
+            elif form == "basic":
+                token = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+                self.headers["HTTP_AUTHORIZATION"] = f"Basic {token}"
+
+    def request(self, method: str, path: str, body=None, *, raw: str | bytes | None = None, **extra):
+        kwargs = {**self.headers, **extra}
+        if raw is not None:
+            return self.http.generic(method, path, raw, content_type="application/json", **kwargs)
+        if body is None:
+            return self.http.generic(method, path, **kwargs)
+        return self.http.generic(method, path, _json.dumps(body), content_type="application/json", **kwargs)
+
+    def get(self, path, params=None, **extra):
+        return self.http.get(path, params or {}, **{**self.headers, **extra})
+
+    def post(self, path, body=None, **extra):
+        return self.request("POST", path, body, **extra)
+
+    def patch(self, path, body=None, **extra):
+        return self.request("PATCH", path, body, **extra)
+
+    def put(self, path, body=None, **extra):
+        return self.request("PUT", path, body, **extra)
+
+    def delete(self, path, body=None, **extra):
+        return self.request("DELETE", path, body, **extra)
+
+
+@pytest.fixture
+def account(db) -> Account:
+    return Account.objects.create(id="T00000001", name="Spa", currency="NOK")
+
+
+@pytest.fixture
+def other_account(db) -> Account:
+    return Account.objects.create(id="P00000002", name="Other gym", currency="SEK")
+
+
+@pytest.fixture
+def make_client(db):
+    def make(account: Account, scopes=ALL_SCOPES, name: str = "pos-frontdesk") -> tuple[ApiClient, str]:
+        return customer_services.api_client_create(account=account, name=name, scopes=list(scopes), actor=SYSTEM)
+
+    return make
+
+
+@pytest.fixture
+def make_api(make_client):
+    def make(account: Account, scopes=ALL_SCOPES, form: str = "api-key", name: str = "pos-frontdesk") -> Api:
+        client, secret = make_client(account, scopes, name)
+        api = Api(secret, client_id=client.client_id, form=form)
+        api.client = client
+        return api
+
+    return make
+
+
+@pytest.fixture
+def api(account, make_api) -> Api:
+    """A client of `account` with every scope."""
+    return make_api(account)
+
+
+@pytest.fixture
+def anonymous() -> Api:
+    return Api(None)
+
+
+@pytest.fixture
+def make_customer(db):
+    def make(account: Account, **values) -> Customer:
+        values.setdefault("first_name", "Ada")
+        values.setdefault("last_name", "Lovelace")
+        values.setdefault("email", "ada@example.com")
+        return customer_services.customer_create(account=account, actor=SYSTEM, **values)
+
+    return make
+
+
+@pytest.fixture
+def customer(account, make_customer) -> Customer:
+    return make_customer(account)
+
+
+@pytest.fixture
+def make_coupon(db):
+    def make(account: Account, **values) -> Coupon:
+        values.setdefault("name", "60 min massage")
+        values.setdefault("kind", "offering")
+        values.setdefault("offering", "Massage 60 min")
+        values.setdefault("benefit_key", "massage")
+        values.setdefault("default_revenue", 4500)
+        return credit_services.coupon_create(account=account, actor=SYSTEM, **values)
+
+    return make
+
+
+@pytest.fixture
+def coupon(account, make_coupon) -> Coupon:
+    return make_coupon(account)
+
+
+@pytest.fixture
+def make_credit(db):
+    def make(customer: Customer, coupon: Coupon, **values) -> CustomerCredit:
+        values.setdefault("source", CustomerCredit.Source.MANUAL)
+        return credit_services.credit_issue(customer=customer, coupon=coupon, actor=SYSTEM, **values)
+
+    return make
+
+
+@pytest.fixture
+def credit(customer, coupon, make_credit) -> CustomerCredit:
+    return make_credit(customer, coupon)
+
+
+@pytest.fixture
+def membership_type(account) -> MembershipType:
+    return customer_services.membership_type_create(account=account, name="Gold", actor=SYSTEM)
+
+
+@pytest.fixture
+def membership(customer, membership_type) -> Membership:
+    return customer_services.membership_create(
+        customer=customer,
+        membership_type_id=membership_type.pk,
+        started_at=timezone.now() - timedelta(days=3),
+        actor=SYSTEM,
+    )
+
+
+LEDGER_MODELS = [
+    Account,
+    Customer,
+    MembershipType,
+    Membership,
+    Coupon,
+    CustomerCredit,
+    CreditUse,
+    CreditEvent,
+    MembershipCreditRule,
+]
+
+
+def snapshot() -> dict:
+    """Every business row, to prove a denied request changed nothing."""
+    state = {model.__name__: sorted(map(repr, model.objects.values())) for model in LEDGER_MODELS}
+    state["ApiClient"] = sorted(map(repr, ApiClient.objects.values("id", "name", "scopes", "is_active")))
+    return state
+
+
+def credit_path(credit: CustomerCredit, suffix: str = "") -> str:
+    return f"/customers/customers/{credit.customer_id}/credits/{credit.pk}{suffix}"

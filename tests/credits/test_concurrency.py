@@ -1,0 +1,55 @@
+"""Simultaneous redeems of one credit, from 20 threads with their own PostgreSQL connections: never
+more successes than uses left, the rest 409, never a 5xx."""
+
+import pytest
+
+from credits.models import CreditUse, CustomerCredit
+from tests.concurrency import run_simultaneously
+from tests.conftest import Api, credit_path
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def _redeem_all(credit, secret, count=20):
+    def redeem(index: int) -> int:
+        return Api(secret).post(credit_path(credit, "/redeem"), {"reference": f"till-{index}"}).status_code
+
+    return run_simultaneously(count, redeem)
+
+
+def test_twenty_simultaneous_redeems_of_a_single_use_credit(account, make_client, credit):
+    _, secret = make_client(account)
+    outcome = _redeem_all(credit, secret)
+    assert outcome == {200: 1, 409: 19}
+    credit.refresh_from_db()
+    assert credit.uses == 1 and credit.status == "redeemed"
+    assert CreditUse.objects.filter(credit=credit).count() == 1
+
+
+def test_twenty_simultaneous_redeems_of_a_three_use_credit(account, make_client, customer, make_coupon, make_credit):
+    _, secret = make_client(account)
+    credit = make_credit(customer, make_coupon(account, name="3-pack", multi_use=True, max_uses=3), revenue=100)
+    outcome = _redeem_all(credit, secret)
+    assert outcome == {200: 3, 409: 17}
+    credit.refresh_from_db()
+    assert credit.uses == 3 and credit.revenue_recognised == 100
+    assert sum(u.revenue for u in CreditUse.objects.filter(credit=credit)) == 100
+
+
+def test_the_database_refuses_more_uses_than_the_limit(credit):
+    """The CHECK constraint holds even when application code is bypassed."""
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CustomerCredit.objects.filter(pk=credit.pk).update(uses=2)
+
+
+def test_the_database_refuses_deleting_credit_history(credit):
+    from django.db import connection, transaction
+    from django.db.utils import IntegrityError
+
+    with pytest.raises(IntegrityError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM credits_creditevent WHERE credit_id = %s", [credit.pk])
+    with pytest.raises(IntegrityError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM credits_customercredit WHERE id = %s", [credit.pk])
+    assert CustomerCredit.objects.filter(pk=credit.pk).exists()
