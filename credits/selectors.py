@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from customers.models import Account, Customer
 
@@ -50,3 +51,27 @@ def coupons_of(*, account: Account) -> QuerySet[Coupon]:
 
 def rules_of(*, account: Account) -> QuerySet[MembershipCreditRule]:
     return MembershipCreditRule.objects.filter(account=account).order_by("-created_at", "-id")
+
+
+def benefits_of(*, customer: Customer, keys: list[str] | None = None) -> list[dict]:
+    """The customer's benefits: `[{"key", "valid", "uses_left"}]`. With `keys`, exactly those in that
+    order (duplicates dropped, unknown keys not valid); without, every key the customer holds any credit
+    for, sorted. `uses_left` is None when some usable credit has no use limit."""
+    now = timezone.now()
+    credits = CustomerCredit.objects.filter(customer=customer, coupon__benefit_key__isnull=False)
+    if keys is not None:
+        keys = list(dict.fromkeys(keys))
+        credits = credits.filter(coupon__benefit_key__in=keys)
+    summary: dict[str, dict] = {}
+    for credit in credits.select_related("coupon").only(
+        "coupon__benefit_key", "revoked_at", "multi_use", "max_uses", "uses", "expiry_date"
+    ):
+        entry = summary.setdefault(credit.coupon.benefit_key, {"valid": False, "uses_left": 0})
+        if credit.status_at(now) == CustomerCredit.Status.ACTIVE:
+            entry["valid"] = True
+            limit = credit.use_limit
+            entry["uses_left"] = (
+                None if limit is None or entry["uses_left"] is None else entry["uses_left"] + limit - credit.uses
+            )
+    ordered = keys if keys is not None else sorted(summary)
+    return [{"key": key, **summary.get(key, {"valid": False, "uses_left": 0})} for key in ordered]

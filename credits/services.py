@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from config.exceptions import Conflict, InvalidInput, NotFound, NotPossible
@@ -289,3 +290,35 @@ def membership_credit_rule_update(
             setattr(rule, key, values[key])
     rule.save()
     return rule
+
+
+# --- benefits (the same ledger, seen through the Magicline-style API) ------------------------------
+
+
+@transaction.atomic
+def benefit_use(*, account: Account, customer_lookup: dict, benefit_key: str, actor: Actor) -> CreditUse:
+    """Use one unit of the customer's contingent for `benefit_key`: the usable credit that burns down
+    first (soonest expiry, no expiry last, then oldest issued, then id), under the same row lock and
+    through the same code as a credits-family redeem. `customer_lookup` finds the customer (by number,
+    card number or barcode); the customer is only read separately when nothing is usable, to tell an
+    unknown customer (404) from an empty contingent (409)."""
+    now = timezone.now()
+    customer_filter = {f"customer__{field}": value for field, value in customer_lookup.items()}
+    credit = (
+        CustomerCredit.objects.usable(now)
+        .select_for_update(of=("self",))
+        .select_related("customer")
+        .filter(account=account, coupon__benefit_key=benefit_key, **customer_filter)
+        .order_by(F("expiry_date").asc(nulls_last=True), "created_at", "id")
+        .first()
+    )
+    if credit is None:
+        customer = Customer.objects.filter(account=account, **customer_lookup).first()
+        if customer is None:
+            raise NotFound("Customer not found.", code="customer.not_found")
+        raise Conflict(
+            f"Customer {customer.number} has no usable '{benefit_key}' benefit",
+            code="benefit.not_available",
+            args=[benefit_key],
+        )
+    return use_locked_credit(credit, actor=actor, now=now)

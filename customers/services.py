@@ -9,6 +9,7 @@ from django.utils import timezone
 from config.api import scopes as scope_catalog
 from config.exceptions import Conflict, InvalidInput, NotFound
 
+from . import cards
 from .actors import Actor
 from .models import Account, ApiClient, Customer, Membership, MembershipType
 from .selectors import SECRET_PREFIX_LENGTH, secret_digest
@@ -65,6 +66,16 @@ def api_client_deactivate(*, api_client: ApiClient, actor: Actor) -> ApiClient:
 CUSTOMER_FIELDS = ("email", "first_name", "last_name", "external_ref", "card_number", "barcode")
 
 
+def _clean_identifiers(values: dict) -> dict:
+    """Empty identifiers are absent; card numbers are kept as decimal digits without leading zeros."""
+    for field in ("card_number", "barcode"):
+        if values.get(field) == "":
+            values[field] = None
+    if values.get("card_number"):
+        values["card_number"] = cards.normalise(values["card_number"])
+    return values
+
+
 def _customer_unique_checks(*, account: Account, values: dict, exclude_pk=None) -> None:
     errors: dict[str, list[str]] = {}
     for field in ("card_number", "barcode"):
@@ -80,10 +91,7 @@ def _customer_unique_checks(*, account: Account, values: dict, exclude_pk=None) 
 
 
 def customer_create(*, account: Account, actor: Actor, **values) -> Customer:
-    values = {key: values[key] for key in CUSTOMER_FIELDS if key in values}
-    for field in ("card_number", "barcode"):
-        if values.get(field) == "":
-            values[field] = None
+    values = _clean_identifiers({key: values[key] for key in CUSTOMER_FIELDS if key in values})
     _customer_unique_checks(account=account, values=values)
     # Numbers are random ten-digit ints: unique by constraint, retried on the (rare) collision.
     for _attempt in range(8):
@@ -99,10 +107,7 @@ def customer_create(*, account: Account, actor: Actor, **values) -> Customer:
 
 @transaction.atomic
 def customer_update(*, customer: Customer, actor: Actor, **values) -> Customer:
-    changes = {key: values[key] for key in CUSTOMER_FIELDS if key in values}
-    for field in ("card_number", "barcode"):
-        if changes.get(field) == "":
-            changes[field] = None
+    changes = _clean_identifiers({key: values[key] for key in CUSTOMER_FIELDS if key in values})
     _customer_unique_checks(account=customer.account, values=changes, exclude_pk=customer.pk)
     for key, value in changes.items():
         setattr(customer, key, value)

@@ -17,7 +17,6 @@ from . import dialects, request_id
 from .dialects import Dialect, Problem
 
 logger = logging.getLogger("config.api")
-dialects.load_all()
 
 _DRF_KINDS: list[tuple[type[Exception], str]] = [
     (drf.ParseError, "malformed"),

@@ -148,6 +148,11 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/",
     "TAGS": [
         {"name": "credits", "description": "Customer credits, coupons, customers and memberships (Trybe-style)."},
+        {
+            "name": "benefits",
+            "description": "Benefit eligibility and usage by customer number, card or barcode "
+            "(Magicline-style). Uses a credit of the customer whose coupon carries the benefit key.",
+        },
     ],
     "APPEND_COMPONENTS": {
         "securitySchemes": {

@@ -53,3 +53,33 @@ def test_the_database_refuses_deleting_credit_history(credit):
     with pytest.raises(IntegrityError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM credits_customercredit WHERE id = %s", [credit.pk])
     assert CustomerCredit.objects.filter(pk=credit.pk).exists()
+
+
+def test_twenty_simultaneous_benefit_uses_against_a_contingent_of_five(
+    account, make_client, customer, coupon, make_credit
+):
+    _, secret = make_client(account)
+    credits = [make_credit(customer, coupon) for _ in range(5)]
+
+    def use(index: int) -> int:
+        return Api(secret).post(f"/v1/customers/{customer.number}/benefits/massage/use").status_code
+
+    assert run_simultaneously(20, use) == {204: 5, 409: 15}
+    assert [CustomerCredit.objects.get(pk=c.pk).uses for c in credits] == [1] * 5
+    assert CreditUse.objects.filter(credit__customer=customer).count() == 5
+
+
+def test_benefit_uses_and_credit_redeems_share_one_contingent(account, make_client, customer, make_coupon, make_credit):
+    """The two families are one ledger: 10 uses through each API at once against 4 uses left."""
+    _, secret = make_client(account)
+    credit = make_credit(customer, make_coupon(account, name="4-pack", multi_use=True, max_uses=4))
+
+    def either(index: int) -> int:
+        if index % 2:
+            return Api(secret).post(f"/v1/customers/{customer.number}/benefits/massage/use").status_code
+        return Api(secret).post(credit_path(credit, "/redeem")).status_code
+
+    outcome = run_simultaneously(20, either)
+    assert outcome[204] + outcome[200] == 4 and outcome[409] == 16
+    credit.refresh_from_db()
+    assert credit.uses == 4
