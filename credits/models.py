@@ -138,6 +138,15 @@ class CustomerCredit(models.Model):
     issued_by_client = models.ForeignKey(ApiClient, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+    # Bulk grants: the batch and the input row that granted this credit (exactly once per batch key).
+    batch_key = models.CharField(max_length=100, null=True, blank=True, editable=False)
+    batch_row = models.BigIntegerField(null=True, blank=True, editable=False)
+    # Membership credit rules: the rule, period and n-th credit of that period (exactly once each).
+    rule = models.ForeignKey(
+        "MembershipCreditRule", on_delete=models.PROTECT, null=True, blank=True, related_name="credits", editable=False
+    )
+    period_start = models.DateTimeField(null=True, blank=True, editable=False)
+    period_nth = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
 
     objects = CreditQuerySet.as_manager()
 
@@ -181,6 +190,14 @@ class CustomerCredit(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(source__in=["manual", "api", "bulk", "membership"]), name="credit_source_known"
+            ),
+            models.UniqueConstraint(
+                fields=["batch_key", "customer"], condition=Q(batch_key__isnull=False), name="credit_once_per_batch"
+            ),
+            models.UniqueConstraint(
+                fields=["rule", "membership", "period_start", "period_nth"],
+                condition=Q(rule__isnull=False),
+                name="credit_once_per_rule_period",
             ),
         ]
         indexes = [
