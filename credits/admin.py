@@ -12,7 +12,7 @@ import uuid
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.options import IS_POPUP_VAR, IncorrectLookupParameters
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
@@ -309,6 +309,12 @@ class CustomerCreditAdmin(ServiceAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).with_status()
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is not None:
+            # The credit page is read-only: the issue form (and its help texts) has no place on it.
+            kwargs["form"] = forms.ModelForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
     def get_fieldsets(self, request, obj=None):
         if obj is None:
             return [(None, {"fields": ("customer", "coupon", "membership", "expiry_date", "revenue")})]
@@ -401,7 +407,7 @@ class CustomerCreditAdmin(ServiceAdmin):
         return field
 
     def response_add(self, request, obj, post_url_continue=None):
-        if helpers.IS_POPUP_VAR in request.POST:
+        if IS_POPUP_VAR in request.POST:
             return super().response_add(request, obj, post_url_continue)
         self.message_user(request, f"Issued {obj.coupon} to {obj.customer}.", messages.SUCCESS)
         if "_addanother" in request.POST:

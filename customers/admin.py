@@ -133,12 +133,21 @@ class ServiceAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         """Nothing to save: the inlines on these pages are read-only."""
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method != "POST":
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        using = router.db_for_write(self.model)
+        with transaction.atomic(using=using):
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            # The form is shown again, so the object was not saved; but the service may already have
+            # written while the form validated. Undo that, so that what the user sees is what is stored.
+            # (The page renders after this block, so it reads the rolled-back state.)
+            if getattr(request, "_service_admin_form_shown", False):
+                transaction.set_rollback(True, using=using)
+        return response
+
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        # After a POST this page is shown only when the object was not saved. The service may already
-        # have written during validation; undo it so that what the user sees is what is stored.
-        connection = transaction.get_connection(router.db_for_write(self.model))
-        if request.method == "POST" and connection.in_atomic_block:
-            transaction.set_rollback(True, using=connection.alias)
+        request._service_admin_form_shown = True
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     def has_delete_permission(self, request, obj=None):

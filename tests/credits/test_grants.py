@@ -1,0 +1,250 @@
+"""grant_credits: bulk grants, exactly once per customer per batch key, resumable, with a report."""
+
+import csv
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from credits import bulk, grants
+from credits.models import CreditEvent, CustomerCredit
+from tests.conftest import SYSTEM, snapshot
+
+pytestmark = pytest.mark.django_db
+
+
+def write_csv(path: Path, header: list[str], rows: list[list]) -> str:
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return str(path)
+
+
+def grant(*args) -> tuple[str, int]:
+    out = io.StringIO()
+    try:
+        call_command("grant_credits", *args, stdout=out)
+        return out.getvalue(), 0
+    except CommandError as exc:
+        return out.getvalue() + str(exc), exc.returncode
+
+
+@pytest.fixture
+def customers(account, make_customer):
+    return [make_customer(account, email=f"c{i}@example.com") for i in range(6)]
+
+
+def test_grant_by_number_grants_one_credit_each_with_history(tmp_path, account, coupon, customers):
+    path = write_csv(tmp_path / "in.csv", ["number"], [[c.number] for c in customers])
+    output, status = grant(account.pk, "--coupon", str(coupon.pk), "--customers", path, "--batch-key", "gift-1")
+    assert status == 0, output
+    assert "granted 6, already granted 0, rejected 0" in output
+    credits = CustomerCredit.objects.filter(batch_key="gift-1")
+    assert sorted(c.customer_id for c in credits) == sorted(c.pk for c in customers)
+    assert {(c.source, c.issued_by, c.revenue) for c in credits} == {("bulk", "bulk:gift-1", 4500)}
+    assert CreditEvent.objects.filter(credit__batch_key="gift-1", action="issued", actor="bulk:gift-1").count() == 6
+
+
+def test_rerun_grants_only_what_is_missing(tmp_path, account, coupon, customers):
+    path = write_csv(tmp_path / "in.csv", ["customer_id"], [[c.pk] for c in customers[:3]])
+    assert grant(account.pk, "--coupon", str(coupon.pk), "--customers", path)[1] == 0
+    output, status = grant(account.pk, "--coupon", str(coupon.pk), "--customers", path)
+    assert status == 0 and "granted 0, already granted 3, rejected 0" in output
+    assert CustomerCredit.objects.count() == 3
+    # The default batch key follows the file contents: a different file is another batch.
+    bigger = write_csv(tmp_path / "more.csv", ["customer_id"], [[c.pk] for c in customers])
+    assert "granted 6" in grant(account.pk, "--coupon", str(coupon.pk), "--customers", bigger)[0]
+
+
+def test_interrupted_grant_rerun_gives_exactly_one_each(tmp_path, account, coupon, customers, monkeypatch):
+    path = write_csv(tmp_path / "in.csv", ["email"], [[c.email] for c in customers])
+    real_insert, calls = bulk.insert, []
+
+    def insert_then_die(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the operator's ^C half way
+        return real_insert(*args, **kwargs)
+
+    monkeypatch.setattr(bulk, "insert", insert_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        grant(account.pk, "--coupon", str(coupon.pk), "--customers", path, "--batch-size", "2")
+    assert CustomerCredit.objects.count() == 2
+    monkeypatch.setattr(bulk, "insert", real_insert)
+    output, status = grant(account.pk, "--coupon", str(coupon.pk), "--customers", path, "--batch-size", "2")
+    assert status == 0 and "granted 4, already granted 2" in output
+    assert sorted(CustomerCredit.objects.values_list("customer_id", flat=True)) == sorted(c.pk for c in customers)
+
+
+def test_rejected_rows_are_reported_with_reasons_and_exit_1(tmp_path, account, coupon, customers, make_customer):
+    make_customer(account, email="twin@example.com")
+    make_customer(account, email="TWIN@example.com")
+    path = write_csv(
+        tmp_path / "in.csv",
+        ["email", "expiry_date", "revenue"],
+        [
+            [customers[0].email, "", ""],
+            ["nobody@example.com", "", ""],
+            [customers[0].email.upper(), "", ""],
+            [customers[1].email, "2001-01-01", ""],
+            [customers[2].email, "soon", ""],
+            [customers[3].email, "", "-5"],
+            ["twin@example.com", "", ""],
+            ["", "", ""],
+            [customers[4].email, "2099-06-30", "123"],
+        ],
+    )
+    report = tmp_path / "report.csv"
+    output, status = grant(account.pk, "--coupon", str(coupon.pk), "--customers", path, "--report", str(report))
+    assert status == 1
+    assert "granted 2, already granted 0, rejected 7" in output and "7 row(s) rejected" in output
+    with open(report) as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["row"], r["reason"]) for r in rows] == [
+        ("3", "unknown customer (email nobody@example.com)"),
+        ("4", "duplicate of row 2"),
+        ("5", "expiry_date 2001-01-01 is in the past"),
+        ("6", "expiry_date 'soon' is not a date or an RFC 3339 date-time"),
+        ("7", "revenue '-5' is not a whole number >= 0"),
+        ("8", "email matches 2 customers"),
+        ("9", "no email"),
+    ]
+    override = CustomerCredit.objects.get(customer=customers[4])
+    assert override.revenue == 123 and override.expiry_date.isoformat() == "2099-06-30T21:59:59+00:00"
+
+
+def test_duplicate_across_chunks_is_rejected(tmp_path, account, coupon, customers):
+    path = write_csv(tmp_path / "in.csv", ["customer_id"], [[customers[0].pk], [customers[1].pk], [customers[0].pk]])
+    output, status = grant(account.pk, "--coupon", str(coupon.pk), "--customers", path, "--batch-size", "1")
+    assert status == 1 and "granted 2" in output and "rejected 1" in output
+    assert CustomerCredit.objects.count() == 2
+
+
+def test_dry_run_writes_nothing(tmp_path, account, coupon, customers):
+    path = write_csv(tmp_path / "in.csv", ["number"], [[c.number] for c in customers] + [["42"]])
+    before = snapshot()
+    output, status = grant(account.pk, "--coupon", str(coupon.pk), "--customers", path, "--dry-run")
+    assert "DRY RUN" in output and "would grant 6" in output and "rejected 1" in output
+    assert status == 1
+    assert snapshot() == before
+
+
+def test_all_customers_and_membership_type(account, coupon, customers, membership_type):
+    from customers import services
+
+    services.membership_create(customer=customers[0], membership_type_id=membership_type.pk, actor=SYSTEM)
+    output, status = grant(account.pk, "--coupon", str(coupon.pk), "--membership-type", str(membership_type.pk))
+    assert status == 0 and "granted 1" in output
+    output, status = grant(account.pk, "--coupon", str(coupon.pk), "--all-customers")
+    assert status == 0 and "granted 6" in output
+    assert "granted 0, already granted 6" in grant(account.pk, "--coupon", str(coupon.pk), "--all-customers")[0]
+
+
+def test_reads_standard_input(account, coupon, customers, monkeypatch):
+    data = "customer_id\n" + "\n".join(str(c.pk) for c in customers) + "\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data.encode())))
+    output, status = grant(account.pk, "--coupon", str(coupon.pk), "--customers", "-")
+    assert status == 0 and "granted 6" in output
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--customers", "/nonexistent.csv"], "Cannot read"),
+        (["--all-customers", "--expiry-date", "yesterday"], "--expiry-date"),
+        (["--all-customers", "--expiry-date", "2001-01-01T00:00:00Z"], "Must be in the future"),
+        (["--all-customers", "--batch-size", "0"], "--batch-size"),
+        (["--membership-type", "00000000-0000-0000-0000-000000000000"], "No membership type"),
+    ],
+)
+def test_bad_options_exit_nonzero_with_one_line(account, coupon, customers, args, message):
+    before = snapshot()
+    output, status = grant(account.pk, "--coupon", str(coupon.pk), *args)
+    assert status != 0 and message in output
+    assert snapshot() == before
+
+
+def test_bad_header_and_unknown_coupon(tmp_path, account, coupon, customers):
+    path = write_csv(tmp_path / "in.csv", ["name"], [["x"]])
+    output, status = grant(account.pk, "--coupon", str(coupon.pk), "--customers", path)
+    assert status != 0 and "header must name one of customer_id, number, email" in output
+    output, status = grant(account.pk, "--coupon", "00000000-0000-0000-0000-000000000000", "--all-customers")
+    assert status != 0 and "No coupon" in output
+
+
+def test_inactive_coupon_is_refused(account, make_coupon, customers):
+    coupon = make_coupon(account, name="Old", active=False)
+    output, status = grant(account.pk, "--coupon", str(coupon.pk), "--all-customers")
+    assert status != 0 and "active coupon" in output
+    assert not CustomerCredit.objects.exists()
+
+
+def test_service_streams_rows_in_chunks(account, coupon, customers):
+    rows = (grants.SourceRow(row=i + 2, identifier=str(c.pk)) for i, c in enumerate(customers))
+    progress = []
+    summary = grants.credit_grant_bulk(
+        account=account,
+        coupon=coupon,
+        rows=rows,
+        column="customer_id",
+        batch_key="k",
+        batch_size=4,
+        on_progress=progress.append,
+    )
+    assert progress == [4, 2] and summary.granted == 6
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_sigkill_half_way_then_rerun_gives_exactly_one_credit_each(tmp_path, account, coupon):
+    """A real process, killed with SIGKILL while it writes, then run again to completion."""
+    total = 20_000
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO customers_customer (id, account_id, number, email, first_name, last_name, external_ref, "
+            "created_at, updated_at) SELECT gen_random_uuid(), %s, 5000000000 + g, '', '', '', '', now(), now() "
+            "FROM generate_series(1, %s) g",
+            [account.pk, total],
+        )
+    path = write_csv(tmp_path / "in.csv", ["number"], [[5_000_000_000 + i] for i in range(1, total + 1)])
+    settings = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}",
+    }
+    command = [
+        sys.executable,
+        "manage.py",
+        "grant_credits",
+        account.pk,
+        "--coupon",
+        str(coupon.pk),
+        "--customers",
+        path,
+        "--batch-size",
+        "500",
+    ]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while CustomerCredit.objects.count() < total // 4 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    granted_before_kill = CustomerCredit.objects.count()
+    assert 0 < granted_before_kill < total, granted_before_kill
+    assert process.returncode == -signal.SIGKILL
+    rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"already granted {granted_before_kill}" in rerun.stdout
+    assert CustomerCredit.objects.count() == total
+    assert CustomerCredit.objects.values("customer_id").distinct().count() == total
+    assert CreditEvent.objects.count() == total
