@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run serve test lint schema check
+.PHONY: install run serve test lint schema check bench
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,3 +34,7 @@ schema: install
 	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
 
 check: lint schema test
+
+# The benchmark harness (PostgreSQL; see bench/run.py). BENCH_GRANT_SIZES=10000 make bench for a quick run.
+bench: install
+	$(BIN)/python -m bench.run

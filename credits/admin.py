@@ -246,15 +246,15 @@ class CreditUseInline(ReadOnlyInline):
     model = CreditUse
     verbose_name = "use"
     verbose_name_plural = "uses"
-    base_fields = ("used_at", "used_by", "reference", "note", "revenue", "reversed_at", "reversed_by")
+    use_fields = ("used_at", "used_by", "reference", "note", "revenue", "reversed_at", "reversed_by")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("credit")
 
     def get_fields(self, request, obj=None):
         if request.user.has_perm("credits.redeem_customercredit"):
-            return (*self.base_fields, "reverse_link")
-        return self.base_fields
+            return (*self.use_fields, "reverse_link")
+        return self.use_fields
 
     def get_readonly_fields(self, request, obj=None):
         return self.get_fields(request, obj)

@@ -220,7 +220,7 @@ class AccountForm(ServiceModelForm):
         name = self.cleaned_data["timezone"].strip()
         try:
             ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
             raise ValidationError("Not a known time zone (use a name such as Europe/Oslo).") from exc
         return name
 

@@ -718,3 +718,19 @@ def test_a_service_write_is_undone_when_the_form_is_shown_again(root, customer):
     customer.refresh_from_db()
     assert customer.first_name == "Ada"
     assert "Changed" in response.content.decode()  # the user's input is shown back to them
+
+
+@pytest.mark.django_db
+def test_issue_form_autocompletes_customers_by_number_and_memberships(desk, account, customer):
+    membership_type = customer_services.membership_type_create(account=account, name="Gold", actor=SYSTEM)
+    membership = customer_services.membership_create(
+        customer=customer, membership_type_id=membership_type.pk, actor=SYSTEM
+    )
+    autocomplete = reverse("admin:autocomplete")
+    source = {"app_label": "credits", "model_name": "customercredit"}
+
+    customers = desk.get(autocomplete, {**source, "field_name": "customer", "term": str(customer.number)})
+    memberships = desk.get(autocomplete, {**source, "field_name": "membership", "term": "Gold"})
+
+    assert [row["id"] for row in customers.json()["results"]] == [str(customer.pk)]
+    assert [row["id"] for row in memberships.json()["results"]] == [str(membership.pk)]
