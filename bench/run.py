@@ -236,15 +236,15 @@ def run_isolated(bench: Bench, *args: str) -> tuple[float, float, str]:
         "s=time.perf_counter()-t;"
         "print(s, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss/1024, p.returncode);"
         "print(p.stdout, end='');"
-        "sys.stderr.write(p.stderr if p.returncode not in (0,1) else '')"
+        "sys.stderr.write(p.stderr)"
     )
     process = subprocess.run(
         [sys.executable, "-c", script, *args], cwd=ROOT, env=bench.env, capture_output=True, text=True
     )
     first, _, output = process.stdout.partition("\n")
     seconds, peak, code = first.split()
-    if code not in ("0", "1"):
-        raise RuntimeError(f"manage.py {' '.join(args)} failed: {process.stderr[-2000:]}")
+    if code != "0":
+        raise RuntimeError(f"manage.py {' '.join(args)} exited {code}: {process.stderr[-3000:]}")
     return float(seconds), float(peak), output
 
 

@@ -57,6 +57,7 @@ def _coupon_check(coupon: Coupon) -> None:
 @transaction.atomic
 def coupon_create(*, account: Account, actor: Actor, **values) -> Coupon:
     coupon = Coupon(account=account, **{key: values[key] for key in COUPON_FIELDS if key in values})
+    coupon.created_by = coupon.updated_by = actor.label
     _coupon_check(coupon)
     coupon.save(force_insert=True)
     return coupon
@@ -70,6 +71,7 @@ def coupon_update(*, coupon: Coupon, actor: Actor, **values) -> Coupon:
         if key in values:
             setattr(coupon, key, values[key])
     _coupon_check(coupon)
+    coupon.updated_by = actor.label
     coupon.save()
     return coupon
 
@@ -273,7 +275,11 @@ def membership_credit_rule_create(
     if not refs["coupon"].active:
         raise InvalidInput.single("coupon_id", "The coupon is not active.")
     return MembershipCreditRule.objects.create(
-        account=account, **refs, **{key: values[key] for key in RULE_FIELDS if key in values}
+        account=account,
+        created_by=actor.label,
+        updated_by=actor.label,
+        **refs,
+        **{key: values[key] for key in RULE_FIELDS if key in values},
     )
 
 
@@ -283,11 +289,14 @@ def membership_credit_rule_update(
 ) -> MembershipCreditRule:
     rule = MembershipCreditRule.objects.select_for_update().get(pk=rule.pk)
     refs = _rule_refs(account=rule.account, membership_type_id=membership_type_id, coupon_id=coupon_id)
+    if "coupon" in refs and refs["coupon"].pk != rule.coupon_id and not refs["coupon"].active:
+        raise InvalidInput.single("coupon_id", "The coupon is not active.")
     for key, value in refs.items():
         setattr(rule, key, value)
     for key in RULE_FIELDS:
         if key in values:
             setattr(rule, key, values[key])
+    rule.updated_by = actor.label
     rule.save()
     return rule
 

@@ -491,6 +491,10 @@ class ApiClientForm(ServiceModelForm):
 
     def perform(self, actor: Actor) -> ApiClient:
         data = self.cleaned_data
+        if not self.instance._state.adding:
+            return services.api_client_update(
+                api_client=self.instance, name=data["name"], scopes=data["scopes"], actor=actor
+            )
         client, secret = services.api_client_create(
             account=data["account"], name=data["name"], scopes=data["scopes"], actor=actor
         )
@@ -509,28 +513,38 @@ class ApiClientAdmin(ServiceAdmin):
     actions = ("deactivate_selected",)
     secret_template = "admin/customers/apiclient/secret_once.html"
 
+    # Never secret_hash or secret_prefix: a stored secret is not shown, not even its digest.
+    change_readonly = (
+        "account",
+        "client_id",
+        "is_active",
+        "created_by",
+        "created_at",
+        "updated_by",
+        "last_used_at",
+        "deactivated_at",
+        "deactivated_by",
+    )
+
     def get_fields(self, request, obj=None):
         if obj is None:
             return ("account", "name", "scopes")
-        # Never secret_hash or secret_prefix: a stored secret is not shown, not even its digest.
-        return (
-            "account",
-            "name",
-            "client_id",
-            "scope_list",
-            "is_active",
-            "created_by",
-            "created_at",
-            "last_used_at",
-            "deactivated_at",
-        )
+        return ("name", "scopes", *self.change_readonly)
 
     def get_readonly_fields(self, request, obj=None):
-        return () if obj is None else self.get_fields(request, obj)
+        if obj is None:
+            return ()
+        if not self.has_change_permission(request, obj):
+            return ("name", "scope_list", *self.change_readonly)
+        return self.change_readonly
 
-    def has_change_permission(self, request, obj=None):
-        # There is no API client update service; a client is created, then deactivated by the action.
-        return False
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is not None:
+            kwargs["fields"] = ("name", "scopes")
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is not None and "scopes" in form.base_fields:
+            form.base_fields["scopes"].initial = obj.scopes
+        return form
 
     def has_deactivate_permission(self, request):
         return request.user.has_perm("customers.change_apiclient")

@@ -44,7 +44,9 @@ class ApiClient(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.CharField(max_length=200, blank=True, editable=False)
+    updated_by = models.CharField(max_length=200, blank=True, editable=False)
     deactivated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    deactivated_by = models.CharField(max_length=200, blank=True, editable=False)
 
     class Meta:
         ordering = ["account_id", "name", "id"]
@@ -75,6 +77,8 @@ class Customer(models.Model):
         max_length=20, null=True, blank=True, validators=[CARD_NUMBER_VALIDATOR], help_text="Decimal digits."
     )
     barcode = models.CharField(max_length=128, null=True, blank=True)
+    created_by = models.CharField(max_length=200, blank=True, editable=False)
+    updated_by = models.CharField(max_length=200, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -101,6 +105,7 @@ class MembershipType(models.Model):
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="membership_types")
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
+    created_by = models.CharField(max_length=200, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from zoneinfo import available_timezones
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -18,12 +20,22 @@ CUSTOMER_NUMBER_MIN = 1_000_000_000
 CUSTOMER_NUMBER_SPAN = 9_000_000_000  # ten-digit numbers, easy to read out at a front desk
 
 
+def _field_checks(instance, *, exclude: list[str]) -> None:
+    """The model's own field validators (formats, lengths), as an InvalidInput."""
+    try:
+        instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        raise InvalidInput(exc.message_dict) from None
+
+
 @transaction.atomic
 def account_create(*, account_id: str, name: str, currency: str = "NOK", timezone_name: str = "Europe/Oslo") -> Account:
-    account = Account(id=account_id, name=name, currency=currency.upper(), timezone=timezone_name)
-    account.full_clean()
     if Account.objects.filter(pk=account_id).exists():
         raise Conflict(f"Account {account_id} already exists.", code="account.exists")
+    account = Account(id=account_id, name=name, currency=currency.upper(), timezone=timezone_name)
+    _field_checks(account, exclude=[])
+    if timezone_name not in available_timezones():
+        raise InvalidInput.single("timezone", f"Unknown time zone {timezone_name!r}.")
     account.save(force_insert=True)
     return account
 
@@ -55,11 +67,33 @@ def api_client_create(*, account: Account, name: str, scopes: list[str], actor: 
 
 
 @transaction.atomic
+def api_client_update(
+    *, api_client: ApiClient, actor: Actor, name: str | None = None, scopes: list[str] | None = None
+) -> ApiClient:
+    """Rename a client or change its scopes; its secret stays as it is."""
+    api_client = ApiClient.objects.select_for_update().get(pk=api_client.pk)
+    if scopes is not None:
+        unknown = scope_catalog.unknown(scopes)
+        if unknown:
+            raise InvalidInput.single("scopes", f"Unknown scope(s): {', '.join(unknown)}.")
+        api_client.scopes = sorted(set(scopes))
+    if name is not None:
+        if not name.strip():
+            raise InvalidInput.single("name", "A name is required.")
+        api_client.name = name.strip()
+    api_client.updated_by = actor.label
+    api_client.save(update_fields=["name", "scopes", "updated_by"])
+    return api_client
+
+
+@transaction.atomic
 def api_client_deactivate(*, api_client: ApiClient, actor: Actor) -> ApiClient:
+    """Its secret and every access token it holds stop working at once."""
     if api_client.is_active:
         api_client.is_active = False
         api_client.deactivated_at = timezone.now()
-        api_client.save(update_fields=["is_active", "deactivated_at"])
+        api_client.deactivated_by = actor.label
+        api_client.save(update_fields=["is_active", "deactivated_at", "deactivated_by"])
     return api_client
 
 
@@ -92,7 +126,9 @@ def _customer_unique_checks(*, account: Account, values: dict, exclude_pk=None) 
 
 def customer_create(*, account: Account, actor: Actor, **values) -> Customer:
     values = _clean_identifiers({key: values[key] for key in CUSTOMER_FIELDS if key in values})
+    _field_checks(Customer(account=account, number=1, **values), exclude=["account", "number"])
     _customer_unique_checks(account=account, values=values)
+    values["created_by"] = values["updated_by"] = actor.label
     # Numbers are random ten-digit ints: unique by constraint, retried on the (rare) collision.
     for _attempt in range(8):
         number = CUSTOMER_NUMBER_MIN + secrets.randbelow(CUSTOMER_NUMBER_SPAN)
@@ -111,15 +147,24 @@ def customer_update(*, customer: Customer, actor: Actor, **values) -> Customer:
     _customer_unique_checks(account=customer.account, values=changes, exclude_pk=customer.pk)
     for key, value in changes.items():
         setattr(customer, key, value)
+    _field_checks(customer, exclude=["account", "number"])
+    customer.updated_by = actor.label
     customer.save()
     return customer
 
 
 @transaction.atomic
 def membership_type_create(*, account: Account, name: str, description: str = "", actor: Actor) -> MembershipType:
+    taken = InvalidInput.single("name", "A membership type with this name already exists.")
     if MembershipType.objects.filter(account=account, name=name).exists():
-        raise InvalidInput.single("name", "A membership type with this name already exists.")
-    return MembershipType.objects.create(account=account, name=name, description=description)
+        raise taken
+    try:
+        with transaction.atomic():
+            return MembershipType.objects.create(
+                account=account, name=name, description=description, created_by=actor.label
+            )
+    except IntegrityError:
+        raise taken from None  # created by a concurrent request since the check
 
 
 @transaction.atomic

@@ -734,3 +734,29 @@ def test_issue_form_autocompletes_customers_by_number_and_memberships(desk, acco
 
     assert [row["id"] for row in customers.json()["results"]] == [str(customer.pk)]
     assert [row["id"] for row in memberships.json()["results"]] == [str(membership.pk)]
+
+
+def test_api_client_name_and_scopes_are_edited_through_the_service(db):
+    from django.contrib.auth import get_user_model
+
+    from customers import services as customer_services
+    from customers.actors import Actor as _Actor
+    from customers.models import Account as _Account
+    from customers.selectors import api_client_for_secret
+
+    account = _Account.objects.create(id="T00000077", name="Edit")
+    client_obj, secret = customer_services.api_client_create(
+        account=account, name="pos", scopes=["credits:read"], actor=_Actor.system("test")
+    )
+    admin_user = get_user_model().objects.create_superuser("root", "root@example.com", "pw")
+    http = Client()
+    http.force_login(admin_user)
+    url = f"/admin/customers/apiclient/{client_obj.pk}/change/"
+    page = http.get(url)
+    assert page.status_code == 200 and client_obj.secret_hash not in page.content.decode()
+    response = http.post(url, {"name": "pos-2", "scopes": ["credits:read", "credits:write"]})
+    assert response.status_code == 302, response.content
+    client_obj.refresh_from_db()
+    assert client_obj.name == "pos-2" and client_obj.scopes == ["credits:read", "credits:write"]
+    assert client_obj.updated_by == "staff:root"
+    assert api_client_for_secret(secret=secret) == client_obj  # the secret still works
