@@ -35,7 +35,7 @@ from customers.admin import (
 )
 from customers.models import Customer, Membership, MembershipType
 
-from . import services
+from . import admin_bulk, services
 from .models import Coupon, CreditEvent, CreditUse, CustomerCredit, MembershipCreditRule
 
 # --- coupons -------------------------------------------------------------------------------------
@@ -496,12 +496,26 @@ class CustomerCreditAdmin(ServiceAdmin):
         # Before the default URLs: their "<path:object_id>/" pattern would match this path too.
         return [
             path(
+                "bulk-grant/",
+                self.admin_site.admin_view(self.bulk_grant_view),
+                name="credits_customercredit_bulk_grant",
+            ),
+            path(
                 "<path:object_id>/uses/<uuid:use_id>/reverse/",
                 self.admin_site.admin_view(self.reverse_use_view),
                 name="credits_customercredit_reverse_use",
             ),
             *super().get_urls(),
         ]
+
+    def bulk_grant_view(self, request):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        return admin_bulk.upload_view(self, request)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_bulk_grant": self.has_add_permission(request)}
+        return super().changelist_view(request, extra_context)
 
     def reverse_use_view(self, request, object_id, use_id):
         """GET asks for confirmation; POST reverses the use through the service."""

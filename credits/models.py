@@ -49,8 +49,8 @@ class Coupon(models.Model):
     valid_for = models.CharField(max_length=32, null=True, blank=True, help_text="ISO 8601 duration, e.g. P30D")
     default_revenue = models.BigIntegerField(default=0, validators=[MinValueValidator(0)])
     active = models.BooleanField(default=True)
-    created_by = models.CharField(max_length=200, blank=True, editable=False)
-    updated_by = models.CharField(max_length=200, blank=True, editable=False)
+    created_by = models.CharField(max_length=200, blank=True, editable=False, db_default="")
+    updated_by = models.CharField(max_length=200, blank=True, editable=False, db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -318,8 +318,8 @@ class MembershipCreditRule(models.Model):
     issue_on_signup = models.BooleanField(default=True)
     quantity = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
     active = models.BooleanField(default=True)
-    created_by = models.CharField(max_length=200, blank=True, editable=False)
-    updated_by = models.CharField(max_length=200, blank=True, editable=False)
+    created_by = models.CharField(max_length=200, blank=True, editable=False, db_default="")
+    updated_by = models.CharField(max_length=200, blank=True, editable=False, db_default="")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 

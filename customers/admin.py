@@ -8,6 +8,7 @@ builds on it.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import urlencode
@@ -312,6 +313,49 @@ class CustomerAdmin(ServiceAdmin):
     search_fields = ("first_name", "last_name", "email", "=card_number", "=barcode", "=external_ref")
     search_help_text = "Name, email, customer number, card number, barcode or external reference."
     inlines = (CustomerCreditInline, MembershipInline)
+    actions = ("grant_credit_selected",)
+
+    def has_grant_permission(self, request):
+        return request.user.has_perm("credits.add_customercredit")
+
+    @admin.action(description="Grant a credit to the selected customers", permissions=["grant"])
+    def grant_credit_selected(self, request, queryset):
+        """Ask for the coupon (and expiry, revenue), then grant one credit to each selected customer
+        through the bulk grant service: the same summary and exactly-once batch as grant_credits."""
+        from credits import admin_bulk, grants
+
+        customers = list(queryset.order_by("pk"))
+        accounts = {c.account_id for c in customers}
+        if len(accounts) != 1:
+            self.message_user(request, "Select customers of one account.", messages.ERROR)
+            return None
+        account = customers[0].account
+        form = admin_bulk.BulkGrantForm(request.POST if "apply" in request.POST else None, needs_file=False)
+        form.fields["coupon"].queryset = form.fields["coupon"].queryset.filter(account=account)
+        summary = None
+        if form.is_bound and form.is_valid():
+            ids = ",".join(str(c.pk) for c in customers)
+            rows = (grants.SourceRow(row=None, identifier=str(c.pk)) for c in customers)
+            try:
+                summary = admin_bulk.run(
+                    form,
+                    account=account,
+                    user=request.user,
+                    rows=rows,
+                    column="customer_id",
+                    selection=f"customers:{hashlib.sha256(ids.encode()).hexdigest()}",
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+        return admin_bulk.render(
+            self,
+            request,
+            form,
+            summary,
+            title="Grant a credit to the selected customers",
+            customers=customers,
+            action="grant_credit_selected",
+        )
 
     def get_fields(self, request, obj=None):
         if obj is None:

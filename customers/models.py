@@ -43,10 +43,10 @@ class ApiClient(models.Model):
     is_active = models.BooleanField(default=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.CharField(max_length=200, blank=True, editable=False)
-    updated_by = models.CharField(max_length=200, blank=True, editable=False)
+    created_by = models.CharField(max_length=200, blank=True, editable=False, db_default="")
+    updated_by = models.CharField(max_length=200, blank=True, editable=False, db_default="")
     deactivated_at = models.DateTimeField(null=True, blank=True, editable=False)
-    deactivated_by = models.CharField(max_length=200, blank=True, editable=False)
+    deactivated_by = models.CharField(max_length=200, blank=True, editable=False, db_default="")
 
     class Meta:
         ordering = ["account_id", "name", "id"]
@@ -77,8 +77,8 @@ class Customer(models.Model):
         max_length=20, null=True, blank=True, validators=[CARD_NUMBER_VALIDATOR], help_text="Decimal digits."
     )
     barcode = models.CharField(max_length=128, null=True, blank=True)
-    created_by = models.CharField(max_length=200, blank=True, editable=False)
-    updated_by = models.CharField(max_length=200, blank=True, editable=False)
+    created_by = models.CharField(max_length=200, blank=True, editable=False, db_default="")
+    updated_by = models.CharField(max_length=200, blank=True, editable=False, db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -105,7 +105,7 @@ class MembershipType(models.Model):
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="membership_types")
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
-    created_by = models.CharField(max_length=200, blank=True, editable=False)
+    created_by = models.CharField(max_length=200, blank=True, editable=False, db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -132,7 +132,7 @@ class Membership(models.Model):
     ends_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
     cancelled_by = models.CharField(max_length=200, blank=True, editable=False)
-    created_by = models.CharField(max_length=200, blank=True, editable=False)
+    created_by = models.CharField(max_length=200, blank=True, editable=False, db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
