@@ -21,6 +21,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, Validati
 from django.db import router, transaction
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import ngettext
 
 from config.api.scopes import FAMILY_SCOPES
@@ -360,10 +361,34 @@ class CustomerAdmin(ServiceAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ("account", *services.CUSTOMER_FIELDS)
-        return ("account", "number", *services.CUSTOMER_FIELDS, "created_at", "updated_at")
+        return ("account", "number", *services.CUSTOMER_FIELDS, "benefits", "created_at", "updated_at")
 
     def get_readonly_fields(self, request, obj=None):
-        return () if obj is None else ("account", "number", "created_at", "updated_at")
+        return () if obj is None else ("account", "number", "benefits", "created_at", "updated_at")
+
+    @admin.display(description="benefits")
+    def benefits(self, customer):
+        """Each benefit key the customer holds a credit for: usable now or not, and uses left."""
+        from credits.selectors import benefits_of
+
+        rows = benefits_of(customer=customer)
+        if not rows:
+            return "—"
+        return format_html(
+            "<table><thead><tr><th>key</th><th>valid</th><th>uses left</th></tr></thead><tbody>{}</tbody></table>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                (
+                    (
+                        row["key"],
+                        "yes" if row["valid"] else "no",
+                        "unlimited" if row["uses_left"] is None else row["uses_left"],
+                    )
+                    for row in rows
+                ),
+            ),
+        )
 
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else ()

@@ -4,45 +4,44 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0001_initial'),
+        ("customers", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='apiclient',
-            name='deactivated_by',
-            field=models.CharField(blank=True, db_default='', editable=False, max_length=200),
+            model_name="apiclient",
+            name="deactivated_by",
+            field=models.CharField(blank=True, db_default="", editable=False, max_length=200),
         ),
         migrations.AddField(
-            model_name='apiclient',
-            name='updated_by',
-            field=models.CharField(blank=True, db_default='', editable=False, max_length=200),
+            model_name="apiclient",
+            name="updated_by",
+            field=models.CharField(blank=True, db_default="", editable=False, max_length=200),
         ),
         migrations.AddField(
-            model_name='customer',
-            name='created_by',
-            field=models.CharField(blank=True, db_default='', editable=False, max_length=200),
+            model_name="customer",
+            name="created_by",
+            field=models.CharField(blank=True, db_default="", editable=False, max_length=200),
         ),
         migrations.AddField(
-            model_name='customer',
-            name='updated_by',
-            field=models.CharField(blank=True, db_default='', editable=False, max_length=200),
+            model_name="customer",
+            name="updated_by",
+            field=models.CharField(blank=True, db_default="", editable=False, max_length=200),
         ),
         migrations.AddField(
-            model_name='membershiptype',
-            name='created_by',
-            field=models.CharField(blank=True, db_default='', editable=False, max_length=200),
+            model_name="membershiptype",
+            name="created_by",
+            field=models.CharField(blank=True, db_default="", editable=False, max_length=200),
         ),
         migrations.AlterField(
-            model_name='apiclient',
-            name='created_by',
-            field=models.CharField(blank=True, db_default='', editable=False, max_length=200),
+            model_name="apiclient",
+            name="created_by",
+            field=models.CharField(blank=True, db_default="", editable=False, max_length=200),
         ),
         migrations.AlterField(
-            model_name='membership',
-            name='created_by',
-            field=models.CharField(blank=True, db_default='', editable=False, max_length=200),
+            model_name="membership",
+            name="created_by",
+            field=models.CharField(blank=True, db_default="", editable=False, max_length=200),
         ),
     ]

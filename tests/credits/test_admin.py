@@ -760,3 +760,24 @@ def test_api_client_name_and_scopes_are_edited_through_the_service(db):
     assert client_obj.name == "pos-2" and client_obj.scopes == ["credits:read", "credits:write"]
     assert client_obj.updated_by == "staff:root"
     assert api_client_for_secret(secret=secret) == client_obj  # the secret still works
+
+
+def test_customer_page_shows_benefits_with_validity_and_uses_left(superuser, customer, coupon):
+    multi = credit_services.coupon_create(
+        account=customer.account,
+        actor=SYSTEM,
+        name="Sauna",
+        kind="offering",
+        offering="Sauna",
+        benefit_key="sauna",
+        multi_use=True,
+        max_uses=5,
+    )
+    credit_services.coupon_update(coupon=coupon, actor=SYSTEM, benefit_key="massage")
+    massage = credit_services.credit_issue(customer=customer, coupon=coupon, actor=SYSTEM, source="manual")
+    credit_services.credit_redeem(account=customer.account, customer_id=customer.pk, credit_id=massage.pk, actor=SYSTEM)
+    sauna = credit_services.credit_issue(customer=customer, coupon=multi, actor=SYSTEM, source="manual")
+    credit_services.credit_redeem(account=customer.account, customer_id=customer.pk, credit_id=sauna.pk, actor=SYSTEM)
+    page = client_for(superuser).get(reverse("admin:customers_customer_change", args=[customer.pk])).content.decode()
+    assert "<tr><td>massage</td><td>no</td><td>0</td></tr>" in page
+    assert "<tr><td>sauna</td><td>yes</td><td>4</td></tr>" in page
