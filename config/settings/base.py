@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "config",
     "customers",
     "credits",
+    "discounts",
 ]
 
 MIDDLEWARE = [
@@ -165,6 +166,10 @@ SPECTACULAR_SETTINGS = {
     "AUTHENTICATION_WHITELIST": [],
     "ENUM_NAME_OVERRIDES": {},
 }
+
+# Client-credentials access tokens (POST /v1/accounts/{aid}/auth/token): HS256 JWTs.
+ACCESS_TOKEN_SIGNING_KEY = env.str("ACCESS_TOKEN_SIGNING_KEY", default=SECRET_KEY)
+ACCESS_TOKEN_LIFETIME = env.int("ACCESS_TOKEN_LIFETIME", default=3600)
 
 # How often an API client's last_used_at is written: at most once per this many seconds, so that
 # authentication costs one read per request, not a read and a write.

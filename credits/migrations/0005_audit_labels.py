@@ -4,30 +4,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('credits', '0004_bulk_and_recurring_grants'),
+        ("credits", "0004_bulk_and_recurring_grants"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='coupon',
-            name='created_by',
-            field=models.CharField(blank=True, db_default='', editable=False, max_length=200),
+            model_name="coupon",
+            name="created_by",
+            field=models.CharField(blank=True, db_default="", editable=False, max_length=200),
         ),
         migrations.AddField(
-            model_name='coupon',
-            name='updated_by',
-            field=models.CharField(blank=True, db_default='', editable=False, max_length=200),
+            model_name="coupon",
+            name="updated_by",
+            field=models.CharField(blank=True, db_default="", editable=False, max_length=200),
         ),
         migrations.AddField(
-            model_name='membershipcreditrule',
-            name='created_by',
-            field=models.CharField(blank=True, db_default='', editable=False, max_length=200),
+            model_name="membershipcreditrule",
+            name="created_by",
+            field=models.CharField(blank=True, db_default="", editable=False, max_length=200),
         ),
         migrations.AddField(
-            model_name='membershipcreditrule',
-            name='updated_by',
-            field=models.CharField(blank=True, db_default='', editable=False, max_length=200),
+            model_name="membershipcreditrule",
+            name="updated_by",
+            field=models.CharField(blank=True, db_default="", editable=False, max_length=200),
         ),
     ]
