@@ -26,13 +26,19 @@ def test_basic_with_the_wrong_client_id_is_401(account, make_client, other_accou
 
 
 @pytest.mark.parametrize(
-    "header",
-    ["Basic !!!notbase64", "Basic " + base64.b64encode(b"no-colon").decode(), "Token abc", "Bearer a.b.c", "Bearer"],
+    "header, message",
+    [
+        ("Basic !!!notbase64", "Invalid or missing credentials."),
+        ("Basic " + base64.b64encode(b"no-colon").decode(), "Invalid or missing credentials."),
+        ("Token abc", "Invalid or missing credentials."),
+        ("Bearer", "Invalid or missing credentials."),
+        ("Bearer a.b.c", "Invalid or expired access token."),
+    ],
 )
-def test_malformed_authorization_is_401(account, header):
+def test_malformed_authorization_is_401(account, header, message):
     response = Api(None).get("/customers/customers", HTTP_AUTHORIZATION=header)
     assert response.status_code == 401
-    assert response.json() == {"message": "Invalid or missing credentials."}
+    assert response.json() == {"message": message}
     assert response["WWW-Authenticate"]
 
 
