@@ -160,9 +160,10 @@ SPECTACULAR_SETTINGS = {
             "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-KEY"},
             "BearerSecret": {"type": "http", "scheme": "bearer"},
             "BasicClient": {"type": "http", "scheme": "basic"},
+            "AccessToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
         }
     },
-    "SECURITY": [{"ApiKey": []}, {"BearerSecret": []}, {"BasicClient": []}],
+    "SECURITY": [{"ApiKey": []}, {"BearerSecret": []}, {"BasicClient": []}, {"AccessToken": []}],
     "AUTHENTICATION_WHITELIST": [],
     "ENUM_NAME_OVERRIDES": {},
 }

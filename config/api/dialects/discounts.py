@@ -28,7 +28,9 @@ class DiscountsDialect(Dialect):
     prefixes = ("/v1/accounts/",)
 
     def body(self, problem: Problem, status: int, request_id: str) -> dict:
-        code = problem.code if problem.code not in _CODE_FOR_KIND else _CODE_FOR_KIND[problem.kind]
+        # Generic codes (named after the kind of problem) get this family's name for them.
+        generic = problem.code in _CODE_FOR_KIND or problem.code in {"validation_failed", "error"}
+        code = _CODE_FOR_KIND[problem.kind] if generic or "." in problem.code else problem.code
         error: dict = {"code": code, "message": problem.message}
         if problem.fields:
             error["errors"] = [

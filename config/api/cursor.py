@@ -1,0 +1,50 @@
+"""The discounts family's pagination (Dintero style): `limit` and `starting_after` (the id of the last
+object of the previous page), a bare JSON array, and a `Link: <...>; rel="next"` header when more
+follow. Pages are keyset ranges over (created_at, id), so page 10,000 costs the same as page 1."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from rest_framework.utils.urls import replace_query_param
+
+from config.exceptions import InvalidInput
+
+
+def limit_of(request, *, default: int, maximum: int) -> int:
+    raw = request.query_params.get("limit")
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise InvalidInput.single("limit", f"limit must be a whole number from 1 to {maximum}.", code="invalid_limit")
+    return int(raw)
+
+
+def page(request, queryset: QuerySet, *, default: int = 10, maximum: int = 100) -> tuple[list, dict[str, str]]:
+    """One page of `queryset` (whose objects have created_at and id) and the headers to send with it."""
+    limit = limit_of(request, default=default, maximum=maximum)
+    after = request.query_params.get("starting_after")
+    queryset = queryset.order_by("created_at", "id")
+    if after is not None:
+        anchor = queryset.filter(pk=after).values("created_at", "id").first() if _is_uuid(after) else None
+        if anchor is None:
+            raise InvalidInput.single("starting_after", "No object with that id in this list.", code="invalid_cursor")
+        queryset = queryset.filter(
+            Q(created_at__gt=anchor["created_at"]) | Q(created_at=anchor["created_at"], id__gt=anchor["id"])
+        )
+    items = list(queryset[: limit + 1])
+    headers = {}
+    if len(items) > limit:
+        items = items[:limit]
+        url = replace_query_param(request.build_absolute_uri(), "limit", limit)
+        headers["Link"] = f'<{replace_query_param(url, "starting_after", items[-1].pk)}>; rel="next"'
+    return items, headers
+
+
+def _is_uuid(value: str) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
