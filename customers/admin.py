@@ -303,6 +303,14 @@ class MembershipInline(ReadOnlyInline):
         return super().get_queryset(request).select_related("membership_type")
 
 
+class GiveDiscountForm(forms.Form):
+    rule = forms.ModelChoiceField(queryset=None)
+
+    def __init__(self, *args, rules, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["rule"].queryset = rules
+
+
 @admin.register(Customer)
 class CustomerAdmin(ServiceAdmin):
     form = CustomerForm
@@ -314,7 +322,37 @@ class CustomerAdmin(ServiceAdmin):
     search_fields = ("first_name", "last_name", "email", "=card_number", "=barcode", "=external_ref")
     search_help_text = "Name, email, customer number, card number, barcode or external reference."
     inlines = (CustomerCreditInline, MembershipInline)
-    actions = ("grant_credit_selected",)
+    actions = ("grant_credit_selected", "give_discount_selected")
+
+    def has_give_permission(self, request):
+        return request.user.has_perm("discounts.change_discountrule")
+
+    @admin.action(description="Give a discount rule to the selected customers", permissions=["give"])
+    def give_discount_selected(self, request, queryset):
+        from discounts.models import DiscountRule
+        from discounts.services import discount_rule_give
+
+        customers = list(queryset)
+        if len({c.account_id for c in customers}) != 1:
+            self.message_user(request, "Select customers of one account.", messages.ERROR)
+            return None
+        rules = DiscountRule.objects.filter(account_id=customers[0].account_id, deleted_at__isnull=True)
+        form = GiveDiscountForm(request.POST if "apply" in request.POST else None, rules=rules)
+        if form.is_bound and form.is_valid():
+            rule = form.cleaned_data["rule"]
+            discount_rule_give(rule=rule, customer_ids=[c.pk for c in customers], actor=Actor.staff(request.user))
+            self.message_user(request, f"Gave {rule} to {len(customers)} customer(s).")
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Give a discount rule to the selected customers",
+            "opts": self.opts,
+            "form": form,
+            "customers": customers,
+            "action": "give_discount_selected",
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/customers/customer/give_discount.html", context)
 
     def has_grant_permission(self, request):
         return request.user.has_perm("credits.add_customercredit")

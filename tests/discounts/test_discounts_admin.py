@@ -1,0 +1,92 @@
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.urls import reverse
+
+from discounts import services
+from discounts.models import DiscountRef, DiscountRule
+from tests.conftest import SYSTEM
+from tests.credits.test_admin import client_for, make_staff
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def root() -> Client:
+    return client_for(get_user_model().objects.create_superuser("root", "root@example.com", "unused"))
+
+
+@pytest.fixture
+def rule(account):
+    return services.discount_rule_create(
+        account=account,
+        actor=SYSTEM,
+        name="Coffee card",
+        reward_type="discount_item_quantity",
+        reward_value=1,
+        requirement_stamp=9,
+    )
+
+
+def test_rule_pages_show_statistics(root, rule, customer):
+    services.discount_usage_record(
+        rule=rule,
+        receipt=services.Receipt(customer_id=customer.pk, ref="r1", ref_type="receipt_add", usage=0, stamp=3),
+        actor=SYSTEM,
+    )
+    assert root.get(reverse("admin:discounts_discountrule_changelist")).status_code == 200
+    page = root.get(reverse("admin:discounts_discountrule_change", args=[rule.pk])).content.decode()
+    assert "holders 1, stamp 3, used 0, usage 0, amount 0" in page
+    ref = DiscountRef.objects.get()
+    ref_page = root.get(reverse("admin:discounts_discountref_change", args=[ref.pk]))
+    assert ref_page.status_code == 200 and "r1" in ref_page.content.decode()
+    assert root.post(reverse("admin:discounts_discountref_delete", args=[ref.pk]), {"post": "yes"}).status_code == 403
+
+
+def test_rule_is_created_through_the_service(root, account):
+    response = root.post(
+        reverse("admin:discounts_discountrule_add"),
+        {
+            "account": account.pk,
+            "name": "Debit",
+            "active": "on",
+            "purchase_from_0": "2026-01-01",
+            "purchase_from_1": "00:00:00",
+            "reward_type": "discount_debit",
+            "reward_value": "10000",
+            "metadata": "{}",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert DiscountRule.objects.get().created_by == "staff:root"
+
+
+def test_give_a_rule_to_selected_customers(root, rule, customer):
+    changelist = reverse("admin:customers_customer_changelist")
+    done = root.post(
+        changelist,
+        {
+            "action": "give_discount_selected",
+            "_selected_action": [str(customer.pk)],
+            "apply": "1",
+            "rule": str(rule.pk),
+        },
+    )
+    assert done.status_code == 302
+    ref = DiscountRef.objects.get()
+    assert ref.given and ref.customer_id == customer.pk and ref.created_by == "staff:root"
+
+
+def test_viewer_sees_rules_but_cannot_give(rule, customer):
+    viewer = client_for(make_staff("victor", "Viewer"))
+    assert viewer.get(reverse("admin:discounts_discountrule_changelist")).status_code == 200
+    viewer.post(
+        reverse("admin:customers_customer_changelist"),
+        {
+            "action": "give_discount_selected",
+            "_selected_action": [str(customer.pk)],
+            "apply": "1",
+            "rule": str(rule.pk),
+        },
+    )
+    assert not DiscountRef.objects.exists()
