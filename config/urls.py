@@ -11,6 +11,7 @@ admin.site.index_title = "Credits, benefits, discounts and billing"
 urlpatterns = [
     path("", include("credits.api.urls")),
     path("", include("discounts.api.urls")),
+    path("", include("billing.api.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

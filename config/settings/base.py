@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "customers",
     "credits",
     "discounts",
+    "billing",
 ]
 
 MIDDLEWARE = [

@@ -80,4 +80,4 @@ def for_path(path: str) -> Dialect | None:
 
 
 def load_all() -> None:
-    from . import benefits, credits, discounts  # noqa: F401
+    from . import benefits, billing, credits, discounts  # noqa: F401

@@ -1,0 +1,288 @@
+"""Every write of the billing family. The balance lives in the billing account row and moves only here,
+in the same transaction as the ledger rows, under that row's lock."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from config.exceptions import Conflict, InvalidInput, NotFound, NotPossible
+from customers.actors import Actor
+from customers.models import Account, Customer
+
+from .models import BillingAccount, BillingTransaction, FeatureUsage, Project
+
+MAX_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Usage:
+    id: uuid.UUID
+    type: str  # "credit" or "feature"
+    amount: int
+    source: str = "system"
+    description: str = ""
+    user_id: str = ""
+    metadata: dict = field(default_factory=dict)
+
+    def same_as_transaction(self, tx: BillingTransaction, billing_account_id) -> bool:
+        return (
+            self.type == "credit"
+            and tx.type == BillingTransaction.Type.DEBIT
+            and (tx.billing_account_id, tx.amount, tx.source, tx.description, tx.user_id, tx.metadata)
+            == (billing_account_id, self.amount, self.source, self.description, self.user_id, self.metadata)
+        )
+
+    def same_as_feature(self, usage: FeatureUsage, billing_account_id) -> bool:
+        return self.type == "feature" and (
+            usage.billing_account_id,
+            usage.amount,
+            usage.feature,
+            usage.description,
+            usage.user_id,
+            usage.metadata,
+        ) == (billing_account_id, self.amount, self.source, self.description, self.user_id, self.metadata)
+
+
+# --- finding the billing account -----------------------------------------------------------------
+
+
+def _customer(account: Account, org_id) -> Customer:
+    customer = Customer.objects.filter(account=account, pk=org_id).first()
+    if customer is None:
+        raise NotFound(f"Organization {org_id} not found.")
+    return customer
+
+
+def default_billing_account(customer: Customer) -> BillingAccount | None:
+    return BillingAccount.objects.filter(customer=customer).order_by("created_at", "id").first()
+
+
+def resolve_billing_account(*, account: Account, org_id=None, billing_id=None, project_id=None) -> uuid.UUID:
+    """`billing_id` if given (it must belong to the organization), else the default account of `org_id`,
+    else of the organization owning `project_id`."""
+    if org_id and project_id:
+        raise InvalidInput.single("project_id", "Give org_id or project_id, not both.")
+    if not (org_id or billing_id or project_id):
+        raise InvalidInput.single("org_id", "Give billing_id, org_id or project_id.")
+    if billing_id:
+        found = BillingAccount.objects.filter(account=account, pk=billing_id)
+        if org_id:
+            found = found.filter(customer_id=org_id)
+        billing_account_id = found.values_list("pk", flat=True).first()
+        if billing_account_id is None:
+            raise NotFound(f"Billing account {billing_id} not found.")
+        return billing_account_id
+    if project_id:
+        project = Project.objects.filter(account=account, pk=project_id).first()
+        if project is None:
+            raise NotFound(f"Project {project_id} not found.")
+        customer = project.customer
+    else:
+        customer = _customer(account, org_id)
+    billing_account = default_billing_account(customer)
+    if billing_account is None:
+        raise NotFound(f"Organization {customer.pk} has no billing account.")
+    return billing_account.pk
+
+
+def _locked(billing_account_id) -> BillingAccount:
+    return BillingAccount.objects.select_for_update().get(pk=billing_account_id)
+
+
+# --- usages --------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def billing_usage_report(*, account: Account, billing_account_id, usages: list[Usage], actor: Actor) -> int:
+    """Apply a batch of usages, all or nothing. A usage id already recorded with identical values is
+    skipped (a retry never debits twice); with other values the whole batch is refused (409). Credit
+    usages debit the balance, which must stay at or above credit_min after the whole batch (else 400).
+    Returns how many usages were newly applied."""
+    billing_account = _locked(billing_account_id)
+    ids = [u.id for u in usages]
+    earlier_tx = {t.usage_id: t for t in BillingTransaction.objects.filter(account=account, usage_id__in=ids)}
+    earlier_feature = {f.usage_id: f for f in FeatureUsage.objects.filter(account=account, usage_id__in=ids)}
+    new: list[Usage] = []
+    for usage in usages:
+        if usage.id in earlier_tx:
+            if not usage.same_as_transaction(earlier_tx[usage.id], billing_account.pk):
+                raise Conflict(f"credits already applied: usage {usage.id} was recorded with other values")
+        elif usage.id in earlier_feature:
+            if not usage.same_as_feature(earlier_feature[usage.id], billing_account.pk):
+                raise Conflict(f"credits already applied: usage {usage.id} was recorded with other values")
+        else:
+            new.append(usage)
+    debit = sum(u.amount for u in new if u.type == "credit")
+    if billing_account.balance - debit < billing_account.credit_min:
+        raise NotPossible("insufficient credits")
+    now = timezone.now()
+    BillingTransaction.objects.bulk_create(
+        [
+            BillingTransaction(
+                account=account,
+                billing_account=billing_account,
+                usage_id=u.id,
+                type=BillingTransaction.Type.DEBIT,
+                source=u.source,
+                amount=u.amount,
+                description=u.description,
+                user_id=u.user_id,
+                metadata=u.metadata,
+                created_by=actor.label,
+                created_at=now,
+                updated_at=now,
+            )
+            for u in new
+            if u.type == "credit"
+        ]
+    )
+    FeatureUsage.objects.bulk_create(
+        [
+            FeatureUsage(
+                account=account,
+                billing_account=billing_account,
+                usage_id=u.id,
+                feature=u.source,
+                amount=u.amount,
+                description=u.description,
+                user_id=u.user_id,
+                metadata=u.metadata,
+                created_by=actor.label,
+                created_at=now,
+            )
+            for u in new
+            if u.type == "feature"
+        ]
+    )
+    if debit:
+        BillingAccount.objects.filter(pk=billing_account.pk).update(balance=F("balance") - debit, updated_at=now)
+    return len(new)
+
+
+# --- credits: top-ups and reverts ----------------------------------------------------------------
+
+
+@transaction.atomic
+def billing_top_up(
+    *,
+    account: Account,
+    billing_account_id,
+    usage_id: uuid.UUID,
+    amount: int,
+    actor: Actor,
+    source: str = "system.awarded",
+    description: str = "",
+    metadata: dict | None = None,
+) -> tuple[BillingTransaction, bool]:
+    """A credit transaction; `usage_id` is its idempotency key. Returns (transaction, created)."""
+    if amount <= 0:
+        raise InvalidInput.single("amount", "Must be greater than 0.")
+    billing_account = _locked(billing_account_id)
+    metadata = metadata or {}
+    earlier = BillingTransaction.objects.filter(account=account, usage_id=usage_id).first()
+    if earlier is not None:
+        same = (
+            earlier.billing_account_id,
+            earlier.type,
+            earlier.amount,
+            earlier.source,
+            earlier.description,
+            earlier.metadata,
+        ) == (billing_account.pk, "credit", amount, source, description, metadata)
+        if not same:
+            raise Conflict(f"credits already applied: {usage_id} was recorded with other values")
+        return earlier, False
+    return _credit(account, billing_account, usage_id, amount, source, description, metadata, actor), True
+
+
+def _credit(account, billing_account, usage_id, amount, source, description, metadata, actor, reverts=None):
+    now = timezone.now()
+    tx = BillingTransaction.objects.create(
+        account=account,
+        billing_account=billing_account,
+        usage_id=usage_id,
+        type=BillingTransaction.Type.CREDIT,
+        source=source,
+        amount=amount,
+        description=description,
+        metadata=metadata,
+        reverts=reverts,
+        created_by=actor.label,
+        created_at=now,
+        updated_at=now,
+    )
+    BillingAccount.objects.filter(pk=billing_account.pk).update(balance=F("balance") + amount, updated_at=now)
+    return tx
+
+
+@transaction.atomic
+def billing_usage_revert(*, account: Account, org_id, usage_id, amount: int, actor: Actor) -> BillingTransaction:
+    """Give back up to a debit's amount as a credit; several partial reverts never add up to more."""
+    if amount <= 0:
+        raise InvalidInput.single("amount", "Must be greater than 0.")
+    customer = _customer(account, org_id)
+    usage = BillingTransaction.objects.filter(
+        account=account, usage_id=usage_id, billing_account__customer=customer
+    ).first()
+    if usage is None:
+        raise NotFound(f"Usage {usage_id} not found.")
+    if usage.reverts_id is not None:
+        raise Conflict("A revert cannot be reverted.")
+    if usage.type != BillingTransaction.Type.DEBIT:
+        raise NotFound(f"Usage {usage_id} is not a debit of this organization.")
+    billing_account = _locked(usage.billing_account_id)
+    reverted = BillingTransaction.objects.filter(reverts=usage).aggregate(total=Sum("amount"))["total"] or 0
+    if reverted + amount > usage.amount:
+        raise NotPossible(
+            f"cannot revert {amount}: {usage.amount - reverted} of the usage's {usage.amount} is left to revert"
+        )
+    return _credit(
+        account,
+        billing_account,
+        uuid.uuid4(),
+        amount,
+        f"system.revert.{usage.source}",
+        "",
+        {"revert_request_using": str(usage.usage_id)},
+        actor,
+        reverts=usage,
+    )
+
+
+# --- accounts, limits, projects ------------------------------------------------------------------
+
+
+@transaction.atomic
+def billing_account_create(
+    *, account: Account, org_id, actor: Actor, currency: str = "VC", credit_min: int = 0
+) -> BillingAccount:
+    customer = _customer(account, org_id)
+    if credit_min > 0:
+        raise InvalidInput.single("credit_min", "A new account's balance is 0, so credit_min must be 0 or less.")
+    return BillingAccount.objects.create(
+        account=account, customer=customer, currency=currency or "VC", credit_min=credit_min, created_by=actor.label
+    )
+
+
+@transaction.atomic
+def billing_limits_update(*, billing_account_id, credit_min: int, actor: Actor) -> BillingAccount:
+    billing_account = _locked(billing_account_id)
+    if billing_account.balance < credit_min:
+        raise NotPossible(f"The balance {billing_account.balance} is below the new credit_min {credit_min}.")
+    billing_account.credit_min = credit_min
+    billing_account.save(update_fields=["credit_min", "updated_at"])
+    return billing_account
+
+
+@transaction.atomic
+def project_create(*, account: Account, org_id, name: str, actor: Actor) -> Project:
+    customer = _customer(account, org_id)
+    try:
+        return Project.objects.create(account=account, customer=customer, name=name, created_by=actor.label)
+    except IntegrityError:
+        raise InvalidInput.single("name", "Could not create the project.") from None
