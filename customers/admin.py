@@ -429,7 +429,9 @@ class CustomerAdmin(ServiceAdmin):
         )
 
     def get_inlines(self, request, obj):
-        return self.inlines if obj is not None else ()
+        from billing.admin import BillingAccountInline
+
+        return (*self.inlines, BillingAccountInline) if obj is not None else ()
 
     def get_search_results(self, request, queryset, search_term):
         base = queryset

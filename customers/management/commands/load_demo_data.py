@@ -109,6 +109,7 @@ class Command(BaseCommand):
                     credit_services.credit_issue(
                         customer=customer, coupon=coupons[key], source=CustomerCredit.Source.MANUAL, actor=actor
                     )
+        self._stamp_card_and_billing(account, customers, actor)
         password = self._admin(admin_username)
         client, secret = services.api_client_create(
             account=account, name=f"demo-{timezone.now():%Y%m%d%H%M%S}", scopes=list(ALL_SCOPES), actor=actor
@@ -132,6 +133,35 @@ class Command(BaseCommand):
                 ]
             )
         )
+
+    def _stamp_card_and_billing(self, account, customers, actor) -> None:
+        import uuid
+
+        from billing import services as billing_services
+        from billing.models import BillingAccount
+        from discounts import services as discount_services
+        from discounts.models import DiscountRule
+
+        if not DiscountRule.objects.filter(account=account, name="Coffee stamp card").exists():
+            discount_services.discount_rule_create(
+                account=account,
+                actor=actor,
+                name="Coffee stamp card",
+                description="10th coffee free",
+                reward_type="discount_item_quantity",
+                reward_value=1,
+                requirement_stamp=9,
+            )
+        if not BillingAccount.objects.filter(customer=customers[0]).exists():
+            wallet = billing_services.billing_account_create(account=account, org_id=customers[0].pk, actor=actor)
+            billing_services.billing_top_up(
+                account=account,
+                billing_account_id=wallet.pk,
+                usage_id=uuid.uuid4(),
+                amount=1000,
+                description="Welcome credits",
+                actor=actor,
+            )
 
     def _admin(self, username: str) -> str:
         """A fresh password on every run: it is printed, never stored in clear."""
