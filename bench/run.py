@@ -227,6 +227,182 @@ def membership_rows(bench: Bench, grant_rate: float) -> list[Row]:
     ]
 
 
+BILLING_BATCHES = int(os.environ.get("BENCH_BILLING_BATCHES", "60"))
+HTTP_CLIENTS = int(os.environ.get("BENCH_HTTP_CLIENTS", "4"))
+
+
+class Server:
+    """The production server setup: gunicorn, production settings, PostgreSQL."""
+
+    def __init__(self, bench: Bench, port: int = 8791, workers: int = 4):
+        self.port = port
+        env = {
+            **bench.env,
+            "DJANGO_SETTINGS_MODULE": "config.settings.production",
+            "DJANGO_SECRET_KEY": "bench-" * 8,
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DB_CONN_MAX_AGE": "600",
+            "LOG_LEVEL": "WARNING",
+        }
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+                "--timeout",
+                "60",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if self.request("GET", "/healthz")[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("gunicorn did not start")
+
+    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None, conn=None):
+        import http.client
+
+        own = conn is None
+        conn = conn or http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        conn.request(method, path, body=body, headers={"Content-Type": "application/json", **(headers or {})})
+        response = conn.getresponse()
+        data = response.read()
+        if own:
+            conn.close()
+        return response.status, data
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def api_key(bench: Bench, *scopes: str) -> str:
+    import json
+
+    args = [arg for scope in scopes for arg in ("--scope", scope)]
+    output = subprocess.run(
+        [sys.executable, "manage.py", "create_api_client", ACCOUNT, "--name", "bench", *args, "--json"],
+        cwd=ROOT,
+        env=bench.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return json.loads(output)["secret"]
+
+
+def billing_rows(bench: Bench) -> list[Row]:
+    import http.client
+    import json
+    import threading
+
+    with bench.connect() as conn:
+        org = conn.execute("SELECT id FROM customers_customer ORDER BY number LIMIT 1").fetchone()[0]
+        wallet = uuid.uuid4()
+        conn.execute(
+            "INSERT INTO billing_billingaccount (id, account_id, customer_id, currency, credit_min, balance, "
+            "created_at, "
+            "updated_at) VALUES (%s, %s, %s, 'VC', -1000000000000000, 0, now(), now())",
+            [wallet, ACCOUNT, org],
+        )
+    key = api_key(bench, "billing:write")
+    path = f"/v1beta1/organizations/{org}/billing/{wallet}/usages"
+    bodies = [
+        json.dumps(
+            {
+                "usages": [
+                    {"id": str(uuid.uuid4()), "amount": "1", "source": "bench", "type": "credit"} for _ in range(1000)
+                ]
+            }
+        ).encode()
+        for _ in range(BILLING_BATCHES)
+    ]
+    server = Server(bench)
+    try:
+        # Warm every worker's connection and imports before timing.
+        for _ in range(8):
+            server.request("GET", "/healthz")
+        queue = list(range(len(bodies)))
+        lock = threading.Lock()
+        failures: list[int] = []
+
+        def client() -> None:
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+            while True:
+                with lock:
+                    if not queue:
+                        break
+                    index = queue.pop()
+                status, _ = server.request("POST", path, bodies[index], {"X-API-KEY": key}, conn=conn)
+                if status != 200:
+                    failures.append(status)
+            conn.close()
+
+        log(f"billing: {BILLING_BATCHES} batches of 1,000 credit usages over HTTP, {HTTP_CLIENTS} clients")
+        started = time.perf_counter()
+        threads = [threading.Thread(target=client) for _ in range(HTTP_CLIENTS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        http_seconds = time.perf_counter() - started
+        if failures:
+            raise RuntimeError(f"billing batches failed: {failures[:5]}")
+    finally:
+        server.stop()
+    total = BILLING_BATCHES * 1000
+    log("billing: raw multi-row INSERT of the same rows")
+    raw_seconds = _raw_billing_insert(bench, wallet, total)
+    raw_rate = total / raw_seconds
+    return [
+        Row(
+            "billing usages over HTTP, batches of 1,000",
+            total,
+            http_seconds,
+            None,
+            limit=f"raw INSERT {raw_rate:,.0f} rows/s",
+            ratio=f"{total / http_seconds / raw_rate:.0%} of INSERT",
+            target=">= 10,000 usages/s",
+        )
+    ]
+
+
+def _raw_billing_insert(bench: Bench, wallet, total: int) -> float:
+    now = datetime.now(UTC)
+    rows = [
+        (uuid.uuid4(), ACCOUNT, wallet, uuid.uuid4(), "debit", "bench", 1, "", "", "{}", "bench", now, now)
+        for _ in range(total)
+    ]
+    columns = (
+        "id, account_id, billing_account_id, usage_id, type, source, amount, description, user_id, metadata, "
+        "created_by, created_at, updated_at"
+    )
+    placeholders = "(" + ", ".join(["%s"] * 13) + ")"
+    with bench.connect() as conn:
+        started = time.perf_counter()
+        for offset in range(0, total, 1000):
+            chunk = rows[offset : offset + 1000]
+            with conn.transaction():
+                conn.execute(
+                    f"INSERT INTO billing_billingtransaction ({columns}) VALUES "
+                    + ", ".join([placeholders] * len(chunk)),
+                    [value for row in chunk for value in row],
+                )
+        return time.perf_counter() - started
+
+
 def run_isolated(bench: Bench, *args: str) -> tuple[float, float, str]:
     """Run a command through a fresh harness child, so its peak RSS is measured on its own."""
     script = (
@@ -278,8 +454,13 @@ def main() -> None:
     customers = max(max(SIZES), MEMBERSHIPS)
     log(f"loading {customers:,} customers")
     bench.load_customers(customers)
-    rows = grant_rows(bench)
-    rows += membership_rows(bench, grant_rate=rows[0].rate)
+    only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
+    rows: list[Row] = []
+    if not only or "grants" in only:
+        rows += grant_rows(bench)
+        rows += membership_rows(bench, grant_rate=rows[0].rate)
+    if not only or "billing" in only:
+        rows += billing_rows(bench)
     print_table(rows)
     log(f"done in {time.perf_counter() - started:.0f} s")
 
