@@ -3,10 +3,11 @@ in the same transaction as the ledger rows, under that row's lock."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
@@ -17,6 +18,7 @@ from customers.models import Account, Customer
 from .models import BillingAccount, BillingTransaction, FeatureUsage, Project
 
 MAX_BATCH = 1000
+COPY_THRESHOLD = 50
 
 
 @dataclass(frozen=True)
@@ -121,26 +123,7 @@ def billing_usage_report(*, account: Account, billing_account_id, usages: list[U
     if billing_account.balance - debit < billing_account.credit_min:
         raise NotPossible("insufficient credits")
     now = timezone.now()
-    BillingTransaction.objects.bulk_create(
-        [
-            BillingTransaction(
-                account=account,
-                billing_account=billing_account,
-                usage_id=u.id,
-                type=BillingTransaction.Type.DEBIT,
-                source=u.source,
-                amount=u.amount,
-                description=u.description,
-                user_id=u.user_id,
-                metadata=u.metadata,
-                created_by=actor.label,
-                created_at=now,
-                updated_at=now,
-            )
-            for u in new
-            if u.type == "credit"
-        ]
-    )
+    _insert_debits(account, billing_account, [u for u in new if u.type == "credit"], actor, now)
     FeatureUsage.objects.bulk_create(
         [
             FeatureUsage(
@@ -162,6 +145,69 @@ def billing_usage_report(*, account: Account, billing_account_id, usages: list[U
     if debit:
         BillingAccount.objects.filter(pk=billing_account.pk).update(balance=F("balance") - debit, updated_at=now)
     return len(new)
+
+
+def _insert_debits(account, billing_account, usages: list[Usage], actor: Actor, now) -> None:
+    """One debit per credit usage. On PostgreSQL a large batch is COPYed (a batch of 1000 is the
+    ingestion hot path, and building 13,000 bound parameters costs more than the write itself)."""
+    if connection.vendor == "postgresql" and len(usages) >= COPY_THRESHOLD:
+        columns = (
+            "id",
+            "account_id",
+            "billing_account_id",
+            "usage_id",
+            "type",
+            "source",
+            "amount",
+            "description",
+            "user_id",
+            "metadata",
+            "created_by",
+            "created_at",
+            "updated_at",
+        )
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY billing_billingtransaction ({', '.join(columns)}) FROM STDIN") as copy,
+        ):
+            for u in usages:
+                copy.write_row(
+                    (
+                        uuid.uuid4(),
+                        account.pk,
+                        billing_account.pk,
+                        u.id,
+                        "debit",
+                        u.source,
+                        u.amount,
+                        u.description,
+                        u.user_id,
+                        json.dumps(u.metadata),
+                        actor.label,
+                        now,
+                        now,
+                    )
+                )
+        return
+    BillingTransaction.objects.bulk_create(
+        [
+            BillingTransaction(
+                account=account,
+                billing_account=billing_account,
+                usage_id=u.id,
+                type=BillingTransaction.Type.DEBIT,
+                source=u.source,
+                amount=u.amount,
+                description=u.description,
+                user_id=u.user_id,
+                metadata=u.metadata,
+                created_by=actor.label,
+                created_at=now,
+                updated_at=now,
+            )
+            for u in usages
+        ]
+    )
 
 
 # --- credits: top-ups and reverts ----------------------------------------------------------------
