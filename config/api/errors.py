@@ -15,6 +15,7 @@ from config.exceptions import DomainError, InvalidInput
 
 from . import dialects, request_id
 from .dialects import Dialect, Problem
+from .idempotency import Replay
 
 logger = logging.getLogger("config.api")
 
@@ -66,7 +67,9 @@ def problem_from_exception(exc: Exception) -> Problem | None:
     if isinstance(exc, InvalidInput):
         return Problem("validation", exc.message, exc.code, fields=exc.fields)
     if isinstance(exc, DomainError):
-        return Problem(exc.kind, exc.message, exc.code, args=exc.message_args)
+        return Problem(
+            exc.kind, exc.message, exc.code, args=exc.message_args, headers=dict(getattr(exc, "headers", {}))
+        )
     if isinstance(exc, drf.ValidationError):
         fields = flatten_errors(exc.detail)
         return Problem("validation", _validation_message(fields), "validation_failed", fields=fields)
@@ -119,6 +122,8 @@ def dialect_for(view, request) -> Dialect:
 
 def exception_handler(exc: Exception, context: dict):
     """DRF's EXCEPTION_HANDLER: every error raised in an API view passes through here."""
+    if isinstance(exc, Replay):
+        return exc.response
     problem = problem_from_exception(exc)
     request = context.get("request")
     view = context.get("view")

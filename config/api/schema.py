@@ -7,6 +7,7 @@ from functools import cache
 
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 from . import dialects
@@ -27,6 +28,22 @@ class FamilyAutoSchema(AutoSchema):
     def _dialect(self):
         name = getattr(self.view, "dialect", "")
         return dialects.get(name) if name else None
+
+    def get_override_parameters(self):
+        parameters = list(super().get_override_parameters())
+        if getattr(self.view, "dialect", "") and self.method in {"POST", "PUT", "PATCH", "DELETE"}:
+            parameters.append(
+                OpenApiParameter(
+                    "Idempotency-Key",
+                    str,
+                    OpenApiParameter.HEADER,
+                    required=False,
+                    description="Retries with the same key, method, path and body get the first answer replayed "
+                    "(for 24 hours; header `Idempotent-Replayed: true`). The same key with another request is "
+                    "refused; a retry while the first is running answers 409 with Retry-After.",
+                )
+            )
+        return parameters
 
     def get_tags(self) -> list[str]:
         name = getattr(self.view, "dialect", "")

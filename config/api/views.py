@@ -6,6 +6,8 @@ from rest_framework.generics import GenericAPIView
 from customers.actors import Actor
 from customers.models import Account, ApiClient
 
+from . import idempotency
+
 
 class FamilyAPIView(GenericAPIView):
     """Base of every API view: names its family's dialect and its scopes per method, and gives the
@@ -28,3 +30,18 @@ class FamilyAPIView(GenericAPIView):
 
     def filtered(self, queryset: QuerySet) -> QuerySet:
         return self.filter_queryset(queryset)
+
+    # --- Idempotency-Key (config/api/idempotency.py) ---
+
+    idempotency_record = None
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.idempotency_record = idempotency.begin(request)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if self.idempotency_record is not None:
+            idempotency.finish(self.idempotency_record, response)
+            self.idempotency_record = None
+        return response

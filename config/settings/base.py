@@ -127,6 +127,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_THROTTLE_CLASSES": ["config.api.throttling.ApiClientThrottle"],
     "DEFAULT_SCHEMA_CLASS": "config.api.schema.FamilyAutoSchema",
     "EXCEPTION_HANDLER": "config.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
@@ -168,6 +169,25 @@ SPECTACULAR_SETTINGS = {
     "AUTHENTICATION_WHITELIST": [],
     "ENUM_NAME_OVERRIDES": {},
 }
+
+# --- Shared cache: throttle counters (Redis when REDIS_URL is set, so every server process shares them;
+# otherwise the database cache) ---------------------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "benefit_ledger_cache"}}
+
+# Requests per API client per window; over it: 429 with Retry-After, in the family's dialect.
+API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="6000/minute")
+# How long the first answer to a request with an Idempotency-Key is replayed to retries.
+IDEMPOTENCY_KEY_TTL_SECONDS = env.int("IDEMPOTENCY_KEY_TTL_SECONDS", default=24 * 3600)
 
 # Client-credentials access tokens (POST /v1/accounts/{aid}/auth/token): HS256 JWTs.
 ACCESS_TOKEN_SIGNING_KEY = env.str("ACCESS_TOKEN_SIGNING_KEY", default=SECRET_KEY)

@@ -1,0 +1,43 @@
+"""Per-API-client rate limits: a fixed window counted in the shared cache (Redis when REDIS_URL is set),
+so that every server process counts against the same limit. Over the limit: 429 with Retry-After."""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework.throttling import BaseThrottle
+
+from customers.models import ApiClient
+
+PERIODS = {"s": 1, "second": 1, "m": 60, "minute": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """ "6000/minute" -> (6000, 60)."""
+    count, _, period = rate.partition("/")
+    return int(count), PERIODS[period.strip().lower()]
+
+
+class ApiClientThrottle(BaseThrottle):
+    def allow_request(self, request, view) -> bool:
+        client = request.user
+        if not isinstance(client, ApiClient):
+            return True  # unauthenticated requests are refused before they cost anything
+        limit, period = parse_rate(settings.API_THROTTLE_RATE)
+        now = time.time()
+        window = int(now // period)
+        key = f"throttle:{client.pk}:{period}:{window}"
+        # add() then incr(): atomic on Redis, so concurrent processes never both take the last slot.
+        cache.add(key, 0, timeout=period + 5)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, timeout=period + 5)
+            count = 1
+        self._wait = (window + 1) * period - now
+        return count <= limit
+
+    def wait(self) -> float:
+        return self._wait
