@@ -166,6 +166,7 @@ def test_two_concurrent_runs_issue_each_credit_once(make_rule, account, membersh
         return issue("2026-04-01T00:00:00Z", batch_size=50).issued
 
     results = run_simultaneously(2, run)
+
     issued = sum(count * times for count, times in results.items())
     assert issued == 200 * 3 * 2  # Jan, Feb, Mar x quantity 2, split between the two runs
     assert CustomerCredit.objects.filter(rule=rule).count() == 1200
