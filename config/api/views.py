@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from rest_framework.generics import GenericAPIView
+from rest_framework.metadata import SimpleMetadata
 
 from customers.actors import Actor
 from customers.models import Account, ApiClient
@@ -9,11 +10,26 @@ from customers.models import Account, ApiClient
 from . import idempotency
 
 
+class FamilyMetadata(SimpleMetadata):
+    """What OPTIONS answers: the view's name, description and media types. Request bodies are described by
+    the OpenAPI document (/api/schema/); DRF's default would build them from `serializer_class`, which
+    these views do not set, and fail with a 500."""
+
+    def determine_metadata(self, request, view) -> dict:
+        return {
+            "name": view.get_view_name(),
+            "description": view.get_view_description(),
+            "renders": [renderer.media_type for renderer in view.renderer_classes],
+            "parses": [parser.media_type for parser in view.parser_classes],
+        }
+
+
 class FamilyAPIView(GenericAPIView):
     """Base of every API view: names its family's dialect and its scopes per method, and gives the
     caller's account and actor. Views never reach past `self.account`."""
 
     dialect: str = ""
+    metadata_class = FamilyMetadata
     required_scopes: dict[str, tuple[str, ...]] = {}
 
     @property

@@ -153,3 +153,17 @@ def test_simultaneous_retries_with_one_key_redeem_once(account, make_client, cus
     assert outcome[200] >= 1 and set(outcome) <= {200, 409}
     credit.refresh_from_db()
     assert credit.uses == 1
+
+
+def test_purge_deletes_only_expired_records(api, customer):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    with override_settings(IDEMPOTENCY_KEY_TTL_SECONDS=0):
+        api.post("/customers/customers", {"email": "a@example.com"}, HTTP_IDEMPOTENCY_KEY="old")
+    api.post("/customers/customers", {"email": "b@example.com"}, HTTP_IDEMPOTENCY_KEY="new")
+    out = StringIO()
+    call_command("purge_idempotency_keys", stdout=out)
+    assert "Deleted 1 expired" in out.getvalue()
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
