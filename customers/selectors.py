@@ -39,7 +39,8 @@ def _touch(client: ApiClient) -> None:
 
 
 def api_client_for_secret(*, secret: str) -> ApiClient | None:
-    if len(secret) < SECRET_PREFIX_LENGTH or len(secret) > 200:
+    # No credential holds a NUL, and PostgreSQL cannot compare one: no match, not a DataError.
+    if len(secret) < SECRET_PREFIX_LENGTH or len(secret) > 200 or "\x00" in secret:
         return None
     candidates = ApiClient.objects.select_related("account").filter(
         secret_prefix=secret[:SECRET_PREFIX_LENGTH], is_active=True
@@ -48,7 +49,7 @@ def api_client_for_secret(*, secret: str) -> ApiClient | None:
 
 
 def api_client_for_credentials(*, client_id: str, secret: str) -> ApiClient | None:
-    if not client_id or len(client_id) > 40 or len(secret) > 200:
+    if not client_id or len(client_id) > 40 or len(secret) > 200 or "\x00" in client_id:
         return None
     candidates = ApiClient.objects.select_related("account").filter(client_id=client_id, is_active=True)
     return _matching(candidates, secret)

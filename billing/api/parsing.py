@@ -12,6 +12,7 @@ from datetime import datetime
 from django.utils.dateparse import parse_datetime
 
 from billing.services import MAX_BATCH, Usage
+from config.api.text import unstorable
 from config.exceptions import InvalidInput
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -48,6 +49,9 @@ def text(value, field: str, *, default: str = "", max_length: int = 5000) -> str
         return default
     if not isinstance(value, str):
         raise InvalidInput.single(field, f"{field} must be a string.")
+    problem = unstorable(value)
+    if problem is not None:
+        raise InvalidInput.single(field, f"{field}: {problem}")
     if len(value) > max_length:
         raise InvalidInput.single(field, f"{field} is longer than {max_length} characters.")
     return value
@@ -58,6 +62,9 @@ def obj(value, field: str) -> dict:
         return {}
     if not isinstance(value, dict):
         raise InvalidInput.single(field, f"{field} must be an object.")
+    problem = unstorable(value)
+    if problem is not None:
+        raise InvalidInput.single(field, f"{field}: {problem}")
     return value
 
 

@@ -52,8 +52,10 @@ def begin(request) -> IdempotencyRecord | None:
     key = request.headers.get(HEADER)
     if key is None or request.method not in UNSAFE or not isinstance(request.user, ApiClient):
         return None
-    if not 1 <= len(key) <= 255:
-        raise InvalidInput.single(HEADER, "An Idempotency-Key is 1 to 255 characters.", code="idempotency_key.invalid")
+    if not 1 <= len(key) <= 255 or "\x00" in key:  # PostgreSQL can neither store nor compare a NUL
+        raise InvalidInput.single(
+            HEADER, "An Idempotency-Key is 1 to 255 characters, none of them NUL.", code="idempotency_key.invalid"
+        )
     fingerprint = _fingerprint(request._request)
     now = timezone.now()
     expires = now + timedelta(seconds=settings.IDEMPOTENCY_KEY_TTL_SECONDS)

@@ -11,7 +11,9 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 from . import dialects
+from .dialects import Problem
 
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 ERROR_DESCRIPTIONS = {
     "400": "The request is invalid or the action is not possible.",
     "401": "Missing or invalid credentials.",
@@ -31,11 +33,11 @@ class FamilyAutoSchema(AutoSchema):
 
     def get_override_parameters(self):
         parameters = list(super().get_override_parameters())
-        if getattr(self.view, "dialect", "") and self.method in {"POST", "PUT", "PATCH", "DELETE"}:
+        if getattr(self.view, "dialect", "") and self.method in UNSAFE:
             parameters.append(
                 OpenApiParameter(
                     "Idempotency-Key",
-                    str,
+                    {"type": "string", "minLength": 1, "maxLength": 255},
                     OpenApiParameter.HEADER,
                     required=False,
                     description="Retries with the same key, method, path and body get the first answer replayed "
@@ -67,6 +69,10 @@ class FamilyAutoSchema(AutoSchema):
         ref = self._error_ref(dialect)
         statuses = ["401", "403", "429"]
         statuses += [str(s) for s in getattr(self.view, "error_statuses", {}).get(self.method, ())]
+        if self.method in UNSAFE:
+            # Idempotency-Key: a key that is not 1 to 255 characters, or that was used for another request, fails
+            # validation (400, or 422 in the credits family); a retry while the first request runs answers 409.
+            statuses += [str(dialect.status_for(Problem("validation", "", ""))), "409"]
         for status in statuses:
             responses.setdefault(
                 status,

@@ -8,6 +8,7 @@ from customers.actors import Actor
 from customers.models import Account, ApiClient
 
 from . import idempotency
+from .parsers import JSONParser
 
 
 class FamilyMetadata(SimpleMetadata):
@@ -30,6 +31,7 @@ class FamilyAPIView(GenericAPIView):
 
     dialect: str = ""
     metadata_class = FamilyMetadata
+    parser_classes = [JSONParser]
     required_scopes: dict[str, tuple[str, ...]] = {}
 
     @property

@@ -4,6 +4,7 @@ whose coupon carries that key; using a benefit uses one of those credits, throug
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -69,6 +70,14 @@ def customer_number(raw: str) -> int:
     return number
 
 
+def text_param(value: str, name: str) -> str:
+    """A text parameter as given; a NUL character, which no stored key or identifier holds and PostgreSQL
+    cannot compare, is a 400 naming the parameter."""
+    if "\x00" in value:
+        raise InvalidInput.single(name, f"{name} must not contain NUL characters.", code="request.invalid")
+    return value
+
+
 def customer_lookup(params) -> dict:
     """Exactly one of `cardNumber` (in `cardNumberFormat`) or `barcode` finds the customer."""
     card_numbers, barcodes = params.getlist("cardNumber"), params.getlist("barcode")
@@ -84,7 +93,7 @@ def customer_lookup(params) -> dict:
             code="customer.identifier_ambiguous",
         )
     if barcodes:
-        return {"barcode": barcodes[0]}
+        return {"barcode": text_param(barcodes[0], "barcode")}
     card_format = params.get("cardNumberFormat", "DECIMAL")
     if card_format not in cards.FORMATS:
         raise InvalidInput.single(
@@ -105,11 +114,12 @@ class BenefitsFamilyView(FamilyAPIView):
         customer = Customer.objects.filter(account=self.account, **lookup).first()
         if customer is None:
             raise NotFound("Customer not found.", code="customer.not_found")
-        keys = self.request.query_params.getlist("key") or None
+        keys = [text_param(key, "key") for key in self.request.query_params.getlist("key")] or None
         benefits = selectors.benefits_of(customer=customer, keys=keys)
         return Response(BenefitSerializer(benefits, many=True).data)
 
     def use(self, lookup: dict, benefit_key: str) -> Response:
+        text_param(benefit_key, "benefitKey")
         services.benefit_use(account=self.account, customer_lookup=lookup, benefit_key=benefit_key, actor=self.actor)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -152,7 +162,8 @@ class CustomerBenefitUseView(DeprecatedEndpoint, BenefitsFamilyView):
     error_statuses = {"POST": (400, 404, 409)}
 
     def successor(self) -> str:
-        return f"/v1/customers/benefits/{self.kwargs.get('benefitKey', '')}/use"
+        # Percent-encoded: the path's key may hold any character, and a header value may not hold CR or LF.
+        return f"/v1/customers/benefits/{quote(self.kwargs.get('benefitKey', ''), safe='')}/use"
 
     @extend_schema(
         operation_id="postCustomerBenefitUsage",

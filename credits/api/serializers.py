@@ -1,3 +1,4 @@
+from django.core.validators import RegexValidator
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -5,6 +6,7 @@ from credits import durations
 from credits.models import Coupon, CreditUse, CustomerCredit, MembershipCreditRule
 
 INT64_MAX = 2**63 - 1
+BENEFIT_KEY_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 
 
 class CouponOutputSerializer(serializers.ModelSerializer):
@@ -33,11 +35,12 @@ class CouponOutputSerializer(serializers.ModelSerializer):
 class CouponInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
-    benefit_key = serializers.RegexField(
-        r"^[A-Za-z0-9_.-]{1,64}$",
+    # The pattern's message sits on the validator: a field's own error messages go through str.format, which
+    # would read "{1,64}" as a placeholder (a KeyError, so a 500, for a benefit_key that is not a string).
+    benefit_key = serializers.CharField(
         required=False,
         allow_null=True,
-        error_messages={"invalid": "Must match ^[A-Za-z0-9_.-]{1,64}$."},
+        validators=[RegexValidator(BENEFIT_KEY_PATTERN, message=f"Must match {BENEFIT_KEY_PATTERN}.")],
     )
     kind = serializers.ChoiceField(choices=Coupon.Kind.choices, required=False)
     offering = serializers.CharField(required=False, allow_null=True, max_length=200)

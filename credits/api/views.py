@@ -92,9 +92,12 @@ class CustomerCreditDetailView(CreditsFamilyView):
     )
     def delete(self, request, customer_id, credit_id):
         body = self.valid(CreditRevokeInputSerializer) if request.data else {}
-        reason = body.get("reason") or request.query_params.get("reason")
-        if reason is not None and len(reason) > 5000:
-            raise InvalidInput.single("reason", "Ensure this field has no more than 5000 characters.")
+        reason = body.get("reason")
+        if not reason and "reason" in request.query_params:
+            # The query parameter is checked as the body field is (length, no NUL characters).
+            query = CreditRevokeInputSerializer(data={"reason": request.query_params["reason"]})
+            query.is_valid(raise_exception=True)
+            reason = query.validated_data["reason"]
         credit = services.credit_revoke(
             account=self.account, customer_id=customer_id, credit_id=credit_id, reason=reason, actor=self.actor
         )

@@ -1,9 +1,19 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from customers.models import Customer, Membership, MembershipType
 
 
+@extend_schema_field(
+    {"type": "string", "anyOf": [{"format": "email"}, {"maxLength": 0}], "description": "An e-mail address, or empty."}
+)
+class OptionalEmailField(serializers.CharField):
+    """A customer's e-mail is optional and stored blank when unknown; the document must allow that."""
+
+
 class CustomerOutputSerializer(serializers.ModelSerializer):
+    email = OptionalEmailField(read_only=True)
+
     class Meta:
         model = Customer
         fields = [

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from config.api.text import unstorable
 from discounts import services
 from discounts.models import DiscountRef, DiscountRule, UsageRef
 
@@ -32,6 +33,12 @@ class DiscountRuleInputSerializer(serializers.Serializer):
     requirement = RequirementSerializer(required=False)
     limitation = LimitationSerializer(required=False)
     metadata = serializers.DictField(required=False)
+
+    def validate_metadata(self, value: dict) -> dict:
+        problem = unstorable(value)
+        if problem is not None:
+            raise serializers.ValidationError(problem)
+        return value
 
     def to_values(self) -> dict:
         data = dict(self.validated_data)

@@ -85,6 +85,7 @@ class AccessTokenView(DiscountsFamilyView):
     """Client credentials: Basic base64(client_id:secret) in, a signed JWT out."""
 
     permission_classes = [ApiClientOnly]
+    error_statuses = {"POST": (400,)}
 
     @extend_schema(
         operation_id="createAccessToken",
@@ -147,7 +148,7 @@ class DiscountRuleListView(DiscountsFamilyView):
 
 class DiscountRuleDetailView(DiscountsFamilyView):
     required_scopes = {"GET": READ, "PUT": ADMIN, "DELETE": ADMIN}
-    error_statuses = {"GET": (404,), "PUT": (400, 404, 409), "DELETE": (404,)}
+    error_statuses = {"GET": (400, 404), "PUT": (400, 404, 409), "DELETE": (400, 404)}
 
     @extend_schema(operation_id="getDiscountRule", parameters=[AID, DID], responses=DiscountRuleOutputSerializer)
     def get(self, request, aid, did):
@@ -166,7 +167,11 @@ class DiscountRuleDetailView(DiscountsFamilyView):
         rule = services.discount_rule_update(rule=rule, actor=self.actor, **values)
         return Response(DiscountRuleOutputSerializer(rule).data)
 
-    @extend_schema(operation_id="deleteDiscountRule", parameters=[AID, DID], responses=DiscountRuleOutputSerializer)
+    @extend_schema(
+        operation_id="deleteDiscountRule",
+        parameters=[AID, DID],
+        responses={200: OpenApiResponse(DiscountRuleOutputSerializer, description="The deleted rule.")},
+    )
     def delete(self, request, aid, did):
         rule = services.discount_rule_delete(rule=self.rule(did), actor=self.actor)
         return Response(DiscountRuleOutputSerializer(rule).data)
