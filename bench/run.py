@@ -40,6 +40,10 @@ class Row:
     limit: str = ""
     ratio: str = ""
     target: str = ""
+    # Request latency and SQL statements per request, for the rows that time requests.
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    statements: str | None = None
 
     @property
     def rate(self) -> float:
@@ -96,15 +100,14 @@ class Bench:
             )
             conn.execute("ANALYZE customers_customer")
 
-    def coupon(self) -> str:
+    def coupon(self, benefit_key: str = "massage", multi_use: bool = False) -> str:
         coupon_id = str(uuid.uuid4())
         with self.connect() as conn:
             conn.execute(
                 "INSERT INTO credits_coupon (id, account_id, name, description, benefit_key, kind, offering, "
                 "multi_use, default_revenue, active, created_at, updated_at) "
-                "VALUES (%s, %s, 'Bench massage', '', 'massage', 'offering', 'Massage', false, 4500, true, "
-                "now(), now())",
-                [coupon_id, ACCOUNT],
+                "VALUES (%s, %s, 'Bench ' || %s, '', %s, 'offering', 'Massage', %s, 4500, true, now(), now())",
+                [coupon_id, ACCOUNT, benefit_key, benefit_key, multi_use],
             )
         return coupon_id
 
@@ -231,19 +234,27 @@ BILLING_BATCHES = int(os.environ.get("BENCH_BILLING_BATCHES", "60"))
 HTTP_CLIENTS = int(os.environ.get("BENCH_HTTP_CLIENTS", "4"))
 
 
+def production_env(bench: Bench) -> dict[str, str]:
+    """The environment of the production server setup (also used to count statements in-process)."""
+    return {
+        **bench.env,
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DJANGO_SECRET_KEY": "bench-" * 8,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DB_CONN_MAX_AGE": "600",
+        "LOG_LEVEL": "WARNING",
+        # Production runs several processes, so throttle counters live in Redis (README). Without it they
+        # fall back to the database cache, which adds statements to every request.
+        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/1"),
+    }
+
+
 class Server:
     """The production server setup: gunicorn, production settings, PostgreSQL."""
 
     def __init__(self, bench: Bench, port: int = 8791, workers: int = 4):
         self.port = port
-        env = {
-            **bench.env,
-            "DJANGO_SETTINGS_MODULE": "config.settings.production",
-            "DJANGO_SECRET_KEY": "bench-" * 8,
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "DB_CONN_MAX_AGE": "600",
-            "LOG_LEVEL": "WARNING",
-        }
+        env = production_env(bench)
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -403,6 +414,415 @@ def _raw_billing_insert(bench: Bench, wallet, total: int) -> float:
         return time.perf_counter() - started
 
 
+# --- helpers for the rows that time requests -------------------------------------------------------
+
+
+def api_keys(bench: Bench, count: int, *scopes: str) -> list[tuple[str, str]]:
+    """`count` API clients of the bench account, made by the product's own service in one child process:
+    [(client uuid, secret)]. Load tests give each simulated terminal its own client, as in production,
+    so that a per-client rate limit applies to each terminal and not to the whole test."""
+    import json
+
+    script = (
+        "import json, sys, django; django.setup();"
+        "from customers.actors import Actor; from customers.models import Account;"
+        "from customers.services import api_client_create;"
+        "account = Account.objects.get(pk=sys.argv[1]);"
+        "made = [api_client_create(account=account, name=f'bench-{i}', scopes=sys.argv[3:],"
+        " actor=Actor.system('bench')) for i in range(int(sys.argv[2]))];"
+        "print(json.dumps([[str(client.pk), secret] for client, secret in made]))"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", script, ACCOUNT, str(count), *scopes],
+        cwd=ROOT,
+        env=bench.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [(client, secret) for client, secret in json.loads(output)]
+
+
+def statement_counts(bench: Bench, requests: list[dict]) -> dict[str, str]:
+    """SQL statements per request, counted in-process with CaptureQueriesContext (bench/statements.py
+    says what is counted and what is not), as "total (others + transaction control)", e.g.
+    "7 (5 + 2 BEGIN/COMMIT)". `requests`: [{"name", "method", "path", "body", "headers"}]."""
+    import json
+
+    process = subprocess.run(
+        [sys.executable, "-m", "bench.statements", json.dumps(requests)],
+        cwd=ROOT,
+        env={**production_env(bench), "DJANGO_ALLOWED_HOSTS": "localhost"},
+        capture_output=True,
+        text=True,
+    )
+    if process.returncode != 0:
+        raise RuntimeError(f"bench.statements failed: {process.stderr[-3000:]}")
+    counts = {}
+    for name, found in json.loads(process.stdout).items():
+        if found["status"] >= 400:
+            raise RuntimeError(f"bench.statements: {name} answered {found['status']}")
+        statements = found["statements"]
+        control = sum(1 for sql in statements if sql in ("BEGIN", "COMMIT", "ROLLBACK"))
+        log(f"{name}: {len(statements)} statements ({control} BEGIN/COMMIT/ROLLBACK), status {found['status']}")
+        for sql in statements:
+            log(f"    {sql[:150]}")
+        counts[name] = (
+            f"{len(statements)} ({len(statements) - control} + {control} BEGIN/COMMIT)"
+            if control
+            else str(len(statements))
+        )
+    return counts
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def http_load(server: Server, clients: int, seconds: float, request_for, expect: int):
+    """`clients` threads send requests back to back for `seconds`, each on its own connection;
+    request_for(client_index, rng) -> (method, path, body, headers). Returns (requests, elapsed seconds,
+    latencies in seconds, the share of one core the load client used). Any status other than `expect` fails
+    the row."""
+    import http.client
+    import random
+    import threading
+
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    statuses: list[dict[int, int]] = [{} for _ in range(clients)]
+    start = threading.Barrier(clients + 1)
+
+    def client(index: int) -> None:
+        rng = random.Random(index)
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        start.wait()
+        deadline = time.perf_counter() + seconds
+        while True:
+            method, path, body, headers = request_for(index, rng)
+            began = time.perf_counter()
+            if began >= deadline:
+                break
+            status, _ = server.request(method, path, body, headers, conn=conn)
+            latencies[index].append(time.perf_counter() - began)
+            statuses[index][status] = statuses[index].get(status, 0) + 1
+        conn.close()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    started, cpu = time.perf_counter(), time.process_time()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    client_cpu = (time.process_time() - cpu) / elapsed
+    merged: dict[int, int] = {}
+    for counts in statuses:
+        for status, count in counts.items():
+            merged[status] = merged.get(status, 0) + count
+    if set(merged) != {expect}:
+        raise RuntimeError(f"expected only {expect} answers, got {merged}")
+    flat = [value for values in latencies for value in values]
+    return len(flat), elapsed, flat, client_cpu
+
+
+# --- redeem over HTTP beside pgbench ---------------------------------------------------------------
+
+REDEEM_CLIENTS = int(os.environ.get("BENCH_REDEEM_CLIENTS", "16"))
+REDEEM_SECONDS = float(os.environ.get("BENCH_REDEEM_SECONDS", "15"))
+REDEEM_WORKERS = int(os.environ.get("BENCH_REDEEM_WORKERS", "4"))  # 2 per core: the work is CPU-bound
+REDEEM_CREDITS = int(os.environ.get("BENCH_REDEEM_CREDITS", "10000"))
+REDEEM_KEY = "sauna"
+REDEEM_TARGET = ">= 50% of pgbench; p99 <= 100 ms; <= 6 SQL/req"
+
+# The redeem transaction of credits.services (credit_redeem -> _locked_credit -> use_locked_credit), by
+# hand in SQL: lock the credit (joined to its coupon, as the service reads it), insert the use, update the
+# credit's use counters, insert the history event. The same FKs are set (so the same deferred FK checks
+# run at commit). The credit is found by id and account only (the service also matches the customer
+# on that row). Credit n has the id md5('bench-credit-n') (see _load_redeem_credits).
+PGBENCH_REDEEM = """\\set n random(1, {credits})
+BEGIN;
+SELECT c.uses AS uses, c.revenue AS revenue, c.revenue_recognised AS recognised, p.name AS coupon_name
+  FROM credits_customercredit c INNER JOIN credits_coupon p ON p.id = c.coupon_id
+ WHERE c.account_id = '{account}' AND c.id = md5('bench-credit-' || :n)::uuid
+   FOR UPDATE OF c \\gset
+\\set use_revenue :revenue - :recognised
+INSERT INTO credits_credituse (id, credit_id, used_at, reference, note, revenue, used_by, used_by_user_id,
+                               used_by_client_id)
+VALUES (gen_random_uuid(), md5('bench-credit-' || :n)::uuid, now(), NULL, '', :use_revenue, 'client:pgbench',
+        NULL, ':client') RETURNING id AS use_id \\gset
+UPDATE credits_customercredit SET uses = :uses + 1, revenue_recognised = :revenue, redeemed_at = NULL,
+       updated_at = now()
+ WHERE id = md5('bench-credit-' || :n)::uuid;
+INSERT INTO credits_creditevent (credit_id, action, actor, user_id, api_client_id, use_id, reason, data, created_at)
+VALUES (md5('bench-credit-' || :n)::uuid, 'used', 'client:pgbench', NULL, ':client', ':use_id', '',
+        '{{"reference": null, "revenue": :use_revenue}}', now()) RETURNING id;
+END;
+"""
+
+
+def _load_redeem_credits(bench: Bench, coupon_id: str, count: int) -> list[tuple[int, str, str]]:
+    """One unlimited multi-use credit (multi_use, max_uses NULL: never used up, so no request runs out)
+    for each of the first `count` customers. Returns [(customer number, customer id, credit id)]."""
+    with bench.connect() as conn:
+        conn.execute(
+            "INSERT INTO credits_customercredit (id, account_id, customer_id, coupon_id, source, multi_use, "
+            "max_uses, uses, revenue, revenue_recognised, issued_by, created_at, updated_at) "
+            "SELECT md5('bench-credit-' || (number - 1000000000))::uuid, account_id, id, %s, 'bulk', true, NULL, "
+            "0, 4500, 0, 'bulk:redeem', now(), now() FROM customers_customer "
+            "WHERE number BETWEEN 1000000001 AND %s",
+            [coupon_id, 1000000000 + count],
+        )
+        conn.execute("ANALYZE credits_customercredit")
+        return conn.execute(
+            "SELECT c.number, c.id::text, k.id::text FROM credits_customercredit k "
+            "JOIN customers_customer c ON c.id = k.customer_id WHERE k.coupon_id = %s ORDER BY c.number",
+            [coupon_id],
+        ).fetchall()
+
+
+def _pgbench_redeem(bench: Bench, client_id: str) -> dict | None:
+    """pgbench with REDEEM_CLIENTS clients for REDEEM_SECONDS running PGBENCH_REDEEM; None when pgbench
+    is not installed. Rate and mean latency from its report, p50/p99 from its per-transaction log."""
+    import re
+    import shutil
+
+    if shutil.which("pgbench") is None:
+        log("pgbench NOT FOUND on PATH: no redeem limit (Debian: in postgresql-15, or postgresql-contrib)")
+        return None
+    script = bench.tmp / "pgbench-redeem.sql"
+    script.write_text(PGBENCH_REDEEM.format(credits=REDEEM_CREDITS, account=ACCOUNT))
+    logs = bench.tmp / "pgbench-log"
+    shutil.rmtree(logs, ignore_errors=True)
+    logs.mkdir()
+    log(f"redeem: pgbench, {REDEEM_CLIENTS} clients, {REDEEM_SECONDS:.0f} s")
+    process = subprocess.run(
+        [
+            "pgbench", "--no-vacuum", "--client", str(REDEEM_CLIENTS), "--jobs", "2",
+            "--time", str(round(REDEEM_SECONDS)), "--file", str(script), "--define", f"client={client_id}",
+            "--log", f"--log-prefix={logs / 'redeem'}", bench.url,
+        ],
+        capture_output=True,
+        text=True,
+    )  # fmt: skip
+    if process.returncode != 0:
+        raise RuntimeError(f"pgbench failed: {process.stderr[-3000:]}")
+    report = process.stdout
+    processed = int(re.search(r"number of transactions actually processed: (\d+)", report).group(1))
+    tps = float(re.search(r"tps = ([\d.]+) \(without initial connection time\)", report).group(1))
+    latencies = [int(line.split()[2]) / 1e6 for path in logs.iterdir() for line in path.read_text().splitlines()]
+    return {"transactions": processed, "tps": tps, "latencies": latencies}
+
+
+def redeem_rows(bench: Bench) -> list[Row]:
+    import json
+    import random
+
+    coupon_id = bench.coupon(REDEEM_KEY, multi_use=True)
+    credits = _load_redeem_credits(bench, coupon_id, REDEEM_CREDITS)
+    keys = api_keys(bench, REDEEM_CLIENTS, "CUSTOMER_BENEFIT_WRITE", "credits:write")
+    redeem_body = json.dumps({}).encode()
+
+    def benefit_use(index, rng):
+        number, _, _ = credits[rng.randrange(len(credits))]
+        return "POST", f"/v1/customers/{number}/benefits/{REDEEM_KEY}/use", None, {"X-API-KEY": keys[index][1]}
+
+    def credit_redeem(index, rng):
+        _, customer_id, credit_id = credits[rng.randrange(len(credits))]
+        path = f"/customers/customers/{customer_id}/credits/{credit_id}/redeem"
+        return "POST", path, redeem_body, {"X-API-KEY": keys[index][1]}
+
+    kinds = [
+        ("benefits", "benefit use", benefit_use, 204, "POST /v1/customers/{n}/benefits/{key}/use"),
+        ("credits", "credit redeem", credit_redeem, 200, "POST .../credits/{id}/redeem"),
+    ]
+    samples = []
+    for name, _, request_for, _, _ in kinds:
+        method, path, body, headers = request_for(0, random.Random(0))
+        samples.append(
+            {"name": name, "method": method, "path": path, "body": (body or b"").decode(), "headers": headers}
+        )
+    statements = statement_counts(bench, samples)
+
+    limit = _pgbench_redeem(bench, keys[0][0])
+    rows: list[Row] = []
+    if limit is None:
+        rows.append(Row("pgbench: NOT FOUND on PATH, no redeem limit measured", 0, 0.0, limit="pgbench missing"))
+    else:
+        rows.append(
+            Row(
+                f"pgbench: redeem transaction in SQL, {REDEEM_CLIENTS} clients",
+                limit["transactions"],
+                limit["transactions"] / limit["tps"],
+                p50_ms=percentile(limit["latencies"], 0.50) * 1000,
+                p99_ms=percentile(limit["latencies"], 0.99) * 1000,
+                statements="6 (4 + BEGIN/END)",
+                limit="the physical limit",
+            )
+        )
+    server = Server(bench, workers=REDEEM_WORKERS)
+    try:
+        for name, label, request_for, expect, endpoint in kinds:
+            log(f"redeem: {label} over HTTP, {REDEEM_CLIENTS} clients, {REDEEM_WORKERS} workers (2 s warm-up)")
+            http_load(server, REDEEM_CLIENTS, 2, request_for, expect)
+            count, seconds, latencies, client_cpu = http_load(
+                server, REDEEM_CLIENTS, REDEEM_SECONDS, request_for, expect
+            )
+            # The load client shares the machine with the server: say how much of it the client took.
+            log(f"    {count / seconds:,.0f} requests/s; the load client used {client_cpu:.0%} of one core")
+            rate = count / seconds
+            rows.append(
+                Row(
+                    f"{endpoint} ({expect}), {REDEEM_CLIENTS} clients, gunicorn {REDEEM_WORKERS} sync workers",
+                    count,
+                    seconds,
+                    p50_ms=percentile(latencies, 0.50) * 1000,
+                    p99_ms=percentile(latencies, 0.99) * 1000,
+                    statements=statements[name],
+                    limit=f"pgbench {limit['tps']:,.0f} tx/s" if limit else "pgbench missing",
+                    ratio=f"{rate / limit['tps']:.0%} of pgbench" if limit else "n/a",
+                    target=REDEEM_TARGET,
+                )
+            )
+    finally:
+        server.stop()
+    bench.clear_credits()
+    return rows
+
+
+# --- list endpoints at 10,000 and 1,000,000 rows -----------------------------------------------------
+
+LIST_SIZES = [int(s) for s in os.environ.get("BENCH_LIST_SIZES", "10000,1000000").split(",")]
+LIST_REQUESTS = int(os.environ.get("BENCH_LIST_REQUESTS", "200"))
+LIST_CREDITS_PER_CUSTOMER = 20  # more than a page (15), so the first page is a real page of a longer list
+LIST_DEPTH = 0.9  # the usages page starts after the discount ref this far into the list (late, but not the tail)
+LIST_EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def _grow_lists(bench: Bench, coupon_id: str, rule_id: str, loaded: int, size: int) -> None:
+    """Grow the credits and discount tables from `loaded` to `size` rows each, oldest first:
+    - credits: LIST_CREDITS_PER_CUSTOMER per customer, the new rows spread round-robin over new customers
+      (so a customer's credits lie apart in the table, as they would when issued over months);
+    - discount refs: one per customer, all of one rule (the list pages by (created_at, id) within it),
+      each with one usage ref (its receipt entry; a page prefetches them)."""
+    first_customer, last_customer = loaded // LIST_CREDITS_PER_CUSTOMER, size // LIST_CREDITS_PER_CUSTOMER
+    with bench.connect() as conn:
+        conn.execute(
+            "INSERT INTO credits_customercredit (id, account_id, customer_id, coupon_id, source, multi_use, uses, "
+            "revenue, revenue_recognised, issued_by, created_at, updated_at) "
+            "SELECT gen_random_uuid(), c.account_id, c.id, %(coupon)s, 'bulk', false, 0, 4500, 0, 'bulk:lists', "
+            "%(epoch)s + g * interval '1 second', now() FROM generate_series(%(start)s::bigint, %(stop)s::bigint) g "
+            "JOIN customers_customer c ON c.number = 1000000001 + %(first)s + (g - %(start)s) %% %(spread)s",
+            {
+                "coupon": coupon_id,
+                "epoch": LIST_EPOCH,
+                "start": loaded + 1,
+                "stop": size,
+                "first": first_customer,
+                "spread": last_customer - first_customer,
+            },
+        )
+        conn.execute(
+            "WITH refs AS (INSERT INTO discounts_discountref (id, account_id, rule_id, customer_id, given, stamp, "
+            "used, usage, amount, created_at, created_by, updated_at) "
+            "SELECT gen_random_uuid(), c.account_id, %(rule)s, c.id, false, 1, 1, 1, 0, "
+            "%(epoch)s + (c.number - 1000000000) * interval '1 second', 'bench', now() FROM customers_customer c "
+            "WHERE c.number BETWEEN 1000000001 + %(start)s AND 1000000000 + %(stop)s RETURNING id, created_at) "
+            "INSERT INTO discounts_usageref (discount_ref_id, ref, ref_type, usage, stamp, amount, purchase_at, "
+            "created_at, created_by) SELECT id, 'receipt-' || id, 'receipt_add', 1, 1, 0, created_at, created_at, "
+            "'bench' FROM refs",
+            {"rule": rule_id, "epoch": LIST_EPOCH, "start": loaded, "stop": size},
+        )
+        conn.execute("ANALYZE credits_customercredit")
+        conn.execute("ANALYZE discounts_discountref")
+        conn.execute("ANALYZE discounts_usageref")
+
+
+def _sequential_latencies(server: Server, path: str, key: str, count: int) -> list[float]:
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    latencies = []
+    for attempt in range(count + 10):  # the first 10 warm every worker and the pages read
+        began = time.perf_counter()
+        status, _ = server.request("GET", path, None, {"X-API-KEY": key}, conn=conn)
+        if status != 200:
+            raise RuntimeError(f"GET {path} answered {status}")
+        if attempt >= 10:
+            latencies.append(time.perf_counter() - began)
+    conn.close()
+    return latencies
+
+
+def list_rows(bench: Bench) -> list[Row]:
+    coupon_id = bench.coupon()
+    rule_id = str(uuid.uuid4())
+    with bench.connect() as conn:
+        conn.execute(
+            "INSERT INTO discounts_discountrule (id, account_id, name, description, active, private, purchase_from, "
+            "reward_type, reward_value, metadata, created_at, created_by, updated_at, updated_by) "
+            "VALUES (%s, %s, 'Bench rule', '', true, false, %s, 'discount_amount', 100, '{}', now(), 'bench', "
+            "now(), 'bench')",
+            [rule_id, ACCOUNT, LIST_EPOCH],
+        )
+        customer_id = conn.execute("SELECT id::text FROM customers_customer WHERE number = 1000000001").fetchone()[0]
+    key = api_key(bench, "credits:read", "read:discounts")
+    lists = [
+        ("credits", "GET /customers/customers/{id}/credits, first page", "credits"),
+        ("usages", f"GET .../discounts/rules/{{did}}/usages?limit=10, {LIST_DEPTH:.0%} deep", "discount refs"),
+    ]
+    baseline: dict[str, float] = {}
+    rows: list[Row] = []
+    loaded = 0
+    server = Server(bench)
+    try:
+        for size in LIST_SIZES:
+            log(f"lists: growing credits and discount refs (with their usage refs) to {size:,} rows")
+            _grow_lists(bench, coupon_id, rule_id, loaded, size)
+            loaded = size
+            with bench.connect() as conn:
+                anchor = conn.execute(
+                    "SELECT id FROM discounts_discountref WHERE rule_id = %s ORDER BY created_at, id OFFSET %s LIMIT 1",
+                    [rule_id, int(size * LIST_DEPTH)],
+                ).fetchone()[0]
+            paths = {
+                "credits": f"/customers/customers/{customer_id}/credits",
+                "usages": f"/v1/accounts/{ACCOUNT}/discounts/rules/{rule_id}/usages?limit=10&starting_after={anchor}",
+            }
+            statements = statement_counts(
+                bench,
+                [{"name": n, "method": "GET", "path": p, "headers": {"X-API-KEY": key}} for n, p in paths.items()],
+            )
+            for name, label, what in lists:
+                log(f"lists: {LIST_REQUESTS} sequential requests, {label}, {size:,} {what}")
+                started = time.perf_counter()
+                latencies = _sequential_latencies(server, paths[name], key, LIST_REQUESTS)
+                seconds = time.perf_counter() - started
+                p50 = percentile(latencies, 0.50) * 1000
+                first = name not in baseline
+                baseline.setdefault(name, p50)
+                rows.append(
+                    Row(
+                        f"{label}, {size:,} {what}",
+                        LIST_REQUESTS,
+                        seconds,
+                        p50_ms=p50,
+                        p99_ms=percentile(latencies, 0.99) * 1000,
+                        statements=statements[name],
+                        limit="" if first else f"p50 at {LIST_SIZES[0]:,}: {baseline[name]:.1f} ms",
+                        ratio="" if first else f"{p50 / baseline[name]:.2f}x",
+                        target="baseline" if first else f"p50 <= 1.5x of {LIST_SIZES[0]:,}",
+                    )
+                )
+    finally:
+        server.stop()
+    bench.clear_credits()
+    with bench.connect() as conn:
+        conn.execute("TRUNCATE discounts_usageref, discounts_discountref")
+    return rows
+
+
 def run_isolated(bench: Bench, *args: str) -> tuple[float, float, str]:
     """Run a command through a fresh harness child, so its peak RSS is measured on its own."""
     script = (
@@ -425,20 +845,27 @@ def run_isolated(bench: Bench, *args: str) -> tuple[float, float, str]:
 
 
 def print_table(rows: list[Row]) -> None:
-    header = ["measurement", "rows", "seconds", "rows/s", "peak MB", "limit measured in this run", "ratio", "target"]
-    lines = [
-        [
+    """The table; the latency and statement columns only when some row times requests."""
+    timed = any(r.p50_ms is not None or r.statements is not None for r in rows)
+    header = ["measurement", "rows", "seconds", "rows/s", "peak MB"]
+    header += ["p50 ms", "p99 ms", "SQL/req"] if timed else []
+    header += ["limit measured in this run", "ratio", "target"]
+    lines = []
+    for r in rows:
+        line = [
             r.what,
             f"{r.rows:,}",
             f"{r.seconds:.2f}",
             f"{r.rate:,.0f}",
             f"{r.peak_mb:.0f}" if r.peak_mb is not None else "",
-            r.limit,
-            r.ratio,
-            r.target,
         ]
-        for r in rows
-    ]
+        if timed:
+            line += [
+                f"{r.p50_ms:.1f}" if r.p50_ms is not None else "",
+                f"{r.p99_ms:.1f}" if r.p99_ms is not None else "",
+                r.statements or "",
+            ]
+        lines.append([*line, r.limit, r.ratio, r.target])
     widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
     print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |")
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
@@ -446,21 +873,41 @@ def print_table(rows: list[Row]) -> None:
         print("| " + " | ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) + " |")
 
 
+def grant_and_membership_rows(bench: Bench) -> list[Row]:
+    rows = grant_rows(bench)
+    return rows + membership_rows(bench, grant_rate=rows[0].rate)
+
+
+# BENCH_ONLY=name,name selects; every one runs by default, in this order.
+MEASUREMENTS = {
+    "grants": grant_and_membership_rows,
+    "billing": billing_rows,
+    "redeem": redeem_rows,
+    "lists": list_rows,
+}
+
+
 def main() -> None:
+    only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
+    unknown = only - set(MEASUREMENTS)
+    if unknown:
+        raise SystemExit(f"BENCH_ONLY: unknown {sorted(unknown)}; known: {', '.join(MEASUREMENTS)}")
+    selected = [name for name in MEASUREMENTS if not only or name in only]
     bench = Bench(BENCH_URL)
     started = time.perf_counter()
     log(f"scratch database {BENCH_URL}")
     bench.recreate_database()
+    # The discount refs of the lists rows take one customer each; the redeem rows one credit each.
     customers = max(max(SIZES), MEMBERSHIPS)
+    if "lists" in selected:
+        customers = max(customers, max(LIST_SIZES))
+    if "redeem" in selected:
+        customers = max(customers, REDEEM_CREDITS)
     log(f"loading {customers:,} customers")
     bench.load_customers(customers)
-    only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
     rows: list[Row] = []
-    if not only or "grants" in only:
-        rows += grant_rows(bench)
-        rows += membership_rows(bench, grant_rate=rows[0].rate)
-    if not only or "billing" in only:
-        rows += billing_rows(bench)
+    for name in selected:
+        rows += MEASUREMENTS[name](bench)
     print_table(rows)
     log(f"done in {time.perf_counter() - started:.0f} s")
 

@@ -18,7 +18,10 @@ def transactions_page(
         queryset = queryset.filter(created_at__lt=end)
     if after is not None:
         moment, pk = after
-        queryset = queryset.filter(Q(created_at__lt=moment) | Q(created_at=moment, id__lt=pk))
+        # created_at <= X bounds the index range; the OR alone would not.
+        queryset = queryset.filter(created_at__lte=moment).filter(
+            Q(created_at__lt=moment) | Q(created_at=moment, id__lt=pk)
+        )
     items = list(queryset.order_by("-created_at", "-id")[: size + 1])
     return items[:size], len(items) > size
 

@@ -19,18 +19,27 @@ def limit_of(request, *, default: int, maximum: int) -> int:
     return int(raw)
 
 
+def after(queryset: QuerySet, anchor: dict) -> QuerySet:
+    """The objects after `anchor` in (created_at, id) order. The redundant `created_at >= X` bound gives
+    PostgreSQL an index range that starts at the cursor; the OR alone makes it walk the index from the
+    beginning (12x slower at 1,000,000 rows in the harness's "lists" rows)."""
+    return queryset.filter(created_at__gte=anchor["created_at"]).filter(
+        Q(created_at__gt=anchor["created_at"]) | Q(created_at=anchor["created_at"], id__gt=anchor["id"])
+    )
+
+
 def page(request, queryset: QuerySet, *, default: int = 10, maximum: int = 100) -> tuple[list, dict[str, str]]:
     """One page of `queryset` (whose objects have created_at and id) and the headers to send with it."""
     limit = limit_of(request, default=default, maximum=maximum)
-    after = request.query_params.get("starting_after")
+    starting_after = request.query_params.get("starting_after")
     queryset = queryset.order_by("created_at", "id")
-    if after is not None:
-        anchor = queryset.filter(pk=after).values("created_at", "id").first() if _is_uuid(after) else None
+    if starting_after is not None:
+        anchor = (
+            queryset.filter(pk=starting_after).values("created_at", "id").first() if _is_uuid(starting_after) else None
+        )
         if anchor is None:
             raise InvalidInput.single("starting_after", "No object with that id in this list.", code="invalid_cursor")
-        queryset = queryset.filter(
-            Q(created_at__gt=anchor["created_at"]) | Q(created_at=anchor["created_at"], id__gt=anchor["id"])
-        )
+        queryset = after(queryset, anchor)
     items = list(queryset[: limit + 1])
     headers = {}
     if len(items) > limit:

@@ -29,13 +29,12 @@ class ApiClientThrottle(BaseThrottle):
         now = time.time()
         window = int(now // period)
         key = f"throttle:{client.pk}:{period}:{window}"
-        # add() then incr(): atomic on Redis, so concurrent processes never both take the last slot.
-        cache.add(key, 0, timeout=period + 5)
+        # incr() is atomic on Redis, so concurrent processes never both take the last slot. The first
+        # request of a window creates the counter (add() is atomic too; a lost race just increments).
         try:
             count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=period + 5)
-            count = 1
+        except ValueError:
+            count = 1 if cache.add(key, 1, timeout=period + 5) else cache.incr(key)
         self._wait = (window + 1) * period - now
         return count <= limit
 
