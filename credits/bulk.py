@@ -14,8 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, connection, transaction
-from psycopg import errors as psycopg_errors
+from django.db import connection, transaction
 
 from customers.actors import Actor
 
@@ -65,88 +64,8 @@ def insert(batch: Batch, rows: list[Wanted], *, now: datetime) -> set[tuple]:
     if not rows:
         return set()
     if connection.vendor == "postgresql":
-        try:
-            return _copy_postgresql(batch, rows, now)
-        except (IntegrityError, psycopg_errors.IntegrityError):
-            # A concurrent run inserted some of these keys since we looked: let the constraint decide.
-            # (COPY goes through psycopg directly, so its error is psycopg's, not Django's wrapper.)
-            return _insert_postgresql(batch, rows, now)
+        return _insert_postgresql(batch, rows, now)
     return _insert_orm(batch, rows, now)
-
-
-CREDIT_COLUMNS = (
-    "id",
-    "account_id",
-    "customer_id",
-    "coupon_id",
-    "membership_id",
-    "source",
-    "multi_use",
-    "max_uses",
-    "uses",
-    "expiry_date",
-    "revenue",
-    "revenue_recognised",
-    "issued_by",
-    "issued_by_user_id",
-    "created_at",
-    "updated_at",
-    "batch_key",
-    "batch_row",
-    "rule_id",
-    "period_start",
-    "period_nth",
-)
-EVENT_COLUMNS = ("credit_id", "action", "actor", "user_id", "reason", "data", "created_at")
-
-
-@transaction.atomic
-def _copy_postgresql(batch: Batch, rows: list[Wanted], now: datetime) -> set[tuple]:
-    """The fast path: look up which keys exist (one indexed query), then COPY the new credits and their
-    history rows straight into their tables. Each row is written once; the unique constraints still
-    stand behind it, and a collision with a concurrent run rolls this back (the caller retries the
-    chunk through the ON CONFLICT path)."""
-    existing = existing_keys(batch, rows)
-    coupon = batch.coupon
-    max_uses = coupon.max_uses if coupon.multi_use else None
-    data = json.dumps({"source": batch.source})
-    fresh: dict[tuple, uuid.UUID] = {}
-    with connection.cursor() as cursor:
-        with cursor.cursor.copy(f"COPY credits_customercredit ({', '.join(CREDIT_COLUMNS)}) FROM STDIN") as copy:
-            for w in rows:
-                key = batch.key_of(w)
-                if key in existing or key in fresh:
-                    continue
-                fresh[key] = credit_id = uuid.uuid4()
-                copy.write_row(
-                    (
-                        credit_id,
-                        coupon.account_id,
-                        w.customer_id,
-                        coupon.pk,
-                        w.membership_id,
-                        batch.source,
-                        coupon.multi_use,
-                        max_uses,
-                        0,
-                        w.expiry_date,
-                        w.revenue,
-                        0,
-                        batch.actor.label,
-                        batch.actor.user_id,
-                        now,
-                        now,
-                        batch.batch_key,
-                        w.batch_row,
-                        batch.rule_id,
-                        w.period_start,
-                        w.period_nth,
-                    )
-                )
-        with cursor.cursor.copy(f"COPY credits_creditevent ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
-            for credit_id in fresh.values():
-                copy.write_row((credit_id, "issued", batch.actor.label, batch.actor.user_id, "", data, now))
-    return set(fresh)
 
 
 def _ensure_stage(cursor) -> None:
