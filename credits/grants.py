@@ -21,6 +21,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from config.api.values import INT64_MAX
 from config.exceptions import InvalidInput
 from customers.actors import Actor
 from customers.models import Account, Customer, MembershipType
@@ -30,7 +31,6 @@ from .models import Coupon, CustomerCredit
 from .services import default_expiry
 
 IDENTIFIER_COLUMNS = ("customer_id", "number", "email")
-INT64_MAX = 2**63 - 1
 
 
 @dataclass(frozen=True)

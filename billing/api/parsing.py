@@ -13,9 +13,8 @@ from django.utils.dateparse import parse_datetime
 
 from billing.services import MAX_BATCH, Usage
 from config.api.text import unstorable
+from config.api.values import INT64_MAX, INT64_MIN
 from config.exceptions import InvalidInput
-
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 def int64(value, field: str, *, minimum: int = INT64_MIN) -> int:

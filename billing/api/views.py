@@ -103,10 +103,8 @@ class BalanceView(BillingFamilyView):
     @extend_schema(operation_id="getBillingBalance", parameters=[ORG, BILLING], responses=s.BalanceEnvelope)
     def get(self, request, org_id, billing_id):
         account = self.billing_account()
-        updated = s.BalanceSerializer({"amount": 0, "currency": "", "updated_at": account.updated_at}).data[
-            "updated_at"
-        ]
-        return Response({"balance": {"amount": account.balance, "currency": account.currency, "updated_at": updated}})
+        balance = {"amount": account.balance, "currency": account.currency, "updated_at": account.updated_at}
+        return Response({"balance": s.BalanceSerializer(balance).data})
 
 
 class TransactionsView(BillingFamilyView):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 from rest_framework.utils.urls import replace_query_param
 
+from config.api.values import uuid_or_none
 from config.exceptions import InvalidInput
 
 
@@ -35,7 +36,9 @@ def page(request, queryset: QuerySet, *, default: int = 10, maximum: int = 100) 
     queryset = queryset.order_by("created_at", "id")
     if starting_after is not None:
         anchor = (
-            queryset.filter(pk=starting_after).values("created_at", "id").first() if _is_uuid(starting_after) else None
+            queryset.filter(pk=starting_after).values("created_at", "id").first()
+            if uuid_or_none(starting_after)
+            else None
         )
         if anchor is None:
             raise InvalidInput.single("starting_after", "No object with that id in this list.", code="invalid_cursor")
@@ -47,13 +50,3 @@ def page(request, queryset: QuerySet, *, default: int = 10, maximum: int = 100) 
         url = replace_query_param(request.build_absolute_uri(), "limit", limit)
         headers["Link"] = f'<{replace_query_param(url, "starting_after", items[-1].pk)}>; rel="next"'
     return items, headers
-
-
-def _is_uuid(value: str) -> bool:
-    import uuid
-
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True

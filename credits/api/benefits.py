@@ -12,6 +12,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from config.api.dialects.benefits import NAME
+from config.api.values import INT64_MAX, INT64_MIN
 from config.api.views import FamilyAPIView
 from config.exceptions import InvalidInput, NotFound
 from credits import selectors, services
@@ -20,7 +21,6 @@ from customers.models import Customer
 
 READ = ("CUSTOMER_BENEFIT_READ", "CUSTOMER_READ")
 WRITE = ("CUSTOMER_WRITE", "CUSTOMER_BENEFIT_WRITE")
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 DEPRECATED_SINCE = datetime(2026, 1, 1, tzinfo=UTC)
 DEPRECATION = f"@{int(DEPRECATED_SINCE.timestamp())}"  # RFC 9745
 

@@ -2,10 +2,10 @@ from django.core.validators import RegexValidator
 from django.utils import timezone
 from rest_framework import serializers
 
+from config.api.values import INT64_MAX
 from credits import durations
 from credits.models import Coupon, CreditUse, CustomerCredit, MembershipCreditRule
 
-INT64_MAX = 2**63 - 1
 BENEFIT_KEY_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 
 

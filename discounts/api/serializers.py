@@ -1,10 +1,9 @@
 from rest_framework import serializers
 
 from config.api.text import unstorable
+from config.api.values import INT64_MAX
 from discounts import services
 from discounts.models import DiscountRef, DiscountRule, UsageRef
-
-INT64_MAX = 2**63 - 1
 
 
 class RewardSerializer(serializers.Serializer):

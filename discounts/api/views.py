@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from config.api import cursor, tokens
 from config.api.dialects.discounts import NAME
+from config.api.values import uuid_or_none
 from config.api.views import FamilyAPIView
 from config.exceptions import InvalidInput, NotFound
 from discounts import selectors, services
@@ -53,7 +54,7 @@ class DiscountsFamilyView(FamilyAPIView):
             raise PermissionDenied("The credentials are not valid for this account.")
 
     def rule(self, did) -> DiscountRule:
-        rule = selectors.rules_of(account=self.account, state="all").filter(pk=_uuid_or_none(did)).first()
+        rule = selectors.rules_of(account=self.account, state="all").filter(pk=uuid_or_none(did)).first()
         if rule is None:
             raise NotFound("Discount rule not found.", code="not_found")
         return rule
@@ -65,15 +66,6 @@ class DiscountsFamilyView(FamilyAPIView):
         serializer = serializer_class(data=self.request.data)
         serializer.is_valid(raise_exception=True)
         return serializer
-
-
-def _uuid_or_none(value):
-    import uuid
-
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
 
 
 class ApiClientOnly(BasePermission):
