@@ -21,7 +21,6 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
-from django.utils.translation import ngettext
 
 from config.exceptions import DomainError
 from customers.actors import Actor
@@ -91,24 +90,13 @@ class CouponAdmin(ServiceAdmin):
     @admin.action(description="Deactivate selected coupons", permissions=["change"])
     def deactivate_selected(self, request, queryset):
         actor = Actor.staff(request.user)
-        deactivated, failed = [], []
-        for coupon in queryset:
-            if not coupon.active:
-                failed.append((coupon, "It is already inactive."))
-                continue
-            try:
-                services.coupon_update(coupon=coupon, actor=actor, active=False)
-            except DomainError as exc:
-                failed.append((coupon, exc.message))
-            else:
-                deactivated.append(coupon)
-        n = len(deactivated)
-        self.report(
+        self.apply_each(
             request,
-            done_message=ngettext("Deactivated %d coupon", "Deactivated %d coupons", n) % n,
-            done=deactivated,
+            queryset,
+            lambda coupon: services.coupon_update(coupon=coupon, actor=actor, active=False),
+            skip=lambda coupon: None if coupon.active else "It is already inactive.",
+            done=("Deactivated %d coupon", "Deactivated %d coupons"),
             failed_message="Could not deactivate",
-            failed=failed,
         )
 
 
@@ -426,23 +414,14 @@ class CustomerCreditAdmin(ServiceAdmin):
     @admin.action(description="Redeem selected credits (use each once)", permissions=["redeem"])
     def redeem_selected(self, request, queryset):
         actor = Actor.staff(request.user)
-        redeemed, failed = [], []
-        for credit in self._credits_for_action(queryset):
-            try:
-                services.credit_redeem(
-                    account=credit.account, customer_id=credit.customer_id, credit_id=credit.pk, actor=actor
-                )
-            except DomainError as exc:
-                failed.append((credit, exc.message))
-            else:
-                redeemed.append(credit)
-        n = len(redeemed)
-        self.report(
+        self.apply_each(
             request,
-            done_message=ngettext("Redeemed %d credit", "Redeemed %d credits", n) % n,
-            done=redeemed,
+            self._credits_for_action(queryset),
+            lambda credit: services.credit_redeem(
+                account=credit.account, customer_id=credit.customer_id, credit_id=credit.pk, actor=actor
+            ),
+            done=("Redeemed %d credit", "Redeemed %d credits"),
             failed_message="Could not redeem",
-            failed=failed,
         )
 
     @admin.action(description="Revoke selected credits…", permissions=["revoke"])
@@ -451,27 +430,19 @@ class CustomerCreditAdmin(ServiceAdmin):
         form = CreditRevokeForm(request.POST if "confirm" in request.POST else None)
         if form.is_bound and form.is_valid():
             actor = Actor.staff(request.user)
-            revoked, failed = [], []
-            for credit in credits:
-                try:
-                    services.credit_revoke(
-                        account=credit.account,
-                        customer_id=credit.customer_id,
-                        credit_id=credit.pk,
-                        reason=form.cleaned_data["reason"],
-                        actor=actor,
-                    )
-                except DomainError as exc:
-                    failed.append((credit, exc.message))
-                else:
-                    revoked.append(credit)
-            n = len(revoked)
-            self.report(
+            reason = form.cleaned_data["reason"]
+            self.apply_each(
                 request,
-                done_message=ngettext("Revoked %d credit", "Revoked %d credits", n) % n,
-                done=revoked,
+                credits,
+                lambda credit: services.credit_revoke(
+                    account=credit.account,
+                    customer_id=credit.customer_id,
+                    credit_id=credit.pk,
+                    reason=reason,
+                    actor=actor,
+                ),
+                done=("Revoked %d credit", "Revoked %d credits"),
                 failed_message="Could not revoke",
-                failed=failed,
             )
             return None
         # Ask for the reason first, and say up front which credits will not be revoked.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -155,8 +155,38 @@ class ServiceAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def apply_each(
+        self,
+        request,
+        objects: Iterable,
+        perform: Callable[[object], object],
+        *,
+        done: tuple[str, str],
+        failed_message: str,
+        skip: Callable[[object], str | None] | None = None,
+    ) -> list:
+        """Run an action's service call on each object and report: what was done, and each object it could
+        not be done to, and why (a `skip` reason, or the service's DomainError). `done` is the singular and
+        plural of the success message, with %d for the count."""
+        succeeded, failed = [], []
+        for obj in objects:
+            reason = skip(obj) if skip else None
+            if reason is None:
+                try:
+                    perform(obj)
+                except DomainError as exc:
+                    reason = exc.message
+            if reason is None:
+                succeeded.append(obj)
+            else:
+                failed.append((obj, reason))
+        n = len(succeeded)
+        self.report(
+            request, done_message=ngettext(*done, n) % n, done=succeeded, failed_message=failed_message, failed=failed
+        )
+        return succeeded
+
     def report(self, request, *, done_message: str, done: Sequence, failed_message: str, failed: Sequence) -> None:
-        """Report an action's outcome: what was done, and each object it could not be done to, and why."""
         if done:
             self.message_user(request, f"{done_message}: {name_list(done)}.", messages.SUCCESS)
         for obj, reason in failed[:MESSAGE_NAMES_LIMIT]:
@@ -567,21 +597,12 @@ class MembershipAdmin(ServiceAdmin):
     @admin.action(description="Cancel selected memberships", permissions=["cancel"])
     def cancel_selected(self, request, queryset):
         actor = Actor.staff(request.user)
-        cancelled, failed = [], []
-        for membership in queryset.select_related("customer", "membership_type"):
-            try:
-                services.membership_cancel(membership=membership, actor=actor)
-            except DomainError as exc:
-                failed.append((membership, exc.message))
-            else:
-                cancelled.append(membership)
-        n = len(cancelled)
-        self.report(
+        self.apply_each(
             request,
-            done_message=ngettext("Cancelled %d membership", "Cancelled %d memberships", n) % n,
-            done=cancelled,
+            queryset.select_related("customer", "membership_type"),
+            lambda membership: services.membership_cancel(membership=membership, actor=actor),
+            done=("Cancelled %d membership", "Cancelled %d memberships"),
             failed_message="Could not cancel",
-            failed=failed,
         )
 
 
@@ -681,22 +702,11 @@ class ApiClientAdmin(ServiceAdmin):
     @admin.action(description="Deactivate selected API clients", permissions=["deactivate"])
     def deactivate_selected(self, request, queryset):
         actor = Actor.staff(request.user)
-        deactivated, failed = [], []
-        for client in queryset:
-            if not client.is_active:
-                failed.append((client, "It is already inactive."))
-                continue
-            try:
-                services.api_client_deactivate(api_client=client, actor=actor)
-            except DomainError as exc:
-                failed.append((client, exc.message))
-            else:
-                deactivated.append(client)
-        n = len(deactivated)
-        self.report(
+        self.apply_each(
             request,
-            done_message=ngettext("Deactivated %d API client", "Deactivated %d API clients", n) % n,
-            done=deactivated,
+            queryset,
+            lambda client: services.api_client_deactivate(api_client=client, actor=actor),
+            skip=lambda client: None if client.is_active else "It is already inactive.",
+            done=("Deactivated %d API client", "Deactivated %d API clients"),
             failed_message="Could not deactivate",
-            failed=failed,
         )
