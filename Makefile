@@ -29,6 +29,7 @@ test: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 schema: install
 	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null

@@ -425,7 +425,7 @@ def api_keys(bench: Bench, count: int, *scopes: str) -> list[tuple[str, str]]:
 
     script = (
         "import json, sys, django; django.setup();"
-        "from customers.actors import Actor; from customers.models import Account;"
+        "from config.kernel.actors import Actor; from customers.models import Account;"
         "from customers.services import api_client_create;"
         "account = Account.objects.get(pk=sys.argv[1]);"
         "made = [api_client_create(account=account, name=f'bench-{i}', scopes=sys.argv[3:],"

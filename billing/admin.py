@@ -11,9 +11,10 @@ from django.db.models import Count, Sum
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 
-from config.exceptions import DomainError
-from customers.actors import Actor
-from customers.admin import ReadOnlyInline
+from config.kernel.actors import Actor
+from config.kernel.admin import ReadOnlyInline
+from config.kernel.exceptions import DomainError
+from customers.admin import CustomerPagePiece
 
 from . import services
 from .models import BillingAccount, BillingTransaction
@@ -126,3 +127,6 @@ class BillingAccountInline(ReadOnlyInline):
     fields = ("id", "currency", "balance", "credit_min", "created_at")
     readonly_fields = fields
     show_change_link = True
+
+
+CUSTOMER_PAGE = CustomerPagePiece(inlines=(BillingAccountInline,))

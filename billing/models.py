@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from credits.models import AppendOnlyModel
+from config.kernel.history import AppendOnlyModel
 from customers.models import Account, Customer
 
 

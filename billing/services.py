@@ -11,8 +11,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from config.exceptions import Conflict, InvalidInput, NotFound, NotPossible
-from customers.actors import Actor
+from config.kernel.actors import Actor
+from config.kernel.exceptions import Conflict, InvalidInput, NotFound, NotPossible
 from customers.models import Account, Customer
 
 from .models import BillingAccount, BillingTransaction, FeatureUsage, Project

@@ -1,7 +1,5 @@
 from django.db import models
 
-from customers.models import ApiClient
-
 
 class IdempotencyRecord(models.Model):
     """The first answer to a request sent with an `Idempotency-Key`, kept for retries with that key."""
@@ -11,7 +9,7 @@ class IdempotencyRecord(models.Model):
         DONE = "done"
 
     id = models.BigAutoField(primary_key=True)
-    api_client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="+")
+    api_client = models.ForeignKey("customers.ApiClient", on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path, query and body.")
     state = models.CharField(max_length=10, choices=State.choices, default=State.IN_FLIGHT)

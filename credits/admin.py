@@ -7,6 +7,7 @@ and its uses reversed, each by its own service call, and each recorded in the cr
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 from django import forms
@@ -19,23 +20,27 @@ from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
-from config.exceptions import DomainError
-from customers.actors import Actor
-from customers.admin import (
-    ReadOnlyInline,
-    ServiceAdmin,
-    ServiceModelForm,
-    credit_status_label,
-    credit_uses_label,
-    customer_number_query,
-)
+from config.kernel.actors import Actor
+from config.kernel.admin import ReadOnlyInline, ServiceAdmin, ServiceModelForm
+from config.kernel.exceptions import DomainError
+from customers.admin import CustomerPagePiece, customer_number_query
 from customers.models import Customer, Membership, MembershipType
 
-from . import admin_bulk, services
+from . import admin_bulk, grants, selectors, services
 from .models import Coupon, CreditEvent, CreditUse, CustomerCredit, MembershipCreditRule
+
+
+def credit_status_label(credit: CustomerCredit) -> str:
+    return CustomerCredit.Status(credit.status).label
+
+
+def credit_uses_label(credit: CustomerCredit) -> str:
+    limit = credit.use_limit
+    return f"{credit.uses}/{'∞' if limit is None else limit}"
+
 
 # --- coupons -------------------------------------------------------------------------------------
 
@@ -523,3 +528,115 @@ class CustomerCreditAdmin(ServiceAdmin):
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, self.reverse_use_template, context)
+
+
+# --- the customer page's credits piece (config/admin.py adds it) ----------------------------------
+
+
+class CustomerCreditInline(ReadOnlyInline):
+    model = CustomerCredit
+    fk_name = "customer"
+    verbose_name = "credit"
+    verbose_name_plural = "credits"
+    fields = ("coupon", "status_label", "uses_label", "expiry_date", "source", "created_at")
+    readonly_fields = fields
+    show_change_link = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("coupon").order_by("-created_at", "-id")
+
+    @admin.display(description="status")
+    def status_label(self, credit):
+        return credit_status_label(credit)
+
+    @admin.display(description="uses")
+    def uses_label(self, credit):
+        return credit_uses_label(credit)
+
+
+@admin.display(description="benefits")
+def customer_benefits(customer):
+    """Each benefit key the customer holds a credit for: usable now or not, and uses left."""
+    rows = selectors.benefits_of(customer=customer)
+    if not rows:
+        return "—"
+    return format_html(
+        "<table><thead><tr><th>key</th><th>valid</th><th>uses left</th></tr></thead><tbody>{}</tbody></table>",
+        format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    row["key"],
+                    "yes" if row["valid"] else "no",
+                    "unlimited" if row["uses_left"] is None else row["uses_left"],
+                )
+                for row in rows
+            ),
+        ),
+    )
+
+
+@admin.action(description="Grant a credit to the selected customers", permissions=["grant"])
+def grant_credit_selected(modeladmin, request, queryset):
+    """Ask for the coupon (and expiry, revenue), then grant one credit to each selected customer
+    through the bulk grant service: the same summary and exactly-once batch as grant_credits."""
+    customers = list(queryset.order_by("pk"))
+    accounts = {c.account_id for c in customers}
+    if len(accounts) != 1:
+        modeladmin.message_user(request, "Select customers of one account.", messages.ERROR)
+        return None
+    account = customers[0].account
+    form = admin_bulk.BulkGrantForm(request.POST if "apply" in request.POST else None, needs_file=False)
+    form.fields["coupon"].queryset = form.fields["coupon"].queryset.filter(account=account)
+    summary = None
+    if form.is_bound and form.is_valid():
+        ids = ",".join(str(c.pk) for c in customers)
+        rows = (grants.SourceRow(row=None, identifier=str(c.pk)) for c in customers)
+        try:
+            summary = admin_bulk.run(
+                form,
+                account=account,
+                user=request.user,
+                rows=rows,
+                column="customer_id",
+                selection=f"customers:{hashlib.sha256(ids.encode()).hexdigest()}",
+            )
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+    return admin_bulk.render(
+        modeladmin,
+        request,
+        form,
+        summary,
+        title="Grant a credit to the selected customers",
+        customers=customers,
+        action="grant_credit_selected",
+    )
+
+
+def customer_credit_links(request, customer_id, admin_site) -> list[tuple[str, str, str]]:
+    links = []
+    query = "?" + urlencode({"customer": customer_id})
+    if request.user.has_perm("credits.add_customercredit"):
+        links.append(
+            (
+                "Issue credit",
+                reverse("admin:credits_customercredit_add", current_app=admin_site.name) + query,
+                "addlink",
+            )
+        )
+    if request.user.has_perm("credits.view_customercredit"):
+        links.append(
+            ("All credits", reverse("admin:credits_customercredit_changelist", current_app=admin_site.name) + query, "")
+        )
+    return links
+
+
+CUSTOMER_PAGE = CustomerPagePiece(
+    inlines=(CustomerCreditInline,),
+    panels={"benefits": customer_benefits},
+    actions=(grant_credit_selected,),
+    permissions={"grant": "credits.add_customercredit"},
+    links=(customer_credit_links,),
+)

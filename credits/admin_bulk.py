@@ -12,7 +12,7 @@ from django.contrib import admin
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from config.exceptions import DomainError, InvalidInput
+from config.kernel.exceptions import DomainError, InvalidInput
 from customers.models import Account
 
 from . import grants

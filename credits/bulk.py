@@ -16,7 +16,7 @@ from datetime import datetime
 
 from django.db import connection, transaction
 
-from customers.actors import Actor
+from config.kernel.actors import Actor
 
 from .models import Coupon, CreditEvent, CustomerCredit
 

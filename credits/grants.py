@@ -21,9 +21,9 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from config.api.values import INT64_MAX
-from config.exceptions import InvalidInput
-from customers.actors import Actor
+from config.kernel.actors import Actor
+from config.kernel.exceptions import InvalidInput
+from config.kernel.values import INT64_MAX
 from customers.models import Account, Customer, MembershipType
 
 from . import bulk

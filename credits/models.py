@@ -7,25 +7,10 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from config.kernel.history import AppendOnlyModel
 from customers.models import Account, ApiClient, Customer, Membership, MembershipType
 
 BENEFIT_KEY_VALIDATOR = RegexValidator(r"^[A-Za-z0-9_.-]{1,64}$", "A benefit key is 1-64 of A-Z a-z 0-9 _ . -")
-
-
-class AppendOnlyModel(models.Model):
-    """History rows are written once. PostgreSQL also refuses UPDATE and DELETE on these tables with a
-    trigger (see the migrations), so not even raw SQL can rewrite history."""
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise RuntimeError(f"{type(self).__name__} rows are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise RuntimeError(f"{type(self).__name__} rows are append-only")
 
 
 class Coupon(models.Model):

@@ -20,7 +20,7 @@ import isodate
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from customers.actors import Actor
+from config.kernel.actors import Actor
 from customers.models import Membership
 
 from . import bulk, durations

@@ -9,8 +9,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from config.exceptions import Conflict, InvalidInput, NotFound, NotPossible
-from customers.actors import Actor
+from config.kernel.actors import Actor
+from config.kernel.exceptions import Conflict, InvalidInput, NotFound, NotPossible
 from customers.models import Account, Customer, Membership, MembershipType
 
 from . import durations

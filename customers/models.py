@@ -33,6 +33,10 @@ class ApiClient(models.Model):
     bits of entropy, so a slow password hash would add latency without adding safety); `secret_prefix`
     finds the row with an index, and the digest is compared in constant time."""
 
+    # What the API plumbing (config/api), which may not import this app, checks to tell an authenticated
+    # API client from no one.
+    is_api_client = True
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="api_clients")
     name = models.CharField(max_length=100)

@@ -8,11 +8,11 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from config.api import scopes as scope_catalog
-from config.exceptions import Conflict, InvalidInput, NotFound
+from config.kernel import scopes as scope_catalog
+from config.kernel.actors import Actor
+from config.kernel.exceptions import Conflict, InvalidInput, NotFound
 
 from . import cards
-from .actors import Actor
 from .models import Account, ApiClient, Customer, Membership, MembershipType
 from .selectors import SECRET_PREFIX_LENGTH, secret_digest
 

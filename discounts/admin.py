@@ -4,11 +4,14 @@ so the admin never writes usage refs."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.db.models import Count, Sum
+from django.template.response import TemplateResponse
 
-from customers.actors import Actor
-from customers.admin import ReadOnlyInline, ServiceAdmin, ServiceModelForm
+from config.kernel.actors import Actor
+from config.kernel.admin import ReadOnlyInline, ServiceAdmin, ServiceModelForm
+from customers.admin import CustomerPagePiece
 
 from . import services
 from .models import DiscountRef, DiscountRule, UsageRef
@@ -136,3 +139,44 @@ class DiscountRefAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- the customer page's discounts piece (config/admin.py adds it) --------------------------------
+
+
+class GiveDiscountForm(forms.Form):
+    rule = forms.ModelChoiceField(queryset=None)
+
+    def __init__(self, *args, rules, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["rule"].queryset = rules
+
+
+@admin.action(description="Give a discount rule to the selected customers", permissions=["give"])
+def give_discount_selected(modeladmin, request, queryset):
+    customers = list(queryset)
+    if len({c.account_id for c in customers}) != 1:
+        modeladmin.message_user(request, "Select customers of one account.", messages.ERROR)
+        return None
+    rules = DiscountRule.objects.filter(account_id=customers[0].account_id, deleted_at__isnull=True)
+    form = GiveDiscountForm(request.POST if "apply" in request.POST else None, rules=rules)
+    if form.is_bound and form.is_valid():
+        rule = form.cleaned_data["rule"]
+        services.discount_rule_give(rule=rule, customer_ids=[c.pk for c in customers], actor=Actor.staff(request.user))
+        modeladmin.message_user(request, f"Gave {rule} to {len(customers)} customer(s).")
+        return None
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": "Give a discount rule to the selected customers",
+        "opts": modeladmin.opts,
+        "form": form,
+        "customers": customers,
+        "action": "give_discount_selected",
+    }
+    request.current_app = modeladmin.admin_site.name
+    return TemplateResponse(request, "admin/customers/customer/give_discount.html", context)
+
+
+CUSTOMER_PAGE = CustomerPagePiece(
+    actions=(give_discount_selected,), permissions={"give": "discounts.change_discountrule"}
+)

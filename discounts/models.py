@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from credits.models import AppendOnlyModel
+from config.kernel.history import AppendOnlyModel
 from customers.models import Account, ApiClient, Customer
 
 

@@ -8,8 +8,8 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from config.exceptions import Conflict, InvalidInput
-from customers.actors import Actor
+from config.kernel.actors import Actor
+from config.kernel.exceptions import Conflict, InvalidInput
 from customers.models import Account, Customer
 
 from .models import DiscountRef, DiscountRule, UsageRef

@@ -11,11 +11,11 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
-from config.api.scopes import ALL_SCOPES
+from config.kernel.actors import Actor
+from config.kernel.scopes import ALL_SCOPES
 from credits import services as credit_services
 from credits.models import Coupon, CreditEvent, CreditUse, CustomerCredit, MembershipCreditRule
 from customers import services as customer_services
-from customers.actors import Actor
 from customers.models import Account, ApiClient, Customer, Membership, MembershipType
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"

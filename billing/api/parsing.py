@@ -12,9 +12,9 @@ from datetime import datetime
 from django.utils.dateparse import parse_datetime
 
 from billing.services import MAX_BATCH, Usage
-from config.api.text import unstorable
-from config.api.values import INT64_MAX, INT64_MIN
-from config.exceptions import InvalidInput
+from config.kernel.exceptions import InvalidInput
+from config.kernel.text import unstorable
+from config.kernel.values import INT64_MAX, INT64_MIN
 
 
 def int64(value, field: str, *, minimum: int = INT64_MIN) -> int:

@@ -6,10 +6,10 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
 from billing import selectors, services
+from billing.api.family import NAME
 from billing.models import BillingAccount, Project
-from config.api.dialects.billing import NAME
 from config.api.views import FamilyAPIView
-from config.exceptions import InvalidInput, NotFound
+from config.kernel.exceptions import InvalidInput, NotFound
 
 from . import parsing
 from . import serializers as s

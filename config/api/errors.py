@@ -11,7 +11,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 
-from config.exceptions import DomainError, InvalidInput
+from config.kernel.exceptions import DomainError, InvalidInput
 
 from . import dialects, request_id
 from .dialects import Dialect, Problem

@@ -17,9 +17,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.response import Response
 
-from config.exceptions import Conflict, InvalidInput
+from config.kernel.exceptions import Conflict, InvalidInput
 from config.models import IdempotencyRecord
-from customers.models import ApiClient
 
 HEADER = "Idempotency-Key"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -50,7 +49,7 @@ def _fingerprint(request) -> str:
 def begin(request) -> IdempotencyRecord | None:
     """Claim the key for this request, or raise Replay / an error. None when no key applies."""
     key = request.headers.get(HEADER)
-    if key is None or request.method not in UNSAFE or not isinstance(request.user, ApiClient):
+    if key is None or request.method not in UNSAFE or not getattr(request.user, "is_api_client", False):
         return None
     if not 1 <= len(key) <= 255 or "\x00" in key:  # PostgreSQL can neither store nor compare a NUL
         raise InvalidInput.single(

@@ -1,14 +1,18 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db.models import QuerySet
 from rest_framework.generics import GenericAPIView
 from rest_framework.metadata import SimpleMetadata
 
-from customers.actors import Actor
-from customers.models import Account, ApiClient
+from config.kernel.actors import Actor
 
 from . import idempotency
 from .parsers import JSONParser
+
+if TYPE_CHECKING:
+    from customers.models import Account, ApiClient
 
 
 class FamilyMetadata(SimpleMetadata):

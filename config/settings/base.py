@@ -122,7 +122,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
 # --- API ----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["config.api.authentication.ApiClientAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["customers.api.authentication.ApiClientAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["config.api.permissions.HasScope"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["config.api.parsers.JSONParser"],

@@ -11,11 +11,11 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from config.api.dialects.benefits import NAME
-from config.api.values import INT64_MAX, INT64_MIN
 from config.api.views import FamilyAPIView
-from config.exceptions import InvalidInput, NotFound
+from config.kernel.exceptions import InvalidInput, NotFound
+from config.kernel.values import INT64_MAX, INT64_MIN
 from credits import selectors, services
+from credits.api.benefits_family import NAME
 from customers import cards
 from customers.models import Customer
 

@@ -2,7 +2,7 @@ from django.core.validators import RegexValidator
 from django.utils import timezone
 from rest_framework import serializers
 
-from config.api.values import INT64_MAX
+from config.kernel.values import INT64_MAX
 from credits import durations
 from credits.models import Coupon, CreditUse, CustomerCredit, MembershipCreditRule
 

@@ -1,12 +1,12 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
-from config.api.credits_family import CreditsFamilyView
 from config.api.schema import data_envelope, page_envelope
-from config.exceptions import InvalidInput, NotFound
+from config.kernel.exceptions import InvalidInput, NotFound
 from credits import selectors, services
 from credits.filters import CustomerCreditFilter
 from credits.models import CustomerCredit, MembershipCreditRule
+from customers.api.family import CreditsFamilyView
 from customers.models import Membership
 
 from .serializers import (

@@ -1,9 +1,9 @@
 from drf_spectacular.utils import extend_schema
 
-from config.api.credits_family import CreditsFamilyView
 from config.api.schema import data_envelope, page_envelope
-from config.exceptions import NotFound
+from config.kernel.exceptions import NotFound
 from customers import selectors, services
+from customers.api.family import CreditsFamilyView
 from customers.filters import CustomerFilter
 from customers.models import Membership
 

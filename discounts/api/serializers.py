@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
-from config.api.text import unstorable
-from config.api.values import INT64_MAX
+from config.kernel.text import unstorable
+from config.kernel.values import INT64_MAX
 from discounts import services
 from discounts.models import DiscountRef, DiscountRule, UsageRef
 

@@ -10,12 +10,13 @@ from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
-from config.api import cursor, tokens
-from config.api.dialects.discounts import NAME
-from config.api.values import uuid_or_none
 from config.api.views import FamilyAPIView
-from config.exceptions import InvalidInput, NotFound
+from config.kernel.exceptions import InvalidInput, NotFound
+from config.kernel.values import uuid_or_none
+from customers.api import tokens
 from discounts import selectors, services
+from discounts.api import family as cursor
+from discounts.api.family import NAME
 from discounts.models import DiscountRule
 
 from .serializers import (

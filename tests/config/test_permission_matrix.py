@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from config.api.scopes import ALL_SCOPES
+from config.kernel.scopes import ALL_SCOPES
 from credits import services as credit_services
 from customers import services as customer_services
 from tests.conftest import SYSTEM, Api, snapshot

@@ -8,10 +8,10 @@ from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 
+from config.kernel.actors import Actor
 from credits import services as credit_services
 from credits.models import Coupon, CreditEvent, CustomerCredit, MembershipCreditRule
 from customers import services as customer_services
-from customers.actors import Actor
 from customers.models import Account, ApiClient, Customer, Membership
 from customers.selectors import secret_digest
 
@@ -739,8 +739,8 @@ def test_issue_form_autocompletes_customers_by_number_and_memberships(desk, acco
 def test_api_client_name_and_scopes_are_edited_through_the_service(db):
     from django.contrib.auth import get_user_model
 
+    from config.kernel.actors import Actor as _Actor
     from customers import services as customer_services
-    from customers.actors import Actor as _Actor
     from customers.models import Account as _Account
     from customers.selectors import api_client_for_secret
 

@@ -478,7 +478,7 @@ def test_paging_2500_refs_by_1000_is_exact_and_an_index_range_scan(api, make_rul
     assert pages == 3 and seen == [str(r) for r in expected] and len(set(seen)) == 2500
     anchor = DiscountRef.objects.filter(rule_id=rule["id"]).order_by("created_at", "id")[2000]
 
-    from config.api import cursor as keyset
+    from discounts.api import family as keyset
 
     late_page = keyset.after(
         DiscountRef.objects.filter(rule_id=rule["id"]).order_by("created_at", "id"),

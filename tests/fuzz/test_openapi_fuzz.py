@@ -40,11 +40,11 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from billing import services as billing_services
-from config.api.scopes import ALL_SCOPES
+from config.kernel.actors import Actor
+from config.kernel.scopes import ALL_SCOPES
 from credits import services as credit_services
 from credits.models import CreditUse, CustomerCredit
 from customers import services as customer_services
-from customers.actors import Actor
 from customers.models import Account
 from discounts import services as discount_services
 

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
 from tqdm import tqdm
 
-from config.exceptions import DomainError
+from config.kernel.exceptions import DomainError
 from credits import grants
 from credits.models import Coupon
 from customers.models import Account

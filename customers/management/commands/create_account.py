@@ -1,7 +1,7 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from config.exceptions import DomainError
+from config.kernel.exceptions import DomainError
 from customers import services
 
 

@@ -2,10 +2,10 @@ import json as _json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from config.api.scopes import ALL_SCOPES
-from config.exceptions import DomainError
+from config.kernel.actors import Actor
+from config.kernel.exceptions import DomainError
+from config.kernel.scopes import ALL_SCOPES
 from customers import services
-from customers.actors import Actor
 from customers.models import Account
 
 

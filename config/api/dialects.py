@@ -1,6 +1,7 @@
 """Error dialects: one per API family. The whole project raises and maps errors one way (into a
 `Problem`, config/api/errors.py); a dialect only decides the status code for each kind of problem and
-the shape of the JSON body. Each family's dialect is one small module in this package."""
+the shape of the JSON body. Each family's dialect lives in its app's seam (`<app>/api/family.py`) and
+registers itself here when the app is ready."""
 
 from __future__ import annotations
 
@@ -77,7 +78,3 @@ def for_path(path: str) -> Dialect | None:
         if any(path.startswith(prefix) for prefix in dialect.prefixes):
             return dialect
     return None
-
-
-def load_all() -> None:
-    from . import benefits, billing, credits, discounts  # noqa: F401

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-    from .models import ApiClient
+    from customers.models import ApiClient
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
-"""Benefits family (Magicline-style): {"errorMessage","errorCode","traceId","args","typedArgs","reference"}."""
+"""The benefits family's seam (Magicline-style, under /v1/customers/): its error dialect and base view.
+Errors: {"errorMessage","errorCode","traceId","args","typedArgs","reference"}."""
 
 from datetime import date, datetime
 
-from . import Dialect, Problem, register
+from config.api.dialects import Dialect, Problem, register
+from config.api.views import FamilyAPIView
 
 NAME = "benefits"
 
@@ -121,3 +123,7 @@ class BenefitsDialect(Dialect):
                 "reference": {"type": "string", "description": "The offending field, as a dotted path."},
             },
         }
+
+
+class BenefitsFamilyView(FamilyAPIView):
+    dialect = NAME

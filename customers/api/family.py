@@ -1,13 +1,56 @@
-"""The credits family's page-number pagination: `page`/`per_page` and the {data, links, meta} envelope."""
+"""The credits family's seam (Trybe-style, under /customers/): its error dialect, its page-number
+pagination with the {data, links, meta} envelope, and its base view. The family is served by two apps,
+customers (customers, memberships) and credits (coupons, credits, rules); its seam lives in the lower.
+Errors: `{"message": ...}`, plus `"errors": {field: [messages]}` on 422."""
 
 from __future__ import annotations
 
 import math
 
+from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+from config.api.dialects import Dialect, Problem, register
+from config.api.views import FamilyAPIView
+from config.kernel.exceptions import NotFound
+from customers import selectors as customer_selectors
+from customers.models import Customer
+
+NAME = "credits"
+
+
+@register
+class CreditsDialect(Dialect):
+    name = NAME
+    prefixes = ("/customers/",)
+    # Validation failures and bodies that are not JSON are 422 in this family, as in the vendor's API.
+    status_overrides = {"validation": 422, "malformed": 422}
+
+    def body(self, problem: Problem, status: int, request_id: str) -> dict:
+        body: dict = {"message": problem.message}
+        if status == 422:
+            body["errors"] = problem.fields or {"body": [problem.message]}
+        return body
+
+    def error_schema(self) -> dict:
+        return {
+            "type": "object",
+            "required": ["message"],
+            "properties": {
+                "message": {"type": "string"},
+                "errors": {
+                    "type": "object",
+                    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                    "description": "Only on 422: the messages of each invalid field.",
+                },
+            },
+        }
+
+
+# --- pagination ---
 
 MAX_PAGE = 2_147_483_647
 
@@ -85,3 +128,31 @@ class EnvelopePagination(BasePagination):
                 "schema": {"type": "integer", "minimum": 1, "default": 15},
             },
         ]
+
+
+# --- base view ---
+
+
+class CreditsFamilyView(FamilyAPIView):
+    dialect = NAME
+    pagination_class = EnvelopePagination
+
+    def customer(self) -> Customer:
+        customer = customer_selectors.customer_of(account=self.account, customer_id=self.kwargs["customer_id"])
+        if customer is None:
+            raise NotFound("Customer not found.", code="customer.not_found")
+        return customer
+
+    def one(self, instance, serializer_class, *, created: bool = False) -> Response:
+        body = {"data": serializer_class(instance, context=self.get_serializer_context()).data}
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    def page(self, queryset, serializer_class) -> Response:
+        items = self.paginate_queryset(queryset)
+        data = serializer_class(items, many=True, context=self.get_serializer_context()).data
+        return self.get_paginated_response(data)
+
+    def valid(self, serializer_class, *, partial: bool = False) -> dict:
+        serializer = serializer_class(data=self.request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data

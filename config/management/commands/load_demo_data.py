@@ -6,11 +6,11 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from config.api.scopes import ALL_SCOPES
+from config.kernel.actors import Actor
+from config.kernel.scopes import ALL_SCOPES
 from credits import services as credit_services
 from credits.models import Coupon, CustomerCredit, MembershipCreditRule
 from customers import services
-from customers.actors import Actor
 from customers.models import Account, Customer, Membership, MembershipType
 
 DEMO_ACCOUNT = "T00000001"

@@ -24,7 +24,7 @@ BAD_CREDENTIALS = "Invalid or missing credentials."
 
 # Verifies a Bearer access token and returns its ApiClient, or raises AuthenticationFailed. Set by the
 # module that issues the tokens (the discounts family's client-credentials endpoint).
-ACCESS_TOKEN_VERIFIER = "config.api.tokens.client_for_access_token"
+ACCESS_TOKEN_VERIFIER = "customers.api.tokens.client_for_access_token"
 
 
 class ApiClientAuthentication(BaseAuthentication):

@@ -1,6 +1,8 @@
-"""Billing family (Frontier-style): {"code": <gRPC status number>, "message", "details": []}."""
+"""The billing family's seam (Frontier-style, under /v1beta1/): its error dialect and base view.
+Errors: {"code": <gRPC status number>, "message", "details": []}."""
 
-from . import Dialect, Problem, register
+from config.api.dialects import Dialect, Problem, register
+from config.api.views import FamilyAPIView
 
 NAME = "billing"
 
@@ -61,3 +63,7 @@ class BillingDialect(Dialect):
                 },
             },
         }
+
+
+class BillingFamilyView(FamilyAPIView):
+    dialect = NAME

@@ -1,0 +1,48 @@
+"""Serializer fields every family's input shares, so that one rule holds everywhere: numbers are ASCII
+digits within int64, and date-times carry an offset (RFC 3339)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from config.kernel.values import INT64_MAX, INT64_MIN, ascii_int
+
+
+class Int64Field(serializers.Field):
+    """An int64 given as a JSON number or as a string of ASCII digits (proto3 JSON writes int64 as a
+    string); answered as `as_string` says. Unicode digits, padding, decimals, booleans and values
+    outside [min_value, max_value] are refused."""
+
+    default_error_messages = {
+        "invalid": "Must be a whole number written with the digits 0-9.",
+        "range": "Must be between {min_value} and {max_value}.",
+    }
+
+    def __init__(self, *, min_value: int = INT64_MIN, max_value: int = INT64_MAX, as_string: bool = False, **kwargs):
+        self.min_value, self.max_value, self.as_string = min_value, max_value, as_string
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data) -> int:
+        number = ascii_int(data)
+        if number is None:
+            self.fail("invalid")
+        if not self.min_value <= number <= self.max_value:
+            self.fail("range", min_value=self.min_value, max_value=self.max_value)
+        return number
+
+    def to_representation(self, value):
+        return str(value) if self.as_string else int(value)
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """An RFC 3339 date-time with an offset ("2027-01-01T00:00:00Z"); a date or a naive date-time is
+    refused rather than read in some time zone the client never named."""
+
+    default_error_messages = {"naive": "Must be an RFC 3339 date-time with an offset, e.g. 2027-01-01T00:00:00Z."}
+
+    def to_internal_value(self, value):
+        if isinstance(value, str):
+            text = value.strip()
+            if "T" not in text.upper() or not (text.endswith(("Z", "z")) or text[-6:-5] in "+-" and ":" in text[-6:]):
+                self.fail("naive")
+        return super().to_internal_value(value)

@@ -1,0 +1,195 @@
+"""Admin machinery every app's staff pages share: forms whose save is a service call, admins that never
+delete, read-only inlines, and the per-object loop of an action."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
+from django.db import router, transaction
+from django.utils.translation import ngettext
+
+from config.kernel.actors import Actor
+from config.kernel.exceptions import DomainError, InvalidInput
+
+# How many objects a result message names before it summarises the rest.
+MESSAGE_NAMES_LIMIT = 10
+
+
+class ServiceModelForm(forms.ModelForm):
+    """A ModelForm whose save is a service call.
+
+    The service runs while the form validates, so that its InvalidInput errors land on the form's fields
+    like any other validation error. ServiceAdmin then skips the usual save, and rolls the service's
+    write back if the page is shown again instead of being saved (e.g. an inline formset was invalid).
+    Subclasses implement perform()."""
+
+    # Set per request by ServiceAdmin.get_form; the form needs it to name the staff user as the actor.
+    request = None
+
+    def perform(self, actor: Actor):
+        """Write through the service and return the saved object."""
+        raise NotImplementedError
+
+    def _post_clean(self):
+        # Replaces ModelForm's model validation. The model's field validators (formats, ranges) still
+        # run, but the cross-field rules are the service's: its messages name the field and say what is
+        # wrong, where a violated check constraint would not, and it fills defaults (a coupon's currency)
+        # before its rules apply. The database constraints still back them up.
+        self._run_model_field_validators()
+        if self.errors:
+            return
+        try:
+            with transaction.atomic(using=router.db_for_write(self._meta.model)):
+                self.instance = self.perform(Actor.staff(self.request.user))
+        except InvalidInput as exc:
+            self.add_service_errors(exc.fields)
+        except ValidationError as exc:
+            # Services that call Model.full_clean (account_create) raise Django's own error.
+            self.add_service_errors(exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages})
+        except DomainError as exc:
+            self.add_error(None, exc.message)
+
+    def _run_model_field_validators(self) -> None:
+        opts = self._meta.model._meta
+        for name, value in list(self.cleaned_data.items()):
+            try:
+                model_field = opts.get_field(name)
+            except FieldDoesNotExist:
+                continue
+            if value in model_field.empty_values:
+                continue
+            try:
+                model_field.run_validators(value)
+            except ValidationError as exc:
+                self.add_error(name, exc)
+
+    def add_service_errors(self, errors: Mapping[str | None, Sequence[str]]) -> None:
+        """Put a service's errors on the matching fields; the API's `coupon_id` is the form's `coupon`."""
+        for key, field_messages in errors.items():
+            field = self._form_field_for(key)
+            for message in field_messages:
+                if field is None and key not in (None, NON_FIELD_ERRORS):
+                    message = f"{key.removesuffix('_id').replace('_', ' ').capitalize()}: {message}"
+                self.add_error(field, message)
+
+    def _form_field_for(self, key: str | None) -> str | None:
+        if key in self.fields:
+            return key
+        if key and key.endswith("_id") and key.removesuffix("_id") in self.fields:
+            return key.removesuffix("_id")
+        return None
+
+    def changed_values(self, names: Iterable[str]) -> dict:
+        """The cleaned values of the fields among `names` that the user changed: an edit sends only what
+        changed, so it never overwrites someone else's concurrent change to another field."""
+        return {name: self.cleaned_data[name] for name in self.changed_data if name in names}
+
+    def values(self, names: Iterable[str]) -> dict:
+        return {name: self.cleaned_data[name] for name in names if name in self.cleaned_data}
+
+
+class ServiceAdmin(admin.ModelAdmin):
+    """A ModelAdmin whose forms save through services (see ServiceModelForm). Nothing is ever deleted:
+    there is no delete service, and history must stay whole."""
+
+    form = ServiceModelForm
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        # modelform_factory made a new class for this call, so setting the request on it is safe.
+        form.request = request
+        return form
+
+    def save_form(self, request, form, change):
+        return form.instance
+
+    def save_model(self, request, obj, form, change):
+        """Already saved: the form's service call wrote it while validating."""
+
+    def save_related(self, request, form, formsets, change):
+        """Nothing to save: the inlines on these pages are read-only."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method != "POST":
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        using = router.db_for_write(self.model)
+        with transaction.atomic(using=using):
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            # The form is shown again, so the object was not saved; but the service may already have
+            # written while the form validated. Undo that, so that what the user sees is what is stored.
+            # (The page renders after this block, so it reads the rolled-back state.)
+            if getattr(request, "_service_admin_form_shown", False):
+                transaction.set_rollback(True, using=using)
+        return response
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        request._service_admin_form_shown = True
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def apply_each(
+        self,
+        request,
+        objects: Iterable,
+        perform: Callable[[object], object],
+        *,
+        done: tuple[str, str],
+        failed_message: str,
+        skip: Callable[[object], str | None] | None = None,
+    ) -> list:
+        """Run an action's service call on each object and report: what was done, and each object it could
+        not be done to, and why (a `skip` reason, or the service's DomainError). `done` is the singular and
+        plural of the success message, with %d for the count."""
+        succeeded, failed = [], []
+        for obj in objects:
+            reason = skip(obj) if skip else None
+            if reason is None:
+                try:
+                    perform(obj)
+                except DomainError as exc:
+                    reason = exc.message
+            if reason is None:
+                succeeded.append(obj)
+            else:
+                failed.append((obj, reason))
+        n = len(succeeded)
+        self.report(
+            request, done_message=ngettext(*done, n) % n, done=succeeded, failed_message=failed_message, failed=failed
+        )
+        return succeeded
+
+    def report(self, request, *, done_message: str, done: Sequence, failed_message: str, failed: Sequence) -> None:
+        if done:
+            self.message_user(request, f"{done_message}: {name_list(done)}.", messages.SUCCESS)
+        for obj, reason in failed[:MESSAGE_NAMES_LIMIT]:
+            self.message_user(request, f"{failed_message} {obj}: {reason}", messages.ERROR)
+        if len(failed) > MESSAGE_NAMES_LIMIT:
+            self.message_user(request, f"{failed_message} {len(failed) - MESSAGE_NAMES_LIMIT} more.", messages.ERROR)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """A read-only table of related rows on an object's page."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def name_list(objects: Sequence) -> str:
+    names = ", ".join(str(obj) for obj in objects[:MESSAGE_NAMES_LIMIT])
+    if len(objects) > MESSAGE_NAMES_LIMIT:
+        names += f" and {len(objects) - MESSAGE_NAMES_LIMIT} more"
+    return names
