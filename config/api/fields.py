@@ -3,6 +3,7 @@ digits within int64, and date-times carry an offset (RFC 3339)."""
 
 from __future__ import annotations
 
+from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 from config.kernel.values import INT64_MAX, INT64_MIN, ascii_int
@@ -41,8 +42,14 @@ class AwareDateTimeField(serializers.DateTimeField):
     default_error_messages = {"naive": "Must be an RFC 3339 date-time with an offset, e.g. 2027-01-01T00:00:00Z."}
 
     def to_internal_value(self, value):
-        if isinstance(value, str):
-            text = value.strip()
-            if "T" not in text.upper() or not (text.endswith(("Z", "z")) or text[-6:-5] in "+-" and ":" in text[-6:]):
-                self.fail("naive")
+        if not isinstance(value, str):
+            self.fail("invalid", format="RFC 3339")
+        try:
+            parsed = parse_datetime(value)
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            self.fail("naive")
+        if parsed.tzinfo is None:
+            self.fail("naive")
         return super().to_internal_value(value)
