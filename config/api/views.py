@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.db import DatabaseError
 from django.db.models import QuerySet
 from rest_framework.generics import GenericAPIView
 from rest_framework.metadata import SimpleMetadata
@@ -55,15 +56,19 @@ class FamilyAPIView(GenericAPIView):
 
     # --- Idempotency-Key (config/api/idempotency.py) ---
 
-    idempotency_record = None
+    # False for answers that must never be stored at rest (access tokens): the key is then ignored.
+    idempotency_store_answer = True
+    idempotency_claim = None
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        self.idempotency_record = idempotency.begin(request)
+        self.idempotency_claim = idempotency.begin(request, store_answer=self.idempotency_store_answer)
 
     def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
-        if self.idempotency_record is not None:
-            idempotency.finish(self.idempotency_record, response)
-            self.idempotency_record = None
-        return response
+        claim, self.idempotency_claim = self.idempotency_claim, None
+        if claim is not None:
+            try:
+                idempotency.finish(claim, response)
+            except DatabaseError as exc:  # the effect and its answer could not be committed: nothing was
+                response = self.handle_exception(exc)  # written, so say 503 and let the client retry
+        return super().finalize_response(request, response, *args, **kwargs)

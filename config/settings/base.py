@@ -188,6 +188,8 @@ else:
 API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="6000/minute")
 # How long the first answer to a request with an Idempotency-Key is replayed to retries.
 IDEMPOTENCY_KEY_TTL_SECONDS = env.int("IDEMPOTENCY_KEY_TTL_SECONDS", default=24 * 3600)
+# How long a retry waits for a request with the same key that is still running (then: 409, Retry-After).
+IDEMPOTENCY_WAIT_MS = env.int("IDEMPOTENCY_WAIT_MS", default=1000)
 
 # Client-credentials access tokens (POST /v1/accounts/{aid}/auth/token): HS256 JWTs.
 ACCESS_TOKEN_SIGNING_KEY = env.str("ACCESS_TOKEN_SIGNING_KEY", default=SECRET_KEY)

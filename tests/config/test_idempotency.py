@@ -1,11 +1,10 @@
 """Idempotency-Key on every POST, PUT, PATCH and DELETE of an API client."""
 
+import time
 import uuid
-from datetime import timedelta
 
 import pytest
 from django.test import override_settings
-from django.utils import timezone
 
 from billing import services as billing_services
 from config.models import IdempotencyRecord
@@ -62,24 +61,59 @@ def test_keys_are_scoped_to_the_client(account, make_api, customer, coupon):
     assert CustomerCredit.objects.count() == 2
 
 
-def test_a_key_in_flight_answers_409_with_retry_after(api, credit):
-    """A claim left by a request that is still running (its answer not stored yet)."""
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_key_in_flight_answers_409_with_retry_after(account, make_client, credit):
+    """A claim held by a request that is still running (its transaction open on another connection):
+    the retry waits IDEMPOTENCY_WAIT_MS, then 409 with Retry-After and nothing written; once the holder
+    is gone (rolled back), the retry runs."""
+    import threading
+
+    from django.db import connections
     from django.test import RequestFactory
 
     from config.api.idempotency import _fingerprint
 
+    api_client, secret = make_client(account)
+    api = Api(secret)
+    client_id = api_client.pk
     pending = RequestFactory().post(credit_path(credit, "/redeem"), data=b"", content_type="application/json")
-    IdempotencyRecord.objects.create(
-        api_client=api.client,
-        key="slow",
-        fingerprint=_fingerprint(pending),
-        expires_at=timezone.now() + timedelta(hours=1),
-    )
-    before = snapshot()
-    busy = api.post(credit_path(credit, "/redeem"), HTTP_IDEMPOTENCY_KEY="slow")
-    assert busy.status_code == 409 and busy["Retry-After"] == "1"
-    assert busy.json() == {"message": "A request with this Idempotency-Key is still being processed; retry shortly."}
-    assert snapshot() == before and not CreditUse.objects.exists()
+    held, release = threading.Event(), threading.Event()
+
+    def holder():
+        other = connections.create_connection("default")
+        try:
+            with other.cursor() as cursor:
+                cursor.execute("BEGIN")
+                cursor.execute(
+                    "INSERT INTO config_idempotencyrecord (api_client_id, key, fingerprint, state, headers, "
+                    "created_at, expires_at) VALUES (%s, 'slow', %s, 'in_flight', '{}', now(), now() + '1 hour')",
+                    [client_id, _fingerprint(pending)],
+                )
+                held.set()
+                release.wait(20)
+                cursor.execute("ROLLBACK")  # the holder dies: its transaction is rolled back
+        finally:
+            other.close()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    try:
+        assert held.wait(10)
+        before = snapshot()
+        started = time.monotonic()
+        busy = api.post(credit_path(credit, "/redeem"), HTTP_IDEMPOTENCY_KEY="slow")
+        assert time.monotonic() - started < 3
+        assert busy.status_code == 409 and busy["Retry-After"] == "1"
+        assert busy.json() == {
+            "message": "A request with this Idempotency-Key is still being processed; retry shortly."
+        }
+        assert snapshot() == before and not CreditUse.objects.exists()
+    finally:
+        release.set()
+        thread.join()
+    assert api.post(credit_path(credit, "/redeem"), HTTP_IDEMPOTENCY_KEY="slow").status_code == 200
+    assert CreditUse.objects.count() == 1
 
 
 def test_answers_worth_retrying_are_not_stored(api, customer, coupon, monkeypatch):
