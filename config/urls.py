@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from config.health import healthz
+from config.api.health import healthz
 
 admin.site.site_header = "Benefit Ledger"
 admin.site.site_title = "Benefit Ledger"

@@ -178,11 +178,16 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "benefit_ledger_cache"}}
+
+# Redis (throttle counters): how long one Redis call may take, and, after a failure, how long requests
+# pass unthrottled without asking Redis again (config/api/throttling.py: the degraded mode).
+REDIS_TIMEOUT_SECONDS = env.float("REDIS_TIMEOUT_SECONDS", default=0.5)
+REDIS_RETRY_SECONDS = env.float("REDIS_RETRY_SECONDS", default=5)
 
 # Requests per API client per window; over it: 429 with Retry-After, in the family's dialect.
 API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="6000/minute")

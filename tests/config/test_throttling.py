@@ -59,17 +59,63 @@ def test_limits_are_per_client(account, make_api):
     assert second.get("/customers/coupons").status_code == 200
 
 
+REDIS_URL = "redis://127.0.0.1:6379/4"
+
+
 @pytest.mark.skipif(not redis_running(), reason="needs Redis on 127.0.0.1:6379")
-@override_settings(API_THROTTLE_RATE="2/minute", CACHES=REDIS)
+@override_settings(API_THROTTLE_RATE="2/minute", REDIS_URL=REDIS_URL)
 def test_counters_live_in_redis_shared_by_every_process(api):
     import redis
-    from django.core.cache import caches
 
-    caches["default"].clear()
+    server = redis.Redis.from_url(REDIS_URL)
+    server.delete(*server.keys("throttle:*") or ["none"])
     assert api.get("/customers/coupons").status_code == 200
-    keys = [k.decode() for k in redis.Redis.from_url("redis://127.0.0.1:6379/15").keys("*throttle*")]
+    keys = [k.decode() for k in server.keys("throttle:*")]
     assert len(keys) == 1 and str(api.client.pk) in keys[0]
+    assert 60 < server.ttl(keys[0]) <= 65
     # Another process counts against the same key: simulate its request by incrementing it directly.
-    caches["default"].incr(keys[0].split(":", 2)[-1])
+    server.incr(keys[0])
     assert api.get("/customers/coupons").status_code == 429
-    caches["default"].clear()
+    server.delete(*keys)
+
+
+@pytest.mark.skipif(not redis_running(), reason="needs Redis on 127.0.0.1:6379")
+@override_settings(API_THROTTLE_RATE="2/minute", REDIS_URL=REDIS_URL)
+def test_one_round_trip_per_request_on_a_client_reused_across_requests(api, monkeypatch):
+    from redis.client import Pipeline
+
+    from config.api import throttling
+
+    calls = []
+    original = Pipeline.execute
+    monkeypatch.setattr(Pipeline, "execute", lambda self, *a, **k: calls.append(self) or original(self, *a, **k))
+    api.get("/customers/coupons")
+    first = throttling.redis_client()
+    api.get("/customers/coupons")
+    assert len(calls) == 2 and throttling.redis_client() is first
+
+
+@override_settings(API_THROTTLE_RATE="1/minute", REDIS_URL="redis://127.0.0.1:1/0", REDIS_RETRY_SECONDS=60)
+def test_redis_unreachable_fails_open_with_a_log_line_and_a_counter(api, credit, caplog):
+    """Degraded mode: nothing is throttled, every answer is the normal one, a warning is logged once and
+    /healthz names Redis as unreachable (status "degraded", still 200: the API works)."""
+    from config.api import throttling
+
+    throttling.redis_state.client = None
+    before = throttling.redis_state.fail_open_total
+    with caplog.at_level("WARNING", logger="config.api.throttling"):
+        for _ in range(3):  # over the limit of 1/minute, yet never 429 and never 500
+            assert api.get("/customers/coupons").status_code == 200
+        assert api.post(credit_path(credit, "/redeem")).status_code == 200
+    assert throttling.redis_state.fail_open_total - before == 4
+    assert [r.getMessage() for r in caplog.records if "Redis unreachable" in r.getMessage()].__len__() == 1
+    health = api.http.get("/healthz")
+    assert health.status_code == 200
+    assert health.json()["redis"] == "unreachable" and health.json()["status"] == "degraded"
+    assert health.json()["throttle_fail_open_total"] >= 4
+    throttling.redis_state.client = None
+
+
+def test_healthz_without_redis_says_not_configured(client):
+    body = client.get("/healthz").json()
+    assert body["status"] == "ok" and body["database"] == "ok" and body["redis"] == "not_configured"
