@@ -35,7 +35,6 @@ def gunicorn(port: int, *, database_port: int | None = None, workers: int = 2, e
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "DATABASE_URL": database_url(database_port),
         "DB_CONN_MAX_AGE": "60",
-        "DB_CONNECT_TIMEOUT": "3",
         **(extra_env or {}),
     }
     process = subprocess.Popen(
@@ -91,11 +90,19 @@ def call(method: str, url: str, *, headers: dict | None = None, body: bytes | No
 
 
 class FlakyProxy:
-    """A TCP proxy to PostgreSQL. `up`: forwards; `down`: refuses new connections and cuts the open ones
-    (as a stopped server does); `blackhole`: accepts connections and never answers (a lost network)."""
+    """A TCP proxy to PostgreSQL (or Redis: `target`), in one of these modes:
 
-    def __init__(self, target=("127.0.0.1", 5432)):
+    - `up`: forwards;
+    - `refuse` (alias `down`): refuses new connections and cuts the open ones (a stopped server);
+    - `drop` (alias `blackhole`): a lost network: new connections are accepted and never answered, and the
+      open ones stay open but nothing passes any more, in either direction (no RST, no FIN);
+    - `slow`: forwards, but every chunk waits `delay` seconds (an overloaded server or network).
+
+    Back to `up`, the connections that lived through `drop` are cut (what they carried was lost)."""
+
+    def __init__(self, target=("127.0.0.1", 5432), delay: float = 3.0):
         self.target = target
+        self.delay = delay
         self.mode = "up"
         self.listener = socket.socket()
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -113,12 +120,12 @@ class FlakyProxy:
                 client, _ = self.listener.accept()
             except OSError:
                 return
-            if self.mode == "down":
+            if self.mode in ("down", "refuse"):
                 client.close()
                 continue
             with self.lock:
                 self.open.append(client)
-            if self.mode == "blackhole":
+            if self.mode in ("blackhole", "drop"):
                 continue
             try:
                 upstream = socket.create_connection(self.target)
@@ -130,10 +137,13 @@ class FlakyProxy:
             threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
             threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
 
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
         try:
             while data := source.recv(65536):
+                if self.mode in ("blackhole", "drop"):
+                    continue  # lost on the way
+                if self.mode == "slow":
+                    time.sleep(self.delay)
                 sink.sendall(data)
         except OSError:
             pass
@@ -142,17 +152,18 @@ class FlakyProxy:
                 with suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
 
+    def cut(self) -> None:
+        with self.lock:
+            for s in self.open:
+                with suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+                    s.close()
+            self.open.clear()
+
     def set(self, mode: str) -> None:
-        self.mode = mode
-        if mode != "up":
-            with self.lock:
-                for s in self.open:
-                    try:
-                        s.shutdown(socket.SHUT_RDWR)
-                        s.close()
-                    except OSError:
-                        pass
-                self.open.clear()
+        previous, self.mode = self.mode, mode
+        if mode in ("down", "refuse") or (mode == "up" and previous in ("blackhole", "drop")):
+            self.cut()
 
     def close(self) -> None:
         self.closed = True

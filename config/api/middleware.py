@@ -2,7 +2,7 @@ import logging
 
 from django.http import HttpRequest, HttpResponse
 
-from . import dialects, errors, request_id
+from . import deadline, dialects, errors, request_id
 from .dialects import Problem
 
 logger = logging.getLogger("config.api")
@@ -32,6 +32,21 @@ _GENERIC = {
 }
 
 
+# Paths under the API prefixes that belong to no family (GET /v1/nonexistent): still JSON, in the
+# dialect of the family nearest to the prefix.
+_FALLBACKS = (("/v1beta1", "billing"), ("/v1", "benefits"), ("/customers", "credits"))
+
+
+def _dialect_for(path: str) -> dialects.Dialect | None:
+    dialect = dialects.for_path(path)
+    if dialect is not None:
+        return dialect
+    for prefix, name in _FALLBACKS:
+        if path == prefix or path.startswith(prefix + "/"):
+            return dialects.get(name)
+    return None
+
+
 class FamilyErrorMiddleware:
     """Errors that never reach a DRF view (unknown paths, unexpected exceptions, oversized bodies read
     by Django itself) still answer JSON in the dialect of the family whose path prefix was asked."""
@@ -43,7 +58,7 @@ class FamilyErrorMiddleware:
         response = self.get_response(request)
         if response.status_code < 400 or response.get("Content-Type", "").startswith("application/json"):
             return response
-        dialect = dialects.for_path(request.path)
+        dialect = _dialect_for(request.path)
         if dialect is None:
             return response
         problem = _GENERIC.get(response.status_code)
@@ -52,7 +67,7 @@ class FamilyErrorMiddleware:
         return errors.render(problem, dialect)
 
     def process_exception(self, request: HttpRequest, exception: Exception):
-        dialect = dialects.for_path(request.path)
+        dialect = _dialect_for(request.path)
         if dialect is None:
             return None
         problem = errors.problem_from_exception(exception)
@@ -60,3 +75,20 @@ class FamilyErrorMiddleware:
             logger.error("unhandled error in %s %s", request.method, request.path, exc_info=exception)
             problem = errors.internal_problem()
         return errors.render(problem, dialect)
+
+
+class DatabaseDeadlineMiddleware:
+    """Every API request and /healthz gets DB_REQUEST_DEADLINE_SECONDS for its database work (see
+    config/api/deadline.py); the admin and the documentation pages do not."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path != "/healthz" and _dialect_for(request.path) is None:
+            return self.get_response(request)
+        deadline.begin()
+        try:
+            return self.get_response(request)
+        finally:
+            deadline.end()

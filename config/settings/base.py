@@ -39,6 +39,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.api.middleware.FamilyErrorMiddleware",
+    "config.api.middleware.DatabaseDeadlineMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -72,17 +73,39 @@ TEMPLATES = [
 # SQLite file under var/, in WAL mode with IMMEDIATE transactions so that concurrent writers queue
 # on the database lock instead of failing with "database is locked" half way through.
 SQLITE_PATH = env.path("SQLITE_PATH", default=BASE_DIR / "var" / "benefit_ledger.sqlite3")
-DB_CONNECT_TIMEOUT = env.int("DB_CONNECT_TIMEOUT", default=3)
+# Failure bounds (README "Failure modes"): every API request answers within about 5 s when the
+# database is gone, slow or cut off by a lost network, with 503 in its family's dialect.
+# - connect_timeout: a new connection that gets no answer fails after this many seconds (libpq: >= 2);
+# - keepalives + tcp_user_timeout: an open connection whose packets are lost (a partition: no RST) is
+#   dropped after DB_TCP_USER_TIMEOUT_MS instead of the kernel's ~15 minutes of retransmissions;
+# - statement_timeout: the server ends a statement that runs too long;
+# - idle_in_transaction_session_timeout: the server ends the session (rolling back, releasing locks and
+#   Idempotency-Key claims) of a client that stopped talking in the middle of a transaction;
+# - DB_REQUEST_DEADLINE_SECONDS: the last resort (config/api/deadline.py), a watchdog that cuts the
+#   database connection of an API request still running after this long (0 switches it off).
+DB_CONNECT_TIMEOUT = env.int("DB_CONNECT_TIMEOUT", default=2)
+DB_TCP_USER_TIMEOUT_MS = env.int("DB_TCP_USER_TIMEOUT_MS", default=1500)
 DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=4000)
+DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = env.int("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", default=10000)
+DB_REQUEST_DEADLINE_SECONDS = env.float("DB_REQUEST_DEADLINE_SECONDS", default=4.0)
 
 if env.str("DATABASE_URL", default=""):
     _db = env.db("DATABASE_URL")
     if _db["ENGINE"] in {"django.db.backends.postgresql", "django.db.backends.postgresql_psycopg2"}:
         _db["ENGINE"] = "django.db.backends.postgresql"
         _db.setdefault("OPTIONS", {})
-        _db["OPTIONS"].setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
-        # A stuck statement must not hold a worker for ever: fail it and answer 503.
-        _db["OPTIONS"].setdefault("options", f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}")
+        _options = _db["OPTIONS"]
+        _options.setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
+        _options.setdefault("keepalives", 1)
+        _options.setdefault("keepalives_idle", 1)
+        _options.setdefault("keepalives_interval", 1)
+        _options.setdefault("keepalives_count", 2)
+        _options.setdefault("tcp_user_timeout", DB_TCP_USER_TIMEOUT_MS)
+        _options.setdefault(
+            "options",
+            f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS} "
+            f"-c idle_in_transaction_session_timeout={DB_IDLE_IN_TRANSACTION_TIMEOUT_MS}",
+        )
 else:
     _db = {
         "ENGINE": "django.db.backends.sqlite3",

@@ -122,7 +122,31 @@ def test_unknown_path_is_json_even_in_debug(api):
 
 def test_healthz(client):
     response = client.get("/healthz")
-    assert response.status_code == 200 and response.json() == {"status": "ok", "database": "ok"}
+    assert response.status_code == 200 and response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "redis": "not_configured",
+        "throttle_fail_open_total": response.json()["throttle_fail_open_total"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "key"),
+    [
+        ("/v1/nonexistent", "errorCode"),
+        ("/v1", "errorCode"),
+        ("/v1beta1/nope", "code"),
+        ("/v1beta1", "code"),
+        ("/customers", "message"),
+        ("/customers/nowhere", "message"),
+        ("/v1/accounts/T1/nowhere", "error"),
+    ],
+)
+def test_every_unknown_path_under_the_api_prefixes_is_json_in_a_dialect(client, path, key):
+    for method in ("get", "post", "delete"):
+        response = getattr(client, method)(path)
+        assert response.status_code == 404 and response["Content-Type"] == "application/json"
+        assert key in response.json()
 
 
 def test_openapi_document_and_docs_are_served(client):
