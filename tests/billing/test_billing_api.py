@@ -181,7 +181,8 @@ def test_replaying_a_batch_changes_nothing_and_a_changed_value_is_409(api, walle
 
 def test_negative_credit_min_allows_an_overdraft(api, wallet):
     assert (
-        api.put(account_url(wallet, "/limits"), {"credit_min": "-100"}).json()["billing_account"]["credit_min"] == "-100"
+        api.put(account_url(wallet, "/limits"), {"credit_min": "-100"}).json()["billing_account"]["credit_min"]
+        == "-100"
     )
     assert api.post(account_url(wallet, "/usages"), {"usages": [usage(400)]}).status_code == 200
     assert balance(wallet) == -100
