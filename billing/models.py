@@ -17,6 +17,13 @@ class BillingAccount(models.Model):
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="billing_accounts")
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="billing_accounts")
     currency = models.CharField(max_length=8, default="VC")
+    # The vendor's billing account fields (create and get answer them back as given).
+    name = models.CharField(max_length=255, blank=True, default="")
+    email = models.CharField(max_length=255, blank=True, default="")
+    phone = models.CharField(max_length=255, blank=True, default="")
+    address = models.JSONField(default=dict, blank=True)
+    tax_data = models.JSONField(default=list, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
     credit_min = models.BigIntegerField(default=0)
     balance = models.BigIntegerField(default=0, editable=False)
     created_by = models.CharField(max_length=200, blank=True, editable=False, db_default="")

@@ -1,29 +1,93 @@
+"""Every read of the billing family. `<entity>_get(*, account, ...)` is the one found-or-404 path: it
+answers the object of the caller's account or raises NotFound with the family's error code; an id that
+is not a UUID finds nothing (the views check the form of path ids before)."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 
 from django.db.models import Q, QuerySet, Sum
 
-from .models import BillingAccount, BillingTransaction
+from config.kernel.exceptions import NotFound
+from config.kernel.values import uuid_or_none
+from customers.models import Account, Customer
+
+from .errors import BillingError
+from .models import BillingAccount, BillingTransaction, Project
+
+STREAM_CHUNK = 2000
 
 
-def transactions_page(
-    *, billing_account: BillingAccount, start: datetime | None, end: datetime | None, size: int, after=None
-) -> tuple[list[BillingTransaction], bool]:
-    """Newest first, keyset-paged on (created_at, id); `after` is the last (created_at, id) seen."""
-    queryset: QuerySet = BillingTransaction.objects.filter(billing_account=billing_account)
+def organization_get(*, account: Account, id) -> Customer:
+    customer = Customer.objects.filter(account=account, pk=uuid_or_none(id)).first()
+    if customer is None:
+        raise NotFound(f"Organization {id} not found.", code=BillingError.ORGANIZATION_NOT_FOUND)
+    return customer
+
+
+def billing_account_get(*, account: Account, id, org_id=None) -> BillingAccount:
+    """The billing account `id` of the caller's account (and of organization `org_id` when given)."""
+    found = BillingAccount.objects.filter(account=account, pk=uuid_or_none(id))
+    if org_id is not None:
+        found = found.filter(customer_id=uuid_or_none(org_id))
+    billing_account = found.first()
+    if billing_account is None:
+        raise NotFound(f"Billing account {id} not found.", code=BillingError.BILLING_ACCOUNT_NOT_FOUND)
+    return billing_account
+
+
+def billing_account_default(*, customer: Customer) -> BillingAccount:
+    """The organization's first billing account."""
+    billing_account = BillingAccount.objects.filter(customer=customer).order_by("created_at", "id").first()
+    if billing_account is None:
+        raise NotFound(f"Organization {customer.pk} has no billing account.", code=BillingError.NO_BILLING_ACCOUNT)
+    return billing_account
+
+
+def billing_account_list(*, customer: Customer) -> QuerySet[BillingAccount]:
+    return BillingAccount.objects.filter(customer=customer).order_by("created_at", "id")
+
+
+def project_get(*, account: Account, id) -> Project:
+    project = Project.objects.select_related("customer").filter(account=account, pk=uuid_or_none(id)).first()
+    if project is None:
+        raise NotFound(f"Project {id} not found.", code=BillingError.PROJECT_NOT_FOUND)
+    return project
+
+
+def project_list(*, customer: Customer) -> QuerySet[Project]:
+    return Project.objects.filter(customer=customer).order_by("created_at", "id")
+
+
+def transaction_list(
+    *, billing_account: BillingAccount, start: datetime | None = None, end: datetime | None = None
+) -> QuerySet[BillingTransaction]:
+    """Newest first on (created_at, id); `start` inclusive, `end` exclusive."""
+    queryset = BillingTransaction.objects.filter(billing_account=billing_account)
     if start is not None:
         queryset = queryset.filter(created_at__gte=start)
     if end is not None:
         queryset = queryset.filter(created_at__lt=end)
-    if after is not None:
-        moment, pk = after
-        # created_at <= X bounds the index range; the OR alone would not.
-        queryset = queryset.filter(created_at__lte=moment).filter(
-            Q(created_at__lt=moment) | Q(created_at=moment, id__lt=pk)
-        )
-    items = list(queryset.order_by("-created_at", "-id")[: size + 1])
-    return items[:size], len(items) > size
+    return queryset.order_by("-created_at", "-id")
+
+
+def transaction_stream(queryset: QuerySet[BillingTransaction]) -> Iterator[tuple]:
+    """Every row of `queryset` as value tuples, read through a server-side cursor in chunks, so that memory
+    stays flat however many rows there are."""
+    fields = (
+        "usage_id",
+        "billing_account_id",
+        "source",
+        "amount",
+        "type",
+        "description",
+        "user_id",
+        "metadata",
+        "created_at",
+        "updated_at",
+    )
+    return queryset.values_list(*fields).iterator(chunk_size=STREAM_CHUNK)
 
 
 def debited_total(*, billing_account: BillingAccount) -> int:
@@ -33,3 +97,9 @@ def debited_total(*, billing_account: BillingAccount) -> int:
         reverted=Sum("amount", filter=Q(type="credit", reverts__isnull=False)),
     )
     return (totals["debits"] or 0) - (totals["reverted"] or 0)
+
+
+def usage_debit_get(*, account: Account, customer: Customer, usage_id) -> BillingTransaction | None:
+    return BillingTransaction.objects.filter(
+        account=account, usage_id=uuid_or_none(usage_id), billing_account__customer=customer
+    ).first()

@@ -13,8 +13,11 @@ from django.utils import timezone
 
 from config.kernel.actors import Actor
 from config.kernel.exceptions import Conflict, InvalidInput, NotFound, NotPossible
-from customers.models import Account, Customer
+from config.kernel.values import INT64_MAX
+from customers.models import Account
 
+from . import selectors
+from .errors import BillingError
 from .models import BillingAccount, BillingTransaction, FeatureUsage, Project
 
 MAX_BATCH = 1000
@@ -53,43 +56,22 @@ class Usage:
 # --- finding the billing account -----------------------------------------------------------------
 
 
-def _customer(account: Account, org_id) -> Customer:
-    customer = Customer.objects.filter(account=account, pk=org_id).first()
-    if customer is None:
-        raise NotFound(f"Organization {org_id} not found.")
-    return customer
-
-
-def default_billing_account(customer: Customer) -> BillingAccount | None:
-    return BillingAccount.objects.filter(customer=customer).order_by("created_at", "id").first()
-
-
 def resolve_billing_account(*, account: Account, org_id=None, billing_id=None, project_id=None) -> uuid.UUID:
     """`billing_id` if given (it must belong to the organization), else the default account of `org_id`,
     else of the organization owning `project_id`."""
     if org_id and project_id:
-        raise InvalidInput.single("project_id", "Give org_id or project_id, not both.")
+        raise InvalidInput.single(
+            "project_id", "Give org_id or project_id, not both.", code=BillingError.ORG_AND_PROJECT
+        )
     if not (org_id or billing_id or project_id):
-        raise InvalidInput.single("org_id", "Give billing_id, org_id or project_id.")
+        raise InvalidInput.single("org_id", "Give billing_id, org_id or project_id.", code=BillingError.NO_TARGET)
     if billing_id:
-        found = BillingAccount.objects.filter(account=account, pk=billing_id)
-        if org_id:
-            found = found.filter(customer_id=org_id)
-        billing_account_id = found.values_list("pk", flat=True).first()
-        if billing_account_id is None:
-            raise NotFound(f"Billing account {billing_id} not found.")
-        return billing_account_id
+        return selectors.billing_account_get(account=account, id=billing_id, org_id=org_id or None).pk
     if project_id:
-        project = Project.objects.filter(account=account, pk=project_id).first()
-        if project is None:
-            raise NotFound(f"Project {project_id} not found.")
-        customer = project.customer
+        customer = selectors.project_get(account=account, id=project_id).customer
     else:
-        customer = _customer(account, org_id)
-    billing_account = default_billing_account(customer)
-    if billing_account is None:
-        raise NotFound(f"Organization {customer.pk} has no billing account.")
-    return billing_account.pk
+        customer = selectors.organization_get(account=account, id=org_id)
+    return selectors.billing_account_default(customer=customer).pk
 
 
 def _locked(billing_account_id) -> BillingAccount:
@@ -113,15 +95,19 @@ def billing_usage_report(*, account: Account, billing_account_id, usages: list[U
     for usage in usages:
         if usage.id in earlier_tx:
             if not usage.same_as_transaction(earlier_tx[usage.id], billing_account.pk):
-                raise Conflict(f"credits already applied: usage {usage.id} was recorded with other values")
+                raise Conflict(f"usage {usage.id} was recorded with other values", code=BillingError.ALREADY_APPLIED)
         elif usage.id in earlier_feature:
             if not usage.same_as_feature(earlier_feature[usage.id], billing_account.pk):
-                raise Conflict(f"credits already applied: usage {usage.id} was recorded with other values")
+                raise Conflict(f"usage {usage.id} was recorded with other values", code=BillingError.ALREADY_APPLIED)
         else:
             new.append(usage)
     debit = sum(u.amount for u in new if u.type == "credit")
     if billing_account.balance - debit < billing_account.credit_min:
-        raise NotPossible("insufficient credits")
+        raise NotPossible(
+            f"the batch debits {debit}: the balance {billing_account.balance} would go below credit_min "
+            f"{billing_account.credit_min}",
+            code=BillingError.INSUFFICIENT_CREDITS,
+        )
     now = timezone.now()
     _insert_debits(account, billing_account, [u for u in new if u.type == "credit"], actor, now)
     FeatureUsage.objects.bulk_create(
@@ -227,7 +213,7 @@ def billing_top_up(
 ) -> tuple[BillingTransaction, bool]:
     """A credit transaction; `usage_id` is its idempotency key. Returns (transaction, created)."""
     if amount <= 0:
-        raise InvalidInput.single("amount", "Must be greater than 0.")
+        raise InvalidInput.single("amount", "Must be greater than 0.", code=BillingError.AMOUNT_NOT_POSITIVE)
     billing_account = _locked(billing_account_id)
     metadata = metadata or {}
     earlier = BillingTransaction.objects.filter(account=account, usage_id=usage_id).first()
@@ -241,9 +227,20 @@ def billing_top_up(
             earlier.metadata,
         ) == (billing_account.pk, "credit", amount, source, description, metadata)
         if not same:
-            raise Conflict(f"credits already applied: {usage_id} was recorded with other values")
+            raise Conflict(f"{usage_id} was recorded with other values", code=BillingError.ALREADY_APPLIED)
         return earlier, False
+    _check_room(billing_account, amount)
     return _credit(account, billing_account, usage_id, amount, source, description, metadata, actor), True
+
+
+def _check_room(billing_account: BillingAccount, amount: int) -> None:
+    """A credit may not take the balance past int64 (the column, and every client's int64, would overflow)."""
+    if billing_account.balance + amount > INT64_MAX:
+        raise InvalidInput.single(
+            "amount",
+            f"The balance {billing_account.balance} plus {amount} would exceed the int64 maximum {INT64_MAX}.",
+            code=BillingError.BALANCE_OVERFLOW,
+        )
 
 
 def _credit(account, billing_account, usage_id, amount, source, description, metadata, actor, reverts=None):
@@ -267,26 +264,33 @@ def _credit(account, billing_account, usage_id, amount, source, description, met
 
 
 @transaction.atomic
-def billing_usage_revert(*, account: Account, org_id, usage_id, amount: int, actor: Actor) -> BillingTransaction:
-    """Give back up to a debit's amount as a credit; several partial reverts never add up to more."""
+def billing_usage_revert(
+    *, account: Account, org_id, usage_id, amount: int, actor: Actor, billing_id=None
+) -> BillingTransaction:
+    """Give back up to a debit's amount as a credit; several partial reverts never add up to more. The
+    usage must be a debit of the organization (of `billing_id` when given)."""
     if amount <= 0:
-        raise InvalidInput.single("amount", "Must be greater than 0.")
-    customer = _customer(account, org_id)
-    usage = BillingTransaction.objects.filter(
-        account=account, usage_id=usage_id, billing_account__customer=customer
-    ).first()
-    if usage is None:
-        raise NotFound(f"Usage {usage_id} not found.")
-    if usage.reverts_id is not None:
-        raise Conflict("A revert cannot be reverted.")
-    if usage.type != BillingTransaction.Type.DEBIT:
-        raise NotFound(f"Usage {usage_id} is not a debit of this organization.")
+        raise InvalidInput.single("amount", "Must be greater than 0.", code=BillingError.AMOUNT_NOT_POSITIVE)
+    customer = selectors.organization_get(account=account, id=org_id)
+    if billing_id is not None:
+        selectors.billing_account_get(account=account, id=billing_id, org_id=customer.pk)
+    usage = selectors.usage_debit_get(account=account, customer=customer, usage_id=usage_id)
+    if usage is not None and usage.reverts_id is not None:
+        raise Conflict("A revert cannot be reverted.", code=BillingError.REVERT_OF_REVERT)
+    if (
+        usage is None
+        or usage.type != BillingTransaction.Type.DEBIT
+        or (billing_id is not None and str(usage.billing_account_id) != str(billing_id))
+    ):
+        raise NotFound(f"Usage {usage_id} is not a debit of this organization.", code=BillingError.USAGE_NOT_FOUND)
     billing_account = _locked(usage.billing_account_id)
     reverted = BillingTransaction.objects.filter(reverts=usage).aggregate(total=Sum("amount"))["total"] or 0
     if reverted + amount > usage.amount:
         raise NotPossible(
-            f"cannot revert {amount}: {usage.amount - reverted} of the usage's {usage.amount} is left to revert"
+            f"cannot revert {amount}: {usage.amount - reverted} of the usage's {usage.amount} is left to revert",
+            code=BillingError.REVERT_EXCEEDS_USAGE,
         )
+    _check_room(billing_account, amount)
     return _credit(
         account,
         billing_account,
@@ -305,13 +309,38 @@ def billing_usage_revert(*, account: Account, org_id, usage_id, amount: int, act
 
 @transaction.atomic
 def billing_account_create(
-    *, account: Account, org_id, actor: Actor, currency: str = "VC", credit_min: int = 0
+    *,
+    account: Account,
+    org_id,
+    actor: Actor,
+    currency: str = "VC",
+    credit_min: int = 0,
+    name: str = "",
+    email: str = "",
+    phone: str = "",
+    address: dict | None = None,
+    tax_data: list | None = None,
+    metadata: dict | None = None,
 ) -> BillingAccount:
-    customer = _customer(account, org_id)
+    customer = selectors.organization_get(account=account, id=org_id)
     if credit_min > 0:
-        raise InvalidInput.single("credit_min", "A new account's balance is 0, so credit_min must be 0 or less.")
+        raise InvalidInput.single(
+            "credit_min",
+            "A new account's balance is 0, so credit_min must be 0 or less.",
+            code=BillingError.CREDIT_MIN_ABOVE_BALANCE,
+        )
     return BillingAccount.objects.create(
-        account=account, customer=customer, currency=currency or "VC", credit_min=credit_min, created_by=actor.label
+        account=account,
+        customer=customer,
+        currency=currency or "VC",
+        credit_min=credit_min,
+        name=name,
+        email=email,
+        phone=phone,
+        address=address or {},
+        tax_data=tax_data or [],
+        metadata=metadata or {},
+        created_by=actor.label,
     )
 
 
@@ -319,7 +348,10 @@ def billing_account_create(
 def billing_limits_update(*, billing_account_id, credit_min: int, actor: Actor) -> BillingAccount:
     billing_account = _locked(billing_account_id)
     if billing_account.balance < credit_min:
-        raise NotPossible(f"The balance {billing_account.balance} is below the new credit_min {credit_min}.")
+        raise NotPossible(
+            f"The balance {billing_account.balance} is below the new credit_min {credit_min}.",
+            code=BillingError.CREDIT_MIN_ABOVE_BALANCE,
+        )
     billing_account.credit_min = credit_min
     billing_account.save(update_fields=["credit_min", "updated_at"])
     return billing_account
@@ -327,8 +359,10 @@ def billing_limits_update(*, billing_account_id, credit_min: int, actor: Actor) 
 
 @transaction.atomic
 def project_create(*, account: Account, org_id, name: str, actor: Actor) -> Project:
-    customer = _customer(account, org_id)
+    customer = selectors.organization_get(account=account, id=org_id)
     try:
         return Project.objects.create(account=account, customer=customer, name=name, created_by=actor.label)
     except IntegrityError:
-        raise InvalidInput.single("name", "Could not create the project.") from None
+        raise InvalidInput.single(
+            "name", "Could not create the project.", code=BillingError.PROJECT_NOT_CREATED
+        ) from None

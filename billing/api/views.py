@@ -1,62 +1,304 @@
-"""The billing family (Frontier style), under /v1beta1/."""
+"""The billing family (Frontier style), under /v1beta1/: one viewset per resource, each action routed to
+the vendor's exact paths (billing/api/urls.py). Views check the form of ids, call a selector (the one
+found-or-404 path) or a service, and serialize; they never query a model themselves."""
 
 from __future__ import annotations
 
+import json
+
+from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.fields import DateTimeField
 from rest_framework.response import Response
 
 from billing import selectors, services
-from billing.api.family import NAME
-from billing.models import BillingAccount, Project
-from config.api.views import FamilyAPIView
-from config.kernel.exceptions import InvalidInput, NotFound
+from billing.models import BillingAccount
 
 from . import parsing
 from . import serializers as s
+from .family import BillingViewSet, PageTokenPagination
 
 READ, WRITE, ADMIN = ("billing:read",), ("billing:write",), ("billing:admin",)
 ORG = OpenApiParameter("org_id", str, OpenApiParameter.PATH, description="The organization (customer) id, a UUID.")
 BILLING = OpenApiParameter("billing_id", str, OpenApiParameter.PATH, description="The billing account id, a UUID.")
+ID = OpenApiParameter("id", str, OpenApiParameter.PATH, description="The billing account id, a UUID.")
+USAGE = OpenApiParameter("usage_id", str, OpenApiParameter.PATH, description="The usage id, a UUID.")
+EXPAND = OpenApiParameter("expand", str, many=True, required=False, description="Accepted, ignored.")
 
 
-class BillingFamilyView(FamilyAPIView):
-    dialect = NAME
-    pagination_class = None
-    filter_backends = []
+def _valid(serializer_class, data, **kwargs) -> dict:
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
 
-    def org_id(self):
-        return parsing.uuid_of(self.kwargs["org_id"], "org_id")
 
-    def billing_account(self) -> BillingAccount:
-        billing_id = parsing.uuid_of(self.kwargs["billing_id"], "billing_id")
-        found = BillingAccount.objects.filter(account=self.account, customer_id=self.org_id(), pk=billing_id).first()
-        if found is None:
-            raise NotFound(f"Billing account {billing_id} not found.")
-        return found
+class _Org(BillingViewSet):
+    """Resolves the path's organization and billing account through the selectors."""
+
+    def path_id(self, name: str):
+        return parsing.uuid_of(self.kwargs[name], name)
 
     def organization(self):
-        from customers.models import Customer
+        return selectors.organization_get(account=self.account, id=self.path_id("org_id"))
 
-        customer = Customer.objects.filter(account=self.account, pk=self.org_id()).first()
-        if customer is None:
-            raise NotFound(f"Organization {self.kwargs['org_id']} not found.")
-        return customer
+    def billing_account(self, name: str = "billing_id") -> BillingAccount:
+        org_id, billing_id = self.path_id("org_id"), self.path_id(name)
+        return selectors.billing_account_get(account=self.account, id=billing_id, org_id=org_id)
 
 
-def _report(view: BillingFamilyView, *, org_id, billing_id, project_id, raw_usages) -> Response:
-    usages = parsing.usages(raw_usages)
-    billing_account_id = services.resolve_billing_account(
-        account=view.account, org_id=org_id, billing_id=billing_id, project_id=project_id
+# --- billing accounts ----------------------------------------------------------------------------
+
+
+class BillingAccountViewSet(_Org):
+    action_scopes = {
+        "list": READ,
+        "create": ADMIN,
+        "retrieve": READ,
+        "balance": READ,
+        "debited_total": READ,
+        "limits": ADMIN,
+        "admin_limits": ADMIN,
+    }
+    action_error_statuses = {
+        "list": (400, 404),
+        "create": (400, 404),
+        "retrieve": (400, 404),
+        "balance": (400, 404),
+        "debited_total": (400, 404),
+        "limits": (400, 404),
+        "admin_limits": (400, 404),
+    }
+
+    @extend_schema(operation_id="listBillingAccounts", parameters=[ORG, EXPAND], responses=s.BillingAccountList)
+    def list(self, request, org_id):
+        accounts = selectors.billing_account_list(customer=self.organization())
+        return Response({"billing_accounts": s.BillingAccountSerializer(accounts, many=True).data})
+
+    @extend_schema(
+        operation_id="createBillingAccount",
+        parameters=[ORG],
+        request=s.BillingAccountCreateInputSerializer,
+        responses=s.BillingAccountEnvelope,
     )
-    services.billing_usage_report(
-        account=view.account, billing_account_id=billing_account_id, usages=usages, actor=view.actor
+    def create(self, request, org_id):
+        data = _valid(s.BillingAccountCreateInputSerializer, request.data)
+        body = data.get("body")
+        values = {"currency": data["currency"] or "VC", "credit_min": data["credit_min"]}
+        if body is not None:
+            values.update(
+                currency=body["currency"] or data["currency"] or "VC",
+                name=body["name"],
+                email=body["email"],
+                phone=body["phone"],
+                address=dict(body.get("address") or {}),
+                tax_data=[dict(tax) for tax in body.get("tax_data") or []],
+                metadata=body["metadata"],
+            )
+        account = services.billing_account_create(
+            account=self.account, org_id=self.path_id("org_id"), actor=self.actor, **values
+        )
+        return Response({"billing_account": s.BillingAccountSerializer(account).data})
+
+    @extend_schema(
+        operation_id="getBillingAccount",
+        parameters=[
+            ORG,
+            ID,
+            EXPAND,
+            OpenApiParameter("with_payment_methods", bool, required=False, description="Accepted; always []."),
+            OpenApiParameter("with_billing_details", bool, required=False, description="Accepted; always given."),
+        ],
+        responses=s.BillingAccountGetSerializer,
     )
-    return Response({})
+    def retrieve(self, request, org_id, id):
+        account = self.billing_account("id")
+        return Response(
+            {
+                "billing_account": s.BillingAccountSerializer(account).data,
+                "payment_methods": [],
+                "billing_details": s.BillingDetailsSerializer(
+                    {"credit_min": account.credit_min, "due_in_days": 0}
+                ).data,
+            }
+        )
+
+    @extend_schema(operation_id="getBillingBalance", parameters=[ORG, BILLING], responses=s.BalanceEnvelope)
+    def balance(self, request, org_id, billing_id):
+        account = self.billing_account()
+        balance = {"amount": account.balance, "currency": account.currency, "updated_at": account.updated_at}
+        return Response({"balance": s.BalanceSerializer(balance).data})
+
+    @extend_schema(operation_id="getBillingDebitedTotal", parameters=[ORG, BILLING], responses=s.DebitedEnvelope)
+    def debited_total(self, request, org_id, billing_id):
+        account = self.billing_account()
+        debited = {"amount": selectors.debited_total(billing_account=account), "currency": account.currency}
+        return Response({"debited": s.AmountSerializer(debited).data})
+
+    @extend_schema(
+        operation_id="updateBillingLimits",
+        parameters=[ORG, BILLING],
+        request=s.LimitsInputSerializer,
+        responses=s.BillingAccountEnvelope,
+    )
+    def limits(self, request, org_id, billing_id):
+        account = self._update_limits("billing_id")
+        return Response({"billing_account": s.BillingAccountSerializer(account).data})
+
+    @extend_schema(
+        operation_id="adminUpdateBillingAccountLimits",
+        parameters=[ORG, ID],
+        request=s.LimitsInputSerializer,
+        responses=s.EmptySerializer,
+    )
+    def admin_limits(self, request, org_id, id):
+        self._update_limits("id")
+        return Response({})
+
+    def _update_limits(self, name: str) -> BillingAccount:
+        account = self.billing_account(name)
+        credit_min = _valid(s.LimitsInputSerializer, self.request.data)["credit_min"]
+        return services.billing_limits_update(billing_account_id=account.pk, credit_min=credit_min, actor=self.actor)
 
 
-class UsageReportView(BillingFamilyView):
-    required_scopes = {"POST": WRITE}
-    error_statuses = {"POST": (400, 404, 409)}
+# --- transactions and top-ups --------------------------------------------------------------------
+
+
+_TIMESTAMP = DateTimeField()
+
+
+def _transaction_json(row: tuple) -> str:
+    usage_id, billing_account_id, source, amount, kind, description, user_id, metadata, created, updated = row
+    return json.dumps(
+        {
+            "id": str(usage_id),
+            "customer_id": str(billing_account_id),
+            "source": source,
+            "amount": str(amount),
+            "type": kind,
+            "description": description,
+            "user_id": user_id,
+            "metadata": metadata,
+            "created_at": _TIMESTAMP.to_representation(created),
+            "updated_at": _TIMESTAMP.to_representation(updated),
+        },
+        separators=(",", ":"),
+    )
+
+
+def _stream(rows) -> StreamingHttpResponse:
+    """`{"transactions": [...], "next_page_token": ""}`, written row by row as the cursor reads them."""
+
+    def chunks():
+        yield '{"transactions":['
+        first = True
+        buffer: list[str] = []
+        for row in rows:
+            buffer.append(_transaction_json(row) if first else "," + _transaction_json(row))
+            first = False
+            if len(buffer) >= 500:
+                yield "".join(buffer)
+                buffer.clear()
+        buffer.append('],"next_page_token":""}')
+        yield "".join(buffer)
+
+    return StreamingHttpResponse(chunks(), content_type="application/json")
+
+
+class TransactionViewSet(_Org):
+    """Transactions of one billing account, newest first. Without page_size or page_token, every
+    transaction in the range, streamed (as the vendor answers them all); with them, keyset pages."""
+
+    pagination_class = PageTokenPagination
+    page_items_key = "transactions"
+    serializer_class = s.TransactionSerializer
+    action_scopes = {"list": READ, "org_list": READ, "top_up": ADMIN}
+    action_error_statuses = {"list": (400, 404), "org_list": (400, 404), "top_up": (400, 404, 409)}
+
+    def _answer(self, billing_account: BillingAccount, query: dict):
+        queryset = selectors.transaction_list(
+            billing_account=billing_account,
+            start=query.get("start_range") or query.get("since"),
+            end=query.get("end_range"),
+        )
+        page = self.paginate_queryset(queryset)
+        if page is None:
+            return _stream(selectors.transaction_stream(queryset))
+        return self.get_paginated_response(s.TransactionSerializer(page, many=True).data)
+
+    def _query(self, serializer_class) -> dict:
+        params = self.request.query_params
+        data = {name: params.get(name) for name in params if name != "expand"}
+        data.pop("page_size", None)
+        data.pop("page_token", None)
+        data["expand"] = params.getlist("expand")
+        return _valid(serializer_class, data)
+
+    @extend_schema(
+        operation_id="listBillingTransactions",
+        parameters=[ORG, BILLING, s.TransactionQuerySerializer],
+        responses=s.TransactionSerializer(many=True),
+    )
+    def list(self, request, org_id, billing_id):
+        account = self.billing_account()
+        return self._answer(account, self._query(s.TransactionQuerySerializer))
+
+    @extend_schema(
+        operation_id="listOrganizationBillingTransactions",
+        parameters=[ORG, s.OrgTransactionQuerySerializer],
+        responses=s.TransactionSerializer(many=True),
+    )
+    def org_list(self, request, org_id):
+        query = self._query(s.OrgTransactionQuerySerializer)
+        customer = self.organization()
+        if query.get("billing_id"):
+            account = selectors.billing_account_get(account=self.account, id=query["billing_id"], org_id=customer.pk)
+        else:
+            account = selectors.billing_account_default(customer=customer)
+        return self._answer(account, query)
+
+    @extend_schema(
+        operation_id="createBillingTopUp",
+        parameters=[ORG, BILLING],
+        request=s.TopUpInputSerializer,
+        responses=s.TransactionEnvelope,
+    )
+    def top_up(self, request, org_id, billing_id):
+        account = self.billing_account()
+        data = _valid(s.TopUpInputSerializer, request.data)
+        tx, _created = services.billing_top_up(
+            account=self.account,
+            billing_account_id=account.pk,
+            usage_id=data["id"],
+            amount=data["amount"],
+            source=data["source"].lower() or "system.awarded",
+            description=data["description"],
+            metadata=data["metadata"],
+            actor=self.actor,
+        )
+        return Response({"transaction": s.TransactionSerializer(tx).data})
+
+
+# --- usages: report (the hand-parsed hot path), revert, check --------------------------------------
+
+
+class UsageViewSet(_Org):
+    action_scopes = {"report": WRITE, "report_in_path": WRITE, "revert": ADMIN, "admin_revert": ADMIN}
+    action_error_statuses = {
+        "report": (400, 404, 409),
+        "report_in_path": (400, 404, 409),
+        "revert": (400, 404, 409),
+        "admin_revert": (400, 404, 409),
+    }
+
+    def _report(self, *, org_id, billing_id, project_id, raw_usages) -> Response:
+        usages = parsing.usages(raw_usages)
+        billing_account_id = services.resolve_billing_account(
+            account=self.account, org_id=org_id, billing_id=billing_id, project_id=project_id
+        )
+        services.billing_usage_report(
+            account=self.account, billing_account_id=billing_account_id, usages=usages, actor=self.actor
+        )
+        return Response({})
 
     @extend_schema(
         operation_id="createBillingUsage",
@@ -64,20 +306,14 @@ class UsageReportView(BillingFamilyView):
         request=s.UsageReportSerializer,
         responses=s.EmptySerializer,
     )
-    def post(self, request):
+    def report(self, request):
         body = parsing.body_of(request)
-        return _report(
-            self,
+        return self._report(
             org_id=parsing.uuid_of(body.get("org_id"), "org_id", required=False),
             billing_id=parsing.uuid_of(body.get("billing_id"), "billing_id", required=False),
             project_id=parsing.uuid_of(body.get("project_id"), "project_id", required=False),
             raw_usages=body.get("usages"),
         )
-
-
-class AccountUsageReportView(BillingFamilyView):
-    required_scopes = {"POST": WRITE}
-    error_statuses = {"POST": (400, 404, 409)}
 
     @extend_schema(
         operation_id="createBillingAccountUsage",
@@ -85,188 +321,82 @@ class AccountUsageReportView(BillingFamilyView):
         request=s.UsageReportInPathSerializer,
         responses=s.EmptySerializer,
     )
-    def post(self, request, org_id, billing_id):
+    def report_in_path(self, request, org_id, billing_id):
         body = parsing.body_of(request)
-        return _report(
-            self,
-            org_id=self.org_id(),
-            billing_id=parsing.uuid_of(billing_id, "billing_id"),
+        return self._report(
+            org_id=self.path_id("org_id"),
+            billing_id=self.path_id("billing_id"),
             project_id=parsing.uuid_of(body.get("project_id"), "project_id", required=False),
             raw_usages=body.get("usages"),
         )
 
-
-class BalanceView(BillingFamilyView):
-    required_scopes = {"GET": READ}
-    error_statuses = {"GET": (400, 404)}
-
-    @extend_schema(operation_id="getBillingBalance", parameters=[ORG, BILLING], responses=s.BalanceEnvelope)
-    def get(self, request, org_id, billing_id):
-        account = self.billing_account()
-        balance = {"amount": account.balance, "currency": account.currency, "updated_at": account.updated_at}
-        return Response({"balance": s.BalanceSerializer(balance).data})
-
-
-class TransactionsView(BillingFamilyView):
-    required_scopes = {"GET": READ}
-    error_statuses = {"GET": (400, 404)}
-
-    @extend_schema(
-        operation_id="listBillingTransactions",
-        parameters=[
-            ORG,
-            BILLING,
-            OpenApiParameter("start_range", str, required=False, description="RFC 3339; inclusive."),
-            OpenApiParameter("end_range", str, required=False, description="RFC 3339; exclusive."),
-            OpenApiParameter("page_size", int, required=False, description="1 to 1000, default 100."),
-            OpenApiParameter("page_token", str, required=False, description="next_page_token of the previous page."),
-        ],
-        responses=s.TransactionPage,
-    )
-    def get(self, request, org_id, billing_id):
-        account = self.billing_account()
-        params = request.query_params
-        size_raw = params.get("page_size", "100")
-        if not size_raw.isdigit() or not 1 <= int(size_raw) <= 1000:
-            raise InvalidInput.single("page_size", "page_size must be from 1 to 1000.")
-        token = params.get("page_token")
-        items, more = selectors.transactions_page(
-            billing_account=account,
-            start=parsing.timestamp(params.get("start_range"), "start_range"),
-            end=parsing.timestamp(params.get("end_range"), "end_range"),
-            size=int(size_raw),
-            after=parsing.decode_page_token(token) if token else None,
-        )
-        next_token = parsing.encode_page_token(items[-1].created_at, items[-1].pk) if more else ""
-        return Response({"transactions": s.TransactionSerializer(items, many=True).data, "next_page_token": next_token})
-
-
-class DebitedTotalView(BillingFamilyView):
-    required_scopes = {"GET": READ}
-    error_statuses = {"GET": (400, 404)}
-
-    @extend_schema(operation_id="getBillingDebitedTotal", parameters=[ORG, BILLING], responses=s.DebitedEnvelope)
-    def get(self, request, org_id, billing_id):
-        account = self.billing_account()
-        return Response(
-            {"debited": {"amount": selectors.debited_total(billing_account=account), "currency": account.currency}}
-        )
-
-
-class CheckView(BillingFamilyView):
-    required_scopes = {"POST": READ}
-    error_statuses = {"POST": (400, 404)}
-
-    @extend_schema(operation_id="checkBillingCredits", request=s.CheckSerializer, responses=s.CheckResultSerializer)
-    def post(self, request):
-        body = parsing.body_of(request)
-        org_id = parsing.uuid_of(body.get("org_id"), "org_id")
-        amount = parsing.int64(body.get("amount", 0), "amount", minimum=0)
-        account = BillingAccount.objects.get(pk=services.resolve_billing_account(account=self.account, org_id=org_id))
-        return Response({"status": account.balance - amount >= account.credit_min})
-
-
-class RevertView(BillingFamilyView):
-    required_scopes = {"POST": ADMIN}
-    error_statuses = {"POST": (400, 404, 409)}
-
-    @extend_schema(operation_id="revertBillingUsage", request=s.RevertSerializer, responses=s.EmptySerializer)
-    def post(self, request):
-        body = parsing.body_of(request)
+    @extend_schema(operation_id="revertBillingUsage", request=s.RevertInputSerializer, responses=s.EmptySerializer)
+    def revert(self, request):
+        data = _valid(s.RevertInputSerializer, request.data)
         services.billing_usage_revert(
             account=self.account,
-            org_id=parsing.uuid_of(body.get("org_id"), "org_id"),
-            usage_id=parsing.uuid_of(body.get("usage_id"), "usage_id"),
-            amount=parsing.int64(body.get("amount"), "amount", minimum=1),
+            org_id=data["org_id"],
+            billing_id=data.get("billing_id"),
+            usage_id=data["usage_id"],
+            amount=data["amount"],
+            actor=self.actor,
+        )
+        return Response({})
+
+    @extend_schema(
+        operation_id="adminRevertBillingUsage",
+        parameters=[ORG, BILLING, USAGE],
+        request=s.AdminRevertInputSerializer,
+        responses=s.EmptySerializer,
+    )
+    def admin_revert(self, request, org_id, billing_id, usage_id):
+        data = _valid(s.AdminRevertInputSerializer, request.data)
+        services.billing_usage_revert(
+            account=self.account,
+            org_id=self.path_id("org_id"),
+            billing_id=self.path_id("billing_id"),
+            usage_id=self.path_id("usage_id"),
+            amount=data["amount"],
             actor=self.actor,
         )
         return Response({})
 
 
-class BillingAccountsView(BillingFamilyView):
-    required_scopes = {"GET": READ, "POST": ADMIN}
-    error_statuses = {"GET": (400, 404), "POST": (400, 404)}
-
-    @extend_schema(operation_id="listBillingAccounts", parameters=[ORG], responses=s.BillingAccountList)
-    def get(self, request, org_id):
-        customer = self.organization()
-        accounts = BillingAccount.objects.filter(customer=customer).order_by("created_at", "id")
-        return Response({"billing_accounts": s.BillingAccountSerializer(accounts, many=True).data})
+class CreditCheckViewSet(_Org):
+    action_scopes = {"check": READ}
+    action_error_statuses = {"check": (400, 404)}
 
     @extend_schema(
-        operation_id="createBillingAccount",
-        parameters=[ORG],
-        request=s.BillingAccountCreateSerializer,
-        responses=s.BillingAccountEnvelope,
+        operation_id="checkCreditEntitlement", request=s.CheckInputSerializer, responses=s.CheckResultSerializer
     )
-    def post(self, request, org_id):
-        body = parsing.body_of(request)
-        currency = parsing.text(body.get("currency"), "currency", max_length=8) or "VC"
-        credit_min = parsing.int64(body.get("credit_min", 0), "credit_min")
-        account = services.billing_account_create(
-            account=self.account, org_id=self.org_id(), currency=currency, credit_min=credit_min, actor=self.actor
-        )
-        return Response({"billing_account": s.BillingAccountSerializer(account).data})
+    def check(self, request):
+        data = _valid(s.CheckInputSerializer, request.data)
+        customer = selectors.organization_get(account=self.account, id=data["org_id"])
+        account = selectors.billing_account_default(customer=customer)
+        return Response({"status": account.balance - data["amount"] >= account.credit_min})
 
 
-class TopUpView(BillingFamilyView):
-    required_scopes = {"POST": ADMIN}
-    error_statuses = {"POST": (400, 404, 409)}
-
-    @extend_schema(
-        operation_id="createBillingTopUp",
-        parameters=[ORG, BILLING],
-        request=s.TopUpSerializer,
-        responses=s.TransactionEnvelope,
-    )
-    def post(self, request, org_id, billing_id):
-        account = self.billing_account()
-        body = parsing.body_of(request)
-        tx, _created = services.billing_top_up(
-            account=self.account,
-            billing_account_id=account.pk,
-            usage_id=parsing.uuid_of(body.get("id"), "id"),
-            amount=parsing.int64(body.get("amount"), "amount", minimum=1),
-            source=parsing.text(body.get("source"), "source", max_length=255).lower() or "system.awarded",
-            description=parsing.text(body.get("description"), "description"),
-            metadata=parsing.obj(body.get("metadata"), "metadata"),
-            actor=self.actor,
-        )
-        return Response({"transaction": s.TransactionSerializer(tx).data})
+# --- projects ------------------------------------------------------------------------------------
 
 
-class LimitsView(BillingFamilyView):
-    required_scopes = {"PUT": ADMIN}
-    error_statuses = {"PUT": (400, 404)}
-
-    @extend_schema(
-        operation_id="updateBillingLimits",
-        parameters=[ORG, BILLING],
-        request=s.LimitsSerializer,
-        responses=s.BillingAccountEnvelope,
-    )
-    def put(self, request, org_id, billing_id):
-        account = self.billing_account()
-        credit_min = parsing.int64(parsing.body_of(request).get("credit_min"), "credit_min")
-        account = services.billing_limits_update(billing_account_id=account.pk, credit_min=credit_min, actor=self.actor)
-        return Response({"billing_account": s.BillingAccountSerializer(account).data})
-
-
-class ProjectsView(BillingFamilyView):
-    required_scopes = {"GET": READ, "POST": ADMIN}
-    error_statuses = {"GET": (400, 404), "POST": (400, 404)}
+class ProjectViewSet(_Org):
+    action_scopes = {"list": READ, "create": ADMIN}
+    action_error_statuses = {"list": (400, 404), "create": (400, 404)}
 
     @extend_schema(operation_id="listProjects", parameters=[ORG], responses=s.ProjectList)
-    def get(self, request, org_id):
-        projects = Project.objects.filter(customer=self.organization()).order_by("created_at", "id")
+    def list(self, request, org_id):
+        projects = selectors.project_list(customer=self.organization())
         return Response({"projects": s.ProjectSerializer(projects, many=True).data})
 
     @extend_schema(
-        operation_id="createProject", parameters=[ORG], request=s.ProjectCreateSerializer, responses=s.ProjectEnvelope
+        operation_id="createProject",
+        parameters=[ORG],
+        request=s.ProjectCreateInputSerializer,
+        responses=s.ProjectEnvelope,
     )
-    def post(self, request, org_id):
-        name = parsing.text(parsing.body_of(request).get("name"), "name", max_length=200).strip()
-        if not name:
-            raise InvalidInput.single("name", "A name is required.")
-        project = services.project_create(account=self.account, org_id=self.org_id(), name=name, actor=self.actor)
+    def create(self, request, org_id):
+        name = _valid(s.ProjectCreateInputSerializer, request.data)["name"]
+        project = services.project_create(
+            account=self.account, org_id=self.path_id("org_id"), name=name, actor=self.actor
+        )
         return Response({"project": s.ProjectSerializer(project).data})

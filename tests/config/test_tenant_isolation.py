@@ -84,6 +84,10 @@ CALLS = [
     ("GET", WALLET + "/debited_transactions_total", None, 404),
     ("POST", WALLET + "/credits", {"id": "{new}", "amount": 5}, 404),
     ("PUT", WALLET + "/limits", {"credit_min": -5}, 404),
+    ("GET", WALLET, None, 404),
+    ("GET", ORG + "/billing/transactions", None, 404),
+    ("PUT", "/v1beta1/admin/organizations/{customer}/billing/{wallet}/limits", {"credit_min": -5}, 404),
+    ("POST", "/v1beta1/admin/organizations/{customer}/billing/{wallet}/usage/{debit}/revert", {"amount": 1}, 404),
 ]
 # Collections of the credits family: another account sees only its own (empty) list.
 COLLECTIONS = [
