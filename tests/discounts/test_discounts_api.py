@@ -220,7 +220,7 @@ def token_for(client, secret, grant_type="client_credentials"):
     basic = base64.b64encode(f"{client.client_id}:{secret}".encode()).decode()
     return Api(None).post(
         "/v1/accounts/T00000001/auth/token",
-        {"grant_type": grant_type, "audience": "pos"},
+        {"audience": "pos"} if grant_type is None else {"grant_type": grant_type, "audience": "pos"},
         HTTP_AUTHORIZATION=f"Basic {basic}",
     )
 
