@@ -69,3 +69,17 @@ def membership_types_of(*, account: Account) -> QuerySet[MembershipType]:
 
 def memberships_of(*, customer: Customer) -> QuerySet[Membership]:
     return Membership.objects.filter(customer=customer).order_by("-started_at", "-id")
+
+
+def customer_by_external_id(*, account: Account, external_id: str) -> Customer | None:
+    """The account's customer an opaque client id names (Dintero-style `customer_id`): the one whose
+    `external_ref` equals it, else the one whose id equals it; the oldest when several share the ref."""
+    external_id = str(external_id)
+    customer = Customer.objects.filter(account=account, external_ref=external_id).order_by("created_at", "id").first()
+    if customer is None:
+        from config.kernel.values import uuid_or_none
+
+        pk = uuid_or_none(external_id)
+        if pk is not None and str(pk) == external_id.lower():
+            customer = Customer.objects.filter(account=account, pk=pk).first()
+    return customer

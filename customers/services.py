@@ -211,3 +211,23 @@ def require(obj, what: str):
     if obj is None:
         raise NotFound(f"{what} not found.")
     return obj
+
+
+def customer_get_or_create_by_external_id(*, account: Account, external_id: str, actor: Actor) -> Customer:
+    """The customer an opaque client id names, created (with that id as its `external_ref`) on first use so
+    that a client that never called the customers API still works. Two first uses at once create one
+    customer: a transaction-level advisory lock on (account, id) serializes them on PostgreSQL (SQLite
+    transactions are already serialized)."""
+    from django.db import connection
+
+    from .selectors import customer_by_external_id
+
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                key = f"customer:{account.pk}:{external_id}"
+                cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+        customer = customer_by_external_id(account=account, external_id=external_id)
+        if customer is None:
+            customer = customer_create(account=account, actor=actor, external_ref=external_id)
+        return customer

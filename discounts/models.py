@@ -29,11 +29,16 @@ class DiscountRule(models.Model):
     purchase_from = models.DateTimeField()
     purchase_to = models.DateTimeField(null=True, blank=True)
     reward_type = models.CharField(max_length=32, choices=RewardType.choices)
-    reward_value = models.BigIntegerField()
+    # Minor units for amounts (whole), a percent for percent rewards (up to 4 decimals, e.g. 10.5).
+    reward_value = models.DecimalField(max_digits=23, decimal_places=4)
     requirement_stamp = models.PositiveIntegerField(null=True, blank=True)
     requirement_gross_amount = models.BigIntegerField(null=True, blank=True)
-    limitation_repeat_usage = models.PositiveIntegerField(null=True, blank=True)
-    limitation_reward_usage = models.PositiveIntegerField(null=True, blank=True)
+    # -1 means unlimited, as the vendor writes it; kept as given so that it is answered back as given.
+    limitation_repeat_usage = models.IntegerField(null=True, blank=True)
+    limitation_reward_usage = models.IntegerField(null=True, blank=True)
+    receipt_text = models.CharField(max_length=500, blank=True)
+    campaign_id = models.CharField(max_length=255, blank=True)
+    links = models.JSONField(default=list, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     created_by = models.CharField(max_length=200, editable=False)
@@ -59,6 +64,18 @@ class DiscountRule(models.Model):
                 condition=Q(requirement_stamp__isnull=True) | Q(requirement_stamp__gte=1),
                 name="discount_stamp_positive",
             ),
+            models.CheckConstraint(
+                condition=Q(limitation_repeat_usage__isnull=True)
+                | Q(limitation_repeat_usage=-1)
+                | Q(limitation_repeat_usage__gte=1),
+                name="discount_repeat_usage_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(limitation_reward_usage__isnull=True)
+                | Q(limitation_reward_usage=-1)
+                | Q(limitation_reward_usage__gte=1),
+                name="discount_reward_usage_valid",
+            ),
         ]
         indexes = [models.Index(fields=["account", "created_at", "id"], name="discount_rule_account_order")]
 
@@ -70,6 +87,11 @@ class DiscountRule(models.Model):
         if self.deleted_at is not None:
             return "deleted"
         return "active" if self.active else "inactive"
+
+    @staticmethod
+    def limit(value: int | None) -> int | None:
+        """A limitation as a bound: None for unset or -1 (unlimited)."""
+        return None if value is None or value < 0 else value
 
 
 class DiscountRef(models.Model):
@@ -102,6 +124,35 @@ class DiscountRef(models.Model):
         return f"{self.rule} for {self.customer}"
 
 
+class DiscountClaim(AppendOnlyModel):
+    """A point of sale's claim of discount rewards for one purchase (the vendor's
+    `available_for_receipt/claims`): written once, with the usage refs it recorded, in one transaction."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="discount_claims")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="discount_claims")
+    customer_key = models.CharField(max_length=255, help_text="The customer id as the client gave it.")
+    ref = models.CharField(max_length=255, null=True, blank=True)
+    type = models.CharField(max_length=255, blank=True)
+    purchase_at = models.DateTimeField()
+    discounts = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            # A ref names one claim: a second claim with it is a retry (same body) or a conflict.
+            models.UniqueConstraint(
+                fields=["account", "ref"], condition=Q(ref__isnull=False), name="discount_claim_ref_once"
+            ),
+        ]
+        indexes = [models.Index(fields=["account", "created_at", "id"], name="discount_claim_account_order")]
+
+    def __str__(self) -> str:
+        return f"claim {self.ref or self.id}"
+
+
 class UsageRef(AppendOnlyModel):
     """One receipt entry of a discount ref: a `receipt_add`, or a `receipt_remove` that negates one."""
 
@@ -123,6 +174,7 @@ class UsageRef(AppendOnlyModel):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     created_by_client = models.ForeignKey(ApiClient, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    claim = models.ForeignKey(DiscountClaim, on_delete=models.PROTECT, null=True, blank=True, related_name="usage_refs")
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -1,18 +1,24 @@
-"""Every write of the discounts family: rules, giving rules to customers, and receipts (usage refs)."""
+"""Every write of the discounts family: rules, giving rules to customers, receipts (usage refs) and claims."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.kernel.actors import Actor
 from config.kernel.exceptions import Conflict, InvalidInput
+from config.kernel.updates import model_save, model_set
+from config.kernel.values import INT64_MAX, INT64_MIN
 from customers.models import Account, Customer
+from customers.services import customer_get_or_create_by_external_id
 
-from .models import DiscountRef, DiscountRule, UsageRef
+from . import selectors
+from .errors import DiscountError
+from .models import DiscountClaim, DiscountRef, DiscountRule, UsageRef
 
 RULE_FIELDS = (
     "name",
@@ -27,19 +33,27 @@ RULE_FIELDS = (
     "requirement_gross_amount",
     "limitation_repeat_usage",
     "limitation_reward_usage",
+    "receipt_text",
+    "campaign_id",
+    "links",
     "metadata",
 )
+IMMUTABLE_FIELDS = {"reward_type": "reward.type", "reward_value": "reward.value", "purchase_from": "purchase_from"}
 PERCENT_TYPES = {DiscountRule.RewardType.PERCENT, DiscountRule.RewardType.ITEM_PERCENT}
 
 
 def _rule_check(rule: DiscountRule) -> None:
     errors: dict[str, list[str]] = {}
-    if rule.reward_type in PERCENT_TYPES and not 1 <= rule.reward_value <= 100:
-        errors["reward.value"] = ["A percent reward is between 1 and 100."]
-    elif rule.reward_value < 0:
-        errors["reward.value"] = ["Must be at least 0."]
+    value = Decimal(rule.reward_value)
+    if rule.reward_type in PERCENT_TYPES:
+        if not 1 <= value <= 100:
+            errors["reward.value"] = ["A percent reward is between 1 and 100."]
+    elif value != value.to_integral_value():
+        errors["reward.value"] = ["Only a percent reward may have decimals."]
+    elif not 0 <= value <= INT64_MAX:
+        errors["reward.value"] = [f"Must be between 0 and {INT64_MAX}."]
     if rule.purchase_to is not None and rule.purchase_to <= rule.purchase_from:
-        errors["purchase_to"] = ["Must be after purchase_from."]
+        errors["requirement.purchase_to"] = ["Must be after purchase_from."]
     if errors:
         raise InvalidInput(errors)
 
@@ -61,70 +75,64 @@ def discount_rule_create(*, account: Account, actor: Actor, **values) -> Discoun
 @transaction.atomic
 def discount_rule_update(*, rule: DiscountRule, actor: Actor, **values) -> DiscountRule:
     """A full update (PUT). `reward` and `purchase_from` cannot change; `purchase_to` only moves later."""
-    rule = DiscountRule.objects.select_for_update().get(pk=rule.pk)
-    errors: dict[str, list[str]] = {}
+    rule = selectors.discount_rule_lock(rule=rule)
     if rule.deleted_at is not None:
-        raise Conflict("The discount rule is deleted.", code="discount_deleted")
-    for field, name in (
-        ("reward_type", "reward.type"),
-        ("reward_value", "reward.value"),
-        ("purchase_from", "purchase_from"),
-    ):
+        raise Conflict("The discount rule is deleted.", code=DiscountError.DISCOUNT_DELETED)
+    errors: dict[str, list[str]] = {}
+    for field, name in IMMUTABLE_FIELDS.items():
         if field in values and values[field] != getattr(rule, field):
             errors[name] = ["Cannot change after the rule was created."]
     if "purchase_to" in values:
         new, old = values["purchase_to"], rule.purchase_to
         # Open-ended (None) is the latest of all; a date only moves later.
         if new is not None and (old is None or new < old):
-            errors["purchase_to"] = ["Can only move later."]
+            errors["requirement.purchase_to"] = ["Can only move later."]
     if errors:
         raise InvalidInput(errors)
-    for key in RULE_FIELDS:
-        if key in values and key not in ("reward_type", "reward_value", "purchase_from"):
-            setattr(rule, key, values[key])
-    rule.updated_by = actor.label
+    changed = model_set(instance=rule, fields=[f for f in RULE_FIELDS if f not in IMMUTABLE_FIELDS], data=values)
     _rule_check(rule)
-    rule.save()
-    return rule
+    return model_save(instance=rule, changed=changed, actor=actor)
 
 
 @transaction.atomic
 def discount_rule_delete(*, rule: DiscountRule, actor: Actor) -> DiscountRule:
     """Soft delete: history is kept, no new usage is accepted."""
-    rule = DiscountRule.objects.select_for_update().get(pk=rule.pk)
+    rule = selectors.discount_rule_lock(rule=rule)
     if rule.deleted_at is None:
-        rule.deleted_at = timezone.now()
-        rule.deleted_by = actor.label
-        rule.updated_by = actor.label
-        rule.save()
+        changed = model_set(
+            instance=rule,
+            fields=["deleted_at", "deleted_by"],
+            data={"deleted_at": timezone.now(), "deleted_by": actor.label},
+        )
+        model_save(instance=rule, changed=changed, actor=actor)
     return rule
 
 
-def _ref_for(rule: DiscountRule, customer_id, *, actor: Actor, given: bool) -> DiscountRef:
+def _customer(account: Account, customer_id: str, actor: Actor) -> Customer:
+    return customer_get_or_create_by_external_id(account=account, external_id=customer_id, actor=actor)
+
+
+def _ref_for(rule: DiscountRule, customer: Customer, *, actor: Actor, given: bool) -> DiscountRef:
     """The customer's discount ref of this rule, created if missing (a concurrent creator wins)."""
-    ref = DiscountRef.objects.filter(rule=rule, customer_id=customer_id).first()
+    ref = DiscountRef.objects.filter(rule=rule, customer=customer).first()
     if ref is not None:
         return ref
     try:
         with transaction.atomic():
             return DiscountRef.objects.create(
-                account_id=rule.account_id, rule=rule, customer_id=customer_id, given=given, created_by=actor.label
+                account_id=rule.account_id, rule=rule, customer=customer, given=given, created_by=actor.label
             )
     except IntegrityError:
-        return DiscountRef.objects.get(rule=rule, customer_id=customer_id)
+        return DiscountRef.objects.get(rule=rule, customer=customer)
 
 
 @transaction.atomic
-def discount_rule_give(*, rule: DiscountRule, customer_ids: list, actor: Actor) -> list[DiscountRef]:
-    """Give a rule to customers; giving it twice changes nothing. Unknown customers: nothing is given."""
-    wanted = list(dict.fromkeys(customer_ids))
-    known = set(Customer.objects.filter(account_id=rule.account_id, pk__in=wanted).values_list("pk", flat=True))
-    unknown = [str(c) for c in wanted if c not in known]
-    if unknown:
-        raise InvalidInput.single("customers", f"Unknown customers: {', '.join(unknown)}.", code="unknown_customers")
+def discount_rule_give(*, rule: DiscountRule, customer_ids: list[str], actor: Actor) -> list[DiscountRef]:
+    """Give a rule to customers, named by the client's opaque ids (an id never seen before creates the
+    customer); giving it twice changes nothing."""
     refs = []
-    for customer_id in wanted:
-        ref = _ref_for(rule, customer_id, actor=actor, given=True)
+    for customer_id in dict.fromkeys(customer_ids):
+        ref = _ref_for(rule, _customer(rule.account, customer_id, actor), actor=actor, given=True)
         if not ref.given:
             DiscountRef.objects.filter(pk=ref.pk).update(given=True)
             ref.given = True
@@ -137,7 +145,7 @@ def discount_rule_give(*, rule: DiscountRule, customer_ids: list, actor: Actor) 
 
 @dataclass(frozen=True)
 class Receipt:
-    customer_id: object
+    customer_id: str
     ref: str
     ref_type: str
     usage: int = 1
@@ -153,7 +161,9 @@ def statistics(ref: DiscountRef, rule: DiscountRule) -> dict:
         "used": ref.used,
         "usage": ref.usage,
         "amount": ref.amount,
-        "debit_balance": rule.reward_value - ref.amount if rule.reward_type == DiscountRule.RewardType.DEBIT else 0,
+        "debit_balance": int(rule.reward_value) - ref.amount
+        if rule.reward_type == DiscountRule.RewardType.DEBIT
+        else 0,
         "current_stamp": ref.stamp - required * ref.usage if required else ref.stamp,
     }
 
@@ -162,11 +172,15 @@ def statistics(ref: DiscountRef, rule: DiscountRule) -> dict:
 def discount_usage_record(*, rule: DiscountRule, receipt: Receipt, actor: Actor) -> tuple[DiscountRef, bool]:
     """Record a receipt against the customer's discount ref. Returns (ref, created): created is False for
     a retry that changed nothing. The checks run in the spec's order; any failure changes nothing (the
-    transaction, including a ref created for a first usage, is rolled back)."""
+    transaction, including a ref or customer created for a first usage, is rolled back)."""
+    customer = _customer(rule.account, receipt.customer_id, actor)
+    return _record(rule, customer, receipt, actor, claim=None)
+
+
+def _record(
+    rule: DiscountRule, customer: Customer, receipt: Receipt, actor: Actor, *, claim
+) -> tuple[DiscountRef, bool]:
     purchase_at = receipt.purchase_at or timezone.now()
-    customer = Customer.objects.filter(account_id=rule.account_id, pk=receipt.customer_id).first()
-    if customer is None:
-        raise InvalidInput.single("customer_id", "Unknown customer.", code="unknown_customer")
     if receipt.ref_type == UsageRef.RefType.REMOVE:
         return _receipt_remove(rule, customer, receipt, actor)
     # 1. the rule takes purchases now
@@ -176,37 +190,41 @@ def discount_usage_record(*, rule: DiscountRule, receipt: Receipt, actor: Actor)
         or purchase_at < rule.purchase_from
         or (rule.purchase_to is not None and purchase_at >= rule.purchase_to)
     ):
-        raise Conflict("The discount is not available for this purchase.", code="discount_not_available")
+        raise Conflict("The discount is not available for this purchase.", code=DiscountError.DISCOUNT_NOT_AVAILABLE)
     # 2. a private rule was given to the customer
     if rule.private:
         ref = DiscountRef.objects.select_for_update().filter(rule=rule, customer=customer, given=True).first()
         if ref is None:
-            raise Conflict("The customer is not eligible for this discount.", code="customer_not_eligible")
+            raise Conflict("The customer is not eligible for this discount.", code=DiscountError.CUSTOMER_NOT_ELIGIBLE)
     else:
-        ref = _ref_for(rule, customer.pk, actor=actor, given=False)
+        ref = _ref_for(rule, customer, actor=actor, given=False)
         ref = DiscountRef.objects.select_for_update().get(pk=ref.pk)
     # 3. the same ref again: a retry, or a conflict
     earlier = ref.entries.filter(ref=receipt.ref, ref_type=UsageRef.RefType.ADD).first()
     if earlier is not None:
         if (earlier.usage, earlier.stamp, earlier.amount) == (receipt.usage, receipt.stamp, receipt.amount):
             return ref, False
-        raise Conflict(f"Receipt {receipt.ref} was recorded with other values.", code="ref_conflict")
+        raise Conflict(f"Receipt {receipt.ref} was recorded with other values.", code=DiscountError.REF_CONFLICT)
     # 4. most rewards in one purchase
-    if rule.limitation_reward_usage is not None and receipt.usage > rule.limitation_reward_usage:
+    reward_usage = DiscountRule.limit(rule.limitation_reward_usage)
+    if reward_usage is not None and receipt.usage > reward_usage:
         raise InvalidInput.single(
-            "usage", f"At most {rule.limitation_reward_usage} rewards in one purchase.", code="reward_usage_exceeded"
+            "usage", f"At most {reward_usage} rewards in one purchase.", code=DiscountError.REWARD_USAGE_EXCEEDED
         )
     stats = statistics(ref, rule)
     # 5. purchases that may use the discount
-    if receipt.usage > 0 and rule.limitation_repeat_usage is not None and ref.used + 1 > rule.limitation_repeat_usage:
-        raise Conflict("The customer has used this discount as often as allowed.", code="usage_limit_reached")
+    repeat_usage = DiscountRule.limit(rule.limitation_repeat_usage)
+    if receipt.usage > 0 and repeat_usage is not None and ref.used + 1 > repeat_usage:
+        raise Conflict(
+            "The customer has used this discount as often as allowed.", code=DiscountError.USAGE_LIMIT_REACHED
+        )
     # 6. a debit balance is spent down
     if rule.reward_type == DiscountRule.RewardType.DEBIT and receipt.amount > stats["debit_balance"]:
-        raise Conflict("The amount is more than the debit balance.", code="insufficient_debit_balance")
+        raise Conflict("The amount is more than the debit balance.", code=DiscountError.INSUFFICIENT_DEBIT_BALANCE)
     # 7. a stamp card needs its stamps
     if rule.requirement_stamp and stats["current_stamp"] + receipt.stamp - rule.requirement_stamp * receipt.usage < 0:
-        raise Conflict("Not enough stamps for the reward.", code="not_enough_stamps")
-    _write(ref, receipt, purchase_at, actor, sign=1, counts_as_use=receipt.usage > 0)
+        raise Conflict("Not enough stamps for the reward.", code=DiscountError.NOT_ENOUGH_STAMPS)
+    _write(ref, receipt, purchase_at, actor, sign=1, counts_as_use=receipt.usage > 0, claim=claim)
     return ref, True
 
 
@@ -214,22 +232,36 @@ def _receipt_remove(rule: DiscountRule, customer: Customer, receipt: Receipt, ac
     ref = DiscountRef.objects.select_for_update().filter(rule=rule, customer=customer).first()
     added = ref.entries.filter(ref=receipt.ref, ref_type=UsageRef.RefType.ADD).first() if ref else None
     if added is None:
-        raise Conflict(f"No receipt {receipt.ref} was added.", code="ref_not_found")
+        raise Conflict(f"No receipt {receipt.ref} was added.", code=DiscountError.REF_NOT_FOUND)
     if ref.entries.filter(ref=receipt.ref, ref_type=UsageRef.RefType.REMOVE).exists():
         return ref, False
     undo = Receipt(
-        customer_id=customer.pk,
+        customer_id=receipt.customer_id,
         ref=receipt.ref,
         ref_type=UsageRef.RefType.REMOVE,
         usage=added.usage,
         stamp=added.stamp,
         amount=added.amount,
     )
-    _write(ref, undo, receipt.purchase_at or timezone.now(), actor, sign=-1, counts_as_use=added.usage > 0)
+    _write(ref, undo, receipt.purchase_at or timezone.now(), actor, sign=-1, counts_as_use=added.usage > 0, claim=None)
     return ref, True
 
 
-def _write(ref: DiscountRef, receipt: Receipt, purchase_at, actor: Actor, *, sign: int, counts_as_use: bool) -> None:
+def _write(
+    ref: DiscountRef, receipt: Receipt, purchase_at, actor: Actor, *, sign: int, counts_as_use: bool, claim
+) -> None:
+    totals = {
+        "stamp": ref.stamp + sign * receipt.stamp,
+        "usage": ref.usage + sign * receipt.usage,
+        "amount": ref.amount + sign * receipt.amount,
+    }
+    # A sum the statistics cannot hold is refused, never a database error.
+    too_big = [name for name, total in totals.items() if not INT64_MIN <= total <= INT64_MAX]
+    if too_big:
+        raise InvalidInput(
+            {name: [f"The customer's total {name} would exceed {INT64_MAX}."] for name in too_big},
+            code=DiscountError.TOTAL_OUT_OF_RANGE,
+        )
     UsageRef.objects.create(
         discount_ref=ref,
         ref=receipt.ref,
@@ -241,9 +273,88 @@ def _write(ref: DiscountRef, receipt: Receipt, purchase_at, actor: Actor, *, sig
         created_by=actor.label,
         created_by_user_id=actor.user_id,
         created_by_client_id=actor.api_client_id,
+        claim=claim,
     )
-    ref.stamp += sign * receipt.stamp
-    ref.usage += sign * receipt.usage
-    ref.amount += sign * receipt.amount
+    ref.stamp, ref.usage, ref.amount = totals["stamp"], totals["usage"], totals["amount"]
     ref.used += sign if counts_as_use else 0
     ref.save(update_fields=["stamp", "usage", "amount", "used", "updated_at"])
+
+
+# --- claims --------------------------------------------------------------------------------------
+
+
+def _claim_body(claim: DiscountClaim) -> dict:
+    return {
+        "customer_id": claim.customer_key,
+        "purchase_at": claim.purchase_at,
+        "type": claim.type,
+        "discounts": claim.discounts,
+    }
+
+
+@transaction.atomic
+def discount_claim_create(
+    *,
+    account: Account,
+    customer_id: str,
+    purchase_at: datetime,
+    discounts: list[dict],
+    actor: Actor,
+    ref: str | None = None,
+    type: str = "",
+) -> tuple[DiscountClaim, bool]:
+    """Claim the rewards of one purchase: each `discounts[].refs[]` entry is a `receipt_add` (usage ref
+    `ref` = the entry's id) on the customer's discount ref of rule `discounts[].id`, with the usages
+    endpoint's checks, locks and limits. All or nothing. Returns (claim, created): a claim whose `ref`
+    was seen before is a retry when its body is the same (created False), else a conflict."""
+    discounts = [
+        {"id": str(d["id"]), "refs": [{"id": r["id"], "amount": r["amount"], "usage": r["usage"]} for r in d["refs"]]}
+        for d in discounts
+    ]
+    body = {"customer_id": customer_id, "purchase_at": purchase_at, "type": type, "discounts": discounts}
+    if ref is not None:
+        earlier = selectors.discount_claim_by_ref(account=account, ref=ref)
+        if earlier is not None:
+            return _claim_retry(earlier, body)
+    rules = selectors.discount_rules_by_id(account=account, ids=[d["id"] for d in discounts])
+    unknown = [d["id"] for d in discounts if d["id"] not in rules]
+    if unknown:
+        raise InvalidInput.single(
+            "discounts", f"Unknown discounts: {', '.join(unknown)}.", code=DiscountError.UNKNOWN_DISCOUNTS
+        )
+    customer = _customer(account, customer_id, actor)
+    try:
+        with transaction.atomic():
+            claim = DiscountClaim.objects.create(
+                account=account,
+                customer=customer,
+                customer_key=customer_id,
+                ref=ref,
+                type=type,
+                purchase_at=purchase_at,
+                discounts=discounts,
+                created_by=actor.label,
+            )
+    except IntegrityError:
+        # The same ref claimed at the same moment: the first one won.
+        return _claim_retry(selectors.discount_claim_by_ref(account=account, ref=ref), body)
+    # Rules in a fixed order, so that two claims of one customer lock their discount refs in the same order.
+    for entry in sorted(discounts, key=lambda d: d["id"]):
+        rule = rules[entry["id"]]
+        for line in entry["refs"]:
+            receipt = Receipt(
+                customer_id=customer_id,
+                ref=line["id"],
+                ref_type=UsageRef.RefType.ADD,
+                usage=line["usage"],
+                amount=line["amount"],
+                purchase_at=purchase_at,
+            )
+            _record(rule, customer, receipt, actor, claim=claim)
+    return claim, True
+
+
+def _claim_retry(earlier: DiscountClaim, body: dict) -> tuple[DiscountClaim, bool]:
+    if _claim_body(earlier) != body:
+        raise Conflict(f"Claim {earlier.ref} was made with another body.", code=DiscountError.CLAIM_CONFLICT)
+    return earlier, False

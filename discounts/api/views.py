@@ -1,25 +1,23 @@
-"""The discounts family (Dintero style), under /v1/accounts/{aid}/."""
+"""The discounts family (Dintero style), under /v1/accounts/{aid}/: one ViewSet per resource, its actions
+routed to the vendor's exact paths (api/urls.py). Views reach data only through selectors and services."""
 
 from __future__ import annotations
 
-import re
-
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
-from config.api.views import FamilyAPIView
-from config.kernel.exceptions import InvalidInput, NotFound
-from config.kernel.values import uuid_or_none
+from config.kernel.exceptions import InvalidInput
 from customers.api import tokens
 from discounts import selectors, services
-from discounts.api import family as cursor
-from discounts.api.family import NAME
-from discounts.models import DiscountRule
+from discounts.errors import DiscountError
 
+from .family import AID, DiscountsFamilyView, DiscountsViewSet
 from .serializers import (
+    ClaimInputSerializer,
+    DiscountClaimOutputSerializer,
     DiscountCustomerSerializer,
     DiscountRuleInputSerializer,
     DiscountRuleOutputSerializer,
@@ -31,42 +29,21 @@ from .serializers import (
 )
 
 READ, WRITE, ADMIN = ("read:discounts",), ("write:discounts",), ("admin:discounts",)
-ACCOUNT_ID = re.compile(r"^[PT]\d{8}$")
-AID = OpenApiParameter("aid", str, OpenApiParameter.PATH, pattern=r"^[PT]\d{8}$", description="The account id.")
 DID = OpenApiParameter("did", str, OpenApiParameter.PATH, description="The discount rule id (uuid).")
-LIMIT = OpenApiParameter("limit", int, required=False, description="How many to return.")
-STARTING_AFTER = OpenApiParameter(
-    "starting_after", str, required=False, description="The id of the last object of the previous page."
+CUSTOMER_ID = OpenApiParameter(
+    "customer_id", str, OpenApiParameter.PATH, description="The customer id you have defined for the customer."
 )
 
 
-class DiscountsFamilyView(FamilyAPIView):
-    dialect = NAME
-    pagination_class = None
-    filter_backends = []
+def _state(request, allowed: tuple[str, ...]) -> str | None:
+    state = request.query_params.get("state")
+    if state is not None and state not in allowed:
+        raise InvalidInput.single("state", f"state is one of {', '.join(allowed)}.", code=DiscountError.INVALID_STATE)
+    return state
 
-    def initial(self, request, *args, **kwargs):
-        # Authentication and scopes first (401, 403), then the account of the path.
-        super().initial(request, *args, **kwargs)
-        aid = kwargs.get("aid", "")
-        if not ACCOUNT_ID.match(aid):
-            raise InvalidInput.single("aid", "An account id is P or T followed by 8 digits.", code="invalid_aid")
-        if aid != request.user.account_id:
-            raise PermissionDenied("The credentials are not valid for this account.")
 
-    def rule(self, did) -> DiscountRule:
-        rule = selectors.rules_of(account=self.account, state="all").filter(pk=uuid_or_none(did)).first()
-        if rule is None:
-            raise NotFound("Discount rule not found.", code="not_found")
-        return rule
-
-    def listing(self, items, serializer_class, headers) -> Response:
-        return Response(serializer_class(items, many=True).data, headers=headers)
-
-    def valid(self, serializer_class):
-        serializer = serializer_class(data=self.request.data)
-        serializer.is_valid(raise_exception=True)
-        return serializer
+def _state_parameter(allowed, description: str) -> OpenApiParameter:
+    return OpenApiParameter("state", str, required=False, enum=list(allowed), description=description)
 
 
 class ApiClientOnly(BasePermission):
@@ -78,6 +55,7 @@ class AccessTokenView(DiscountsFamilyView):
     """Client credentials: Basic base64(client_id:secret) in, a signed JWT out."""
 
     permission_classes = [ApiClientOnly]
+    pagination_class = None
     error_statuses = {"POST": (400,)}
 
     @extend_schema(
@@ -85,67 +63,59 @@ class AccessTokenView(DiscountsFamilyView):
         parameters=[AID],
         request=TokenInputSerializer,
         responses={200: TokenOutputSerializer},
-        description="Authenticate with `Authorization: Basic base64(client_id:secret)`. The token works as a Bearer "
-        "token on every family until it expires or the client is deactivated.",
+        description="Authenticate with `Authorization: Basic base64(client_id:secret)`. `grant_type` may be left "
+        "out (the vendor's example sends only `audience`); given, it must be `client_credentials`. The token works "
+        "as a Bearer token on every family until it expires or the client is deactivated.",
     )
     def post(self, request, aid):
         if not request.META.get("HTTP_AUTHORIZATION", "").lower().startswith("basic "):
             raise AuthenticationFailed("Use Basic authentication with the client id and secret.")
         body = self.valid(TokenInputSerializer).validated_data
-        if body["grant_type"] != "client_credentials":
+        if body.get("grant_type", "client_credentials") != "client_credentials":
             raise InvalidInput.single(
-                "grant_type", "Only the client_credentials grant is supported.", code="unsupported_grant_type"
+                "grant_type",
+                "Only the client_credentials grant is supported.",
+                code=DiscountError.UNSUPPORTED_GRANT_TYPE,
             )
         token, lifetime = tokens.issue(self.client, audience=body.get("audience", ""))
         return Response({"access_token": token, "token_type": "Bearer", "expires_in": lifetime})
 
 
-class DiscountRuleListView(DiscountsFamilyView):
-    required_scopes = {"GET": READ, "POST": ADMIN}
-    error_statuses = {"GET": (400,), "POST": (400,)}
+class DiscountRuleViewSet(DiscountsViewSet):
+    """rules (list, create) and rules/{did} (retrieve, update, destroy)."""
+
+    required_scopes = {"GET": READ, "POST": ADMIN, "PUT": ADMIN, "DELETE": ADMIN}
+    error_statuses = {"GET": (400, 404), "POST": (400,), "PUT": (400, 404, 409), "DELETE": (400, 404)}
+    page_max = 100
+
+    def get_object(self):
+        return selectors.discount_rule_get(account=self.account, id=self.kwargs["did"])
 
     @extend_schema(
         operation_id="listDiscountRules",
-        parameters=[
-            AID,
-            LIMIT,
-            STARTING_AFTER,
-            OpenApiParameter(
-                "state",
-                str,
-                required=False,
-                enum=list(selectors.STATES),
-                description="Default: every rule but the deleted ones.",
-            ),
-        ],
+        parameters=[AID, _state_parameter(selectors.STATES, "Default: every rule but the deleted ones.")],
         responses=DiscountRuleOutputSerializer(many=True),
     )
-    def get(self, request, aid):
-        state = request.query_params.get("state")
-        if state is not None and state not in selectors.STATES:
-            raise InvalidInput.single("state", f"state is one of {', '.join(selectors.STATES)}.", code="invalid_state")
-        items, headers = cursor.page(request, selectors.rules_of(account=self.account, state=state), maximum=100)
-        return self.listing(items, DiscountRuleOutputSerializer, headers)
+    def list(self, request, aid):
+        state = _state(request, selectors.STATES)
+        return self.listing(selectors.rules_of(account=self.account, state=state), DiscountRuleOutputSerializer)
 
     @extend_schema(
         operation_id="createDiscountRule",
         parameters=[AID],
         request=DiscountRuleInputSerializer,
         responses={201: DiscountRuleOutputSerializer},
+        description="The vendor's shape: dates in `requirement.purchase_from`/`purchase_to` (the top-level names "
+        "are kept as aliases). A field the product does not support is refused (400), never dropped.",
     )
-    def post(self, request, aid):
+    def create(self, request, aid):
         values = self.valid(DiscountRuleInputSerializer).to_values()
         rule = services.discount_rule_create(account=self.account, actor=self.actor, **values)
         return Response(DiscountRuleOutputSerializer(rule).data, status=status.HTTP_201_CREATED)
 
-
-class DiscountRuleDetailView(DiscountsFamilyView):
-    required_scopes = {"GET": READ, "PUT": ADMIN, "DELETE": ADMIN}
-    error_statuses = {"GET": (400, 404), "PUT": (400, 404, 409), "DELETE": (400, 404)}
-
     @extend_schema(operation_id="getDiscountRule", parameters=[AID, DID], responses=DiscountRuleOutputSerializer)
-    def get(self, request, aid, did):
-        return Response(DiscountRuleOutputSerializer(self.rule(did)).data)
+    def retrieve(self, request, aid, did):
+        return Response(DiscountRuleOutputSerializer(self.get_object()).data)
 
     @extend_schema(
         operation_id="updateDiscountRule",
@@ -154,8 +124,8 @@ class DiscountRuleDetailView(DiscountsFamilyView):
         responses=DiscountRuleOutputSerializer,
         description="`reward` and `purchase_from` cannot change; `purchase_to` can only move later.",
     )
-    def put(self, request, aid, did):
-        rule = self.rule(did)
+    def update(self, request, aid, did):
+        rule = self.get_object()
         values = self.valid(DiscountRuleInputSerializer).to_values()
         rule = services.discount_rule_update(rule=rule, actor=self.actor, **values)
         return Response(DiscountRuleOutputSerializer(rule).data)
@@ -165,54 +135,83 @@ class DiscountRuleDetailView(DiscountsFamilyView):
         parameters=[AID, DID],
         responses={200: OpenApiResponse(DiscountRuleOutputSerializer, description="The deleted rule.")},
     )
-    def delete(self, request, aid, did):
-        rule = services.discount_rule_delete(rule=self.rule(did), actor=self.actor)
+    def destroy(self, request, aid, did):
+        rule = services.discount_rule_delete(rule=self.get_object(), actor=self.actor)
         return Response(DiscountRuleOutputSerializer(rule).data)
 
 
-class DiscountRuleCustomersView(DiscountsFamilyView):
+GIVEN_STATES = ("active", "deleted", "all")
+
+
+class DiscountRuleCustomerViewSet(DiscountsViewSet):
+    """rules/{did}/customers: the customers a rule was given to."""
+
     required_scopes = {"GET": READ, "POST": WRITE}
     error_statuses = {"GET": (400, 404), "POST": (400, 404)}
+    page_max = 1000
 
     @extend_schema(
         operation_id="listDiscountRuleCustomers",
-        parameters=[AID, DID, LIMIT, STARTING_AFTER],
+        parameters=[AID, DID, _state_parameter(GIVEN_STATES, "Default: active.")],
         responses=DiscountCustomerSerializer(many=True),
     )
-    def get(self, request, aid, did):
-        items, headers = cursor.page(request, selectors.given_refs_of(rule=self.rule(did)), maximum=1000)
-        return self.listing(items, DiscountCustomerSerializer, headers)
+    def list(self, request, aid, did):
+        rule = selectors.discount_rule_get(account=self.account, id=did)
+        state = _state(request, GIVEN_STATES)
+        return self.listing(selectors.given_refs_of(rule=rule, state=state), DiscountCustomerSerializer)
 
     @extend_schema(
         operation_id="giveDiscountRuleToCustomers",
         parameters=[AID, DID],
         request=GiveInputSerializer,
-        responses=DiscountCustomerSerializer(many=True),
-        description="Idempotent: giving a rule twice changes nothing. Unknown customer ids: 400, nothing given.",
+        responses=DiscountRuleOutputSerializer,
+        description="Answers the rule, as the vendor does. Customers are your own ids; one never seen before is "
+        "created. Idempotent: giving a rule twice changes nothing.",
     )
-    def post(self, request, aid, did):
-        rule = self.rule(did)
+    def create(self, request, aid, did):
+        rule = selectors.discount_rule_get(account=self.account, id=did)
         customers = self.valid(GiveInputSerializer).validated_data["customers"]
-        refs = services.discount_rule_give(rule=rule, customer_ids=customers, actor=self.actor)
-        return Response(DiscountCustomerSerializer(refs, many=True).data)
+        services.discount_rule_give(rule=rule, customer_ids=customers, actor=self.actor)
+        return Response(DiscountRuleOutputSerializer(rule).data)
 
 
-class DiscountUsagesView(DiscountsFamilyView):
+class CustomerRuleViewSet(DiscountsViewSet):
+    """customers/{customer_id}/rules: the rules a customer holds."""
+
+    required_scopes = {"GET": READ}
+    error_statuses = {"GET": (400,)}
+    page_max = 100
+
+    @extend_schema(
+        operation_id="listCustomerDiscountRules",
+        parameters=[AID, CUSTOMER_ID, _state_parameter(selectors.STATES, "Default: every rule but the deleted ones.")],
+        responses=DiscountRuleOutputSerializer(many=True),
+    )
+    def list(self, request, aid, customer_id):
+        state = _state(request, selectors.STATES)
+        rules = selectors.customer_rules_of(account=self.account, customer_id=customer_id, state=state)
+        return self.listing(rules, DiscountRuleOutputSerializer)
+
+
+class DiscountUsageViewSet(DiscountsViewSet):
+    """rules/{did}/usages: the seed's list of discount refs, and recording a receipt."""
+
     required_scopes = {"GET": READ, "POST": WRITE}
     error_statuses = {"GET": (400, 404), "POST": (400, 404, 409)}
+    page_max = 1000
 
     @extend_schema(
         operation_id="getDiscountRefUsages",
         summary="Get discount ref usages",
-        parameters=[AID, DID, LIMIT, STARTING_AFTER],
+        parameters=[AID, DID],
         responses=DiscountUsageSerializer(many=True),
     )
-    def get(self, request, aid, did):
-        rule = self.rule(did)
-        items, headers = cursor.page(request, selectors.refs_of(rule=rule), maximum=1000)
-        for item in items:
+    def list(self, request, aid, did):
+        rule = selectors.discount_rule_get(account=self.account, id=did)
+        page = self.paginate_queryset(selectors.refs_of(rule=rule))
+        for item in page:
             item.rule = rule
-        return self.listing(items, DiscountUsageSerializer, headers)
+        return self.get_paginated_response(DiscountUsageSerializer(page, many=True).data)
 
     @extend_schema(
         operation_id="recordDiscountUsage",
@@ -223,12 +222,45 @@ class DiscountUsagesView(DiscountsFamilyView):
             200: OpenApiResponse(DiscountUsageSerializer, description="A retry: nothing changed."),
         },
     )
-    def post(self, request, aid, did):
-        rule = self.rule(did)
+    def create(self, request, aid, did):
+        rule = selectors.discount_rule_get(account=self.account, id=did)
         receipt = services.Receipt(**self.valid(ReceiptInputSerializer).validated_data)
         ref, created = services.discount_usage_record(rule=rule, receipt=receipt, actor=self.actor)
-        ref = selectors.refs_of(rule=rule).get(pk=ref.pk)
-        ref.rule = rule
         return Response(
-            DiscountUsageSerializer(ref).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+            DiscountUsageSerializer(selectors.discount_ref_usage_get(rule=rule, pk=ref.pk)).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class DiscountClaimViewSet(DiscountsViewSet):
+    """available_for_receipt/claims: a point of sale's claims of discount rewards."""
+
+    required_scopes = {"GET": READ, "POST": WRITE}
+    error_statuses = {"GET": (400,), "POST": (400, 409)}
+    page_max = 100
+
+    @extend_schema(
+        operation_id="listDiscountClaims", parameters=[AID], responses=DiscountClaimOutputSerializer(many=True)
+    )
+    def list(self, request, aid):
+        return self.listing(selectors.claims_of(account=self.account), DiscountClaimOutputSerializer)
+
+    @extend_schema(
+        operation_id="claimDiscounts",
+        parameters=[AID],
+        request=ClaimInputSerializer,
+        responses={
+            201: DiscountClaimOutputSerializer,
+            200: OpenApiResponse(DiscountClaimOutputSerializer, description="A retry of an earlier `ref`."),
+        },
+        description="Each `discounts[].refs[]` entry records a `receipt_add` (usage ref `ref` = the entry's `id`) "
+        "on the customer's discount ref of rule `discounts[].id`, with the usages endpoint's checks and limits; "
+        "all or nothing. `ref` is unique per claim: the same body again is a retry (200), another body 409.",
+    )
+    def create(self, request, aid):
+        body = self.valid(ClaimInputSerializer).validated_data
+        claim, created = services.discount_claim_create(account=self.account, actor=self.actor, **body)
+        return Response(
+            DiscountClaimOutputSerializer(claim).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
