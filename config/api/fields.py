@@ -4,6 +4,7 @@ digits within int64, and date-times carry an offset (RFC 3339)."""
 from __future__ import annotations
 
 from django.utils.dateparse import parse_datetime
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 from config.kernel.values import INT64_MAX, INT64_MIN, ascii_int
@@ -53,3 +54,22 @@ class AwareDateTimeField(serializers.DateTimeField):
         if parsed.tzinfo is None:
             self.fail("naive")
         return super().to_internal_value(value)
+
+
+class Int64FieldSchema(OpenApiSerializerFieldExtension):
+    """How Int64Field reads in the OpenAPI document: an answer is the int64 as `as_string` says; an input is
+    a JSON integer or a string of ASCII digits, within the field's bounds."""
+
+    target_class = Int64Field
+
+    def map_serializer_field(self, auto_schema, direction):
+        field = self.target
+        if field.as_string and (direction == "response" or field.read_only):
+            return {"type": "string", "format": "int64", "pattern": "^-?[0-9]{1,19}$"}
+        number = {"type": "integer", "format": "int64"}
+        if field.min_value != INT64_MIN:
+            number["minimum"] = field.min_value
+        if field.max_value != INT64_MAX:
+            number["maximum"] = field.max_value
+        text = {"type": "string", "pattern": "^-?[0-9]{1,19}$" if field.min_value < 0 else "^[0-9]{1,19}$"}
+        return {"oneOf": [number, text]}
