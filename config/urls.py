@@ -9,6 +9,7 @@ admin.site.site_title = "Benefit Ledger"
 admin.site.index_title = "Credits, benefits, discounts and billing"
 
 urlpatterns = [
+    path("", include("customers.api.urls")),
     path("", include("credits.api.urls")),
     path("", include("discounts.api.urls")),
     path("", include("billing.api.urls")),

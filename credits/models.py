@@ -2,7 +2,7 @@ import uuid
 from datetime import datetime
 
 from django.conf import settings
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -10,7 +10,7 @@ from django.utils import timezone
 from config.kernel.history import AppendOnlyModel
 from customers.models import Account, ApiClient, Customer, Membership, MembershipType
 
-BENEFIT_KEY_VALIDATOR = RegexValidator(r"^[A-Za-z0-9_.-]{1,64}$", "A benefit key is 1-64 of A-Z a-z 0-9 _ . -")
+from .rules import BENEFIT_KEY_VALIDATOR
 
 
 class Coupon(models.Model):

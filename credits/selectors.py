@@ -4,7 +4,9 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from customers.models import Account, Customer
+from customers.selectors import found
 
+from .errors import CreditError
 from .models import Coupon, CreditUse, CustomerCredit, MembershipCreditRule
 
 STATUS_INCLUDE_FLAGS = ("redeemed", "expired", "revoked")
@@ -33,24 +35,43 @@ def credit_list_filter(
     return queryset
 
 
-def credit_of(*, account: Account, customer_id, credit_id) -> CustomerCredit | None:
-    return (
-        CustomerCredit.objects.select_related("coupon")
-        .filter(account=account, customer_id=customer_id, pk=credit_id)
-        .first()
-    )
+def credit_get(*, account: Account, id, customer_id=None) -> CustomerCredit:
+    """A credit of `account` (and of the customer `customer_id`, when given: a path names both)."""
+    queryset = CustomerCredit.objects.select_related("coupon").filter(account=account)
+    if customer_id is not None:
+        queryset = queryset.filter(customer_id=customer_id)
+    return found(queryset, pk=id, code=CreditError.CREDIT_NOT_FOUND, message="Credit not found.")
 
 
 def uses_of(*, credit: CustomerCredit) -> QuerySet[CreditUse]:
     return credit.use_records.order_by("used_at", "id")
 
 
+def credit_use_get(*, credit: CustomerCredit, id) -> CreditUse:
+    return found(credit.use_records.all(), pk=id, code=CreditError.CREDIT_USE_NOT_FOUND, message="Use not found.")
+
+
 def coupons_of(*, account: Account) -> QuerySet[Coupon]:
     return Coupon.objects.filter(account=account).order_by("-created_at", "-id")
 
 
+def coupon_get(*, account: Account, id) -> Coupon:
+    return found(
+        Coupon.objects.filter(account=account), pk=id, code=CreditError.COUPON_NOT_FOUND, message="Coupon not found."
+    )
+
+
 def rules_of(*, account: Account) -> QuerySet[MembershipCreditRule]:
     return MembershipCreditRule.objects.filter(account=account).order_by("-created_at", "-id")
+
+
+def membership_credit_rule_get(*, account: Account, id) -> MembershipCreditRule:
+    return found(
+        MembershipCreditRule.objects.filter(account=account),
+        pk=id,
+        code=CreditError.RULE_NOT_FOUND,
+        message="Membership credit rule not found.",
+    )
 
 
 def benefits_of(*, customer: Customer, keys: list[str] | None = None) -> list[dict]:

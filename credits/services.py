@@ -11,10 +11,15 @@ from django.utils import timezone
 
 from config.kernel.actors import Actor
 from config.kernel.exceptions import Conflict, InvalidInput, NotFound, NotPossible
+from config.kernel.updates import model_save, model_set
+from config.kernel.values import uuid_or_none
+from customers.errors import CustomerError
 from customers.models import Account, Customer, Membership, MembershipType
 
-from . import durations
+from . import durations, selectors
+from .errors import CreditError
 from .models import Coupon, CreditEvent, CreditUse, CustomerCredit, MembershipCreditRule
+from .rules import expiry_date_error
 
 # --- coupons -------------------------------------------------------------------------------------
 
@@ -67,13 +72,12 @@ def coupon_create(*, account: Account, actor: Actor, **values) -> Coupon:
 def coupon_update(*, coupon: Coupon, actor: Actor, **values) -> Coupon:
     """Later edits never change issued credits: they copied what they need at issue time."""
     coupon = Coupon.objects.select_for_update().select_related("account").get(pk=coupon.pk)
-    for key in COUPON_FIELDS:
-        if key in values:
-            setattr(coupon, key, values[key])
-    _coupon_check(coupon)
-    coupon.updated_by = actor.label
-    coupon.save()
-    return coupon
+    currency = coupon.currency
+    changed = model_set(instance=coupon, fields=COUPON_FIELDS, data=values)
+    _coupon_check(coupon)  # may default a monetary coupon's currency
+    if coupon.currency != currency:
+        changed.append("currency")
+    return model_save(instance=coupon, changed=changed, actor=actor)
 
 
 # --- credits -------------------------------------------------------------------------------------
@@ -100,22 +104,32 @@ def default_expiry(coupon: Coupon, *, now: datetime) -> datetime | None:
 def credit_issue(
     *,
     customer: Customer,
-    coupon: Coupon,
     actor: Actor,
     source: str,
+    coupon: Coupon | None = None,
+    coupon_id=None,
     membership: Membership | None = None,
+    membership_id=None,
     expiry_date: datetime | None = None,
     revenue: int | None = None,
 ) -> CustomerCredit:
-    """Issue one credit of `coupon` to `customer`. multi_use and max_uses are copied from the coupon."""
+    """Issue one credit of `coupon` to `customer`. multi_use and max_uses are copied from the coupon. The API
+    names the coupon and membership by id, other callers give the objects: the same checks apply, here only."""
     now = timezone.now()
     errors: dict[str, list[str]] = {}
-    if coupon.account_id != customer.account_id or not coupon.active:
+    if coupon is None and coupon_id is not None:
+        coupon = Coupon.objects.filter(account_id=customer.account_id, pk=uuid_or_none(coupon_id)).first()
+    if coupon is None or coupon.account_id != customer.account_id or not coupon.active:
         errors["coupon_id"] = ["Must be an active coupon of this account."]
+    if membership is None and membership_id is not None:
+        membership = Membership.objects.filter(customer=customer, pk=uuid_or_none(membership_id)).first()
+        if membership is None:
+            errors["membership_id"] = ["Must be a membership of this customer."]
     if membership is not None and membership.customer_id != customer.pk:
         errors["membership_id"] = ["Must be a membership of this customer."]
-    if expiry_date is not None and expiry_date <= now:
-        errors["expiry_date"] = ["Must be in the future."]
+    expiry_error = expiry_date_error(expiry_date, now=now)
+    if expiry_error:
+        errors["expiry_date"] = [expiry_error]
     if revenue is not None and revenue < 0:
         errors["revenue"] = ["Must be an integer of at least 0."]
     if errors:
@@ -147,7 +161,7 @@ def _locked_credit(*, account_id: str, customer_id, credit_id) -> CustomerCredit
         .first()
     )
     if credit is None:
-        raise NotFound("Credit not found.", code="credit.not_found")
+        raise NotFound("Credit not found.", code=CreditError.CREDIT_NOT_FOUND)
     return credit
 
 
@@ -168,7 +182,8 @@ def use_locked_credit(
     now = now or timezone.now()
     status = credit.status_at(now)
     if status != CustomerCredit.Status.ACTIVE:
-        raise Conflict(f"The credit is {status}; only an active credit can be used.", code="credit.not_active")
+        message = f"The credit is {status}; only an active credit can be used."
+        raise Conflict(message, code=CreditError.CREDIT_NOT_ACTIVE)
     revenue = _use_revenue(credit)
     use = CreditUse.objects.create(
         credit=credit,
@@ -209,9 +224,9 @@ def credit_revoke(
 ) -> CustomerCredit:
     credit = _locked_credit(account_id=account.pk, customer_id=customer_id, credit_id=credit_id)
     if credit.revoked_at is not None:
-        raise NotPossible("The credit is already revoked.", code="credit.already_revoked")
+        raise NotPossible("The credit is already revoked.", code=CreditError.CREDIT_ALREADY_REVOKED)
     if credit.fully_used:
-        raise NotPossible("A redeemed credit cannot be revoked.", code="credit.redeemed")
+        raise NotPossible("A redeemed credit cannot be revoked.", code=CreditError.CREDIT_REDEEMED)
     now = timezone.now()
     credit.revoked_at = now
     credit.revoke_reason = reason or None
@@ -226,13 +241,11 @@ def credit_revoke(
 def credit_use_reverse(*, account: Account, customer_id, credit_id, use_id, actor: Actor) -> CustomerCredit:
     """Undo one use: the use is marked reversed (kept), `uses` goes down and its revenue is given back."""
     credit = _locked_credit(account_id=account.pk, customer_id=customer_id, credit_id=credit_id)
-    use = credit.use_records.filter(pk=use_id).first()
-    if use is None:
-        raise NotFound("Use not found.", code="credit_use.not_found")
+    use = selectors.credit_use_get(credit=credit, id=use_id)
     if use.reversed_at is not None:
-        raise Conflict("The use is already reversed.", code="credit_use.already_reversed")
+        raise Conflict("The use is already reversed.", code=CreditError.CREDIT_USE_ALREADY_REVERSED)
     if credit.revoked_at is not None:
-        raise Conflict("The uses of a revoked credit cannot be reversed.", code="credit.revoked")
+        raise Conflict("The uses of a revoked credit cannot be reversed.", code=CreditError.CREDIT_REVOKED)
     now = timezone.now()
     use.reversed_at = now
     use.reversed_by = actor.label
@@ -291,14 +304,8 @@ def membership_credit_rule_update(
     refs = _rule_refs(account=rule.account, membership_type_id=membership_type_id, coupon_id=coupon_id)
     if "coupon" in refs and refs["coupon"].pk != rule.coupon_id and not refs["coupon"].active:
         raise InvalidInput.single("coupon_id", "The coupon is not active.")
-    for key, value in refs.items():
-        setattr(rule, key, value)
-    for key in RULE_FIELDS:
-        if key in values:
-            setattr(rule, key, values[key])
-    rule.updated_by = actor.label
-    rule.save()
-    return rule
+    changed = model_set(instance=rule, fields=[*refs, *RULE_FIELDS], data={**values, **refs})
+    return model_save(instance=rule, changed=changed, actor=actor)
 
 
 # --- benefits (the same ledger, seen through the Magicline-style API) ------------------------------
@@ -324,10 +331,10 @@ def benefit_use(*, account: Account, customer_lookup: dict, benefit_key: str, ac
     if credit is None:
         customer = Customer.objects.filter(account=account, **customer_lookup).first()
         if customer is None:
-            raise NotFound("Customer not found.", code="customer.not_found")
+            raise NotFound("Customer not found.", code=CustomerError.CUSTOMER_NOT_FOUND)
         raise Conflict(
             f"Customer {customer.number} has no usable '{benefit_key}' benefit",
-            code="benefit.not_available",
+            code=CreditError.BENEFIT_NOT_AVAILABLE,
             args=[benefit_key],
         )
     return use_locked_credit(credit, actor=actor, now=now)

@@ -5,8 +5,9 @@ hexadecimal with the byte order reversed."""
 import re
 
 FORMATS = ("DECIMAL", "HEX_MSB", "HEX_LSB")
-_HEX = re.compile(r"^(0[xX])?[0-9A-Fa-f]{1,32}$")
-_DECIMAL = re.compile(r"^[0-9]{1,20}$")
+# fullmatch, never "$": "$" also matches before a trailing newline.
+_HEX = re.compile(r"(0[xX])?[0-9A-Fa-f]{1,32}")
+_DECIMAL = re.compile(r"[0-9]{1,20}")
 
 
 def normalise(decimal: str) -> str:
@@ -17,12 +18,12 @@ def normalise(decimal: str) -> str:
 def to_decimal(value: str, card_format: str = "DECIMAL") -> str:
     """The stored (decimal) form of a card number given in `card_format`; ValueError when malformed."""
     if card_format == "DECIMAL":
-        if not _DECIMAL.match(value):
+        if not _DECIMAL.fullmatch(value):
             raise ValueError("A DECIMAL card number is 1 to 20 decimal digits.")
         return normalise(value)
     if card_format not in FORMATS:
         raise ValueError(f"cardNumberFormat must be one of {', '.join(FORMATS)}.")
-    if not _HEX.match(value):
+    if not _HEX.fullmatch(value):
         raise ValueError(f"A {card_format} card number is hexadecimal digits.")
     digits = value[2:] if value[:2].lower() == "0x" else value
     if card_format == "HEX_LSB":

@@ -6,7 +6,7 @@ from django.db.models import Q
 
 ACCOUNT_ID_VALIDATOR = RegexValidator(r"^[PT]\d{8}$", "An account id is P or T followed by 8 digits.")
 CURRENCY_VALIDATOR = RegexValidator(r"^[A-Z]{3}$", "A currency is an ISO 4217 code such as NOK.")
-CARD_NUMBER_VALIDATOR = RegexValidator(r"^[0-9]{1,20}$", "A card number is a decimal number of up to 20 digits.")
+CARD_NUMBER_VALIDATOR = RegexValidator(r"^[0-9]{1,20}\Z", "A card number is a decimal number of up to 20 digits.")
 
 
 class Account(models.Model):
@@ -81,6 +81,9 @@ class Customer(models.Model):
         max_length=20, null=True, blank=True, validators=[CARD_NUMBER_VALIDATOR], help_text="Decimal digits."
     )
     barcode = models.CharField(max_length=128, null=True, blank=True)
+    # The benefits family's third way to find a customer (Magicline's successor calls take `pin`): an opaque
+    # code the customer types at a terminal, unique within the account, never shown in an API answer.
+    pin = models.CharField(max_length=64, null=True, blank=True, verbose_name="PIN")
     created_by = models.CharField(max_length=200, blank=True, editable=False, db_default="")
     updated_by = models.CharField(max_length=200, blank=True, editable=False, db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -91,6 +94,7 @@ class Customer(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["account", "card_number"], name="customer_card_number_unique"),
             models.UniqueConstraint(fields=["account", "barcode"], name="customer_barcode_unique"),
+            models.UniqueConstraint(fields=["account", "pin"], name="customer_pin_unique"),
             models.CheckConstraint(condition=Q(number__gt=0), name="customer_number_positive"),
         ]
         indexes = [

@@ -5,9 +5,13 @@ import hmac
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.utils import timezone
 
+from config.kernel.exceptions import NotFound
+from config.kernel.values import uuid_or_none
+
+from .errors import CustomerError
 from .models import Account, ApiClient, Customer, Membership, MembershipType
 
 SECRET_PREFIX_LENGTH = 12
@@ -55,16 +59,68 @@ def api_client_for_credentials(*, client_id: str, secret: str) -> ApiClient | No
     return _matching(candidates, secret)
 
 
+# --- found or not found: the one way every app fetches one object --------------------------------------
+
+
+def found(queryset: QuerySet, *, code: str, message: str, **lookup) -> Model:
+    """The one object of `queryset` matching `lookup`, or NotFound with the entity's code. A primary key that
+    is not a UUID finds nothing (never a database error)."""
+    if "pk" in lookup:
+        lookup["pk"] = uuid_or_none(lookup["pk"])
+        if lookup["pk"] is None:
+            raise NotFound(message, code=code)
+    obj = queryset.filter(**lookup).first()
+    if obj is None:
+        raise NotFound(message, code=code)
+    return obj
+
+
+# --- customers ------------------------------------------------------------------------------------------
+
+
 def customers_of(*, account: Account) -> QuerySet[Customer]:
     return Customer.objects.filter(account=account).order_by("-created_at", "-id")
 
 
-def customer_of(*, account: Account, customer_id) -> Customer | None:
-    return Customer.objects.filter(account=account, pk=customer_id).first()
+def customer_get(*, account: Account, id) -> Customer:
+    return found(
+        Customer.objects.filter(account=account),
+        pk=id,
+        code=CustomerError.CUSTOMER_NOT_FOUND,
+        message="Customer not found.",
+    )
+
+
+# The identifiers a point of sale finds a customer by (the benefits family): each unique within an account.
+CUSTOMER_IDENTIFIERS = ("number", "card_number", "barcode", "pin")
+
+
+def customer_find(*, account: Account, **identifier) -> Customer:
+    """The customer of `account` with exactly one identifier (number, card_number, barcode or pin)."""
+    (field, value), *rest = identifier.items()
+    assert field in CUSTOMER_IDENTIFIERS and not rest, identifier
+    return found(
+        Customer.objects.filter(account=account),
+        code=CustomerError.CUSTOMER_NOT_FOUND,
+        message="Customer not found.",
+        **{field: value},
+    )
+
+
+# --- memberships ----------------------------------------------------------------------------------------
 
 
 def membership_types_of(*, account: Account) -> QuerySet[MembershipType]:
     return MembershipType.objects.filter(account=account).order_by("-created_at", "-id")
+
+
+def membership_type_get(*, account: Account, id) -> MembershipType:
+    return found(
+        MembershipType.objects.filter(account=account),
+        pk=id,
+        code=CustomerError.MEMBERSHIP_TYPE_NOT_FOUND,
+        message="Membership type not found.",
+    )
 
 
 def memberships_of(*, customer: Customer) -> QuerySet[Membership]:
@@ -83,3 +139,11 @@ def customer_by_external_id(*, account: Account, external_id: str) -> Customer |
         if pk is not None and str(pk) == external_id.lower():
             customer = Customer.objects.filter(account=account, pk=pk).first()
     return customer
+
+
+def membership_get(*, account: Account, id, customer: Customer | None = None) -> Membership:
+    """A membership of `account` (and of `customer`, when given: a path names both)."""
+    queryset = Membership.objects.filter(account=account)
+    if customer is not None:
+        queryset = queryset.filter(customer=customer)
+    return found(queryset, pk=id, code=CustomerError.MEMBERSHIP_NOT_FOUND, message="Membership not found.")

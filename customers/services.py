@@ -10,9 +10,11 @@ from django.utils import timezone
 
 from config.kernel import scopes as scope_catalog
 from config.kernel.actors import Actor
-from config.kernel.exceptions import Conflict, InvalidInput, NotFound
+from config.kernel.exceptions import Conflict, InvalidInput
+from config.kernel.updates import model_save, model_set
 
 from . import cards
+from .errors import CustomerError
 from .models import Account, ApiClient, Customer, Membership, MembershipType
 from .selectors import SECRET_PREFIX_LENGTH, secret_digest
 
@@ -31,7 +33,7 @@ def _field_checks(instance, *, exclude: list[str]) -> None:
 @transaction.atomic
 def account_create(*, account_id: str, name: str, currency: str = "NOK", timezone_name: str = "Europe/Oslo") -> Account:
     if Account.objects.filter(pk=account_id).exists():
-        raise Conflict(f"Account {account_id} already exists.", code="account.exists")
+        raise Conflict(f"Account {account_id} already exists.", code=CustomerError.ACCOUNT_EXISTS)
     account = Account(id=account_id, name=name, currency=currency.upper(), timezone=timezone_name)
     _field_checks(account, exclude=[])
     if timezone_name not in available_timezones():
@@ -97,12 +99,14 @@ def api_client_deactivate(*, api_client: ApiClient, actor: Actor) -> ApiClient:
     return api_client
 
 
-CUSTOMER_FIELDS = ("email", "first_name", "last_name", "external_ref", "card_number", "barcode")
+CUSTOMER_FIELDS = ("email", "first_name", "last_name", "external_ref", "card_number", "barcode", "pin")
+# What a point of sale finds a customer by, besides the number: each unique within an account.
+IDENTIFIER_FIELDS = {"card_number": "card number", "barcode": "barcode", "pin": "PIN"}
 
 
 def _clean_identifiers(values: dict) -> dict:
     """Empty identifiers are absent; card numbers are kept as decimal digits without leading zeros."""
-    for field in ("card_number", "barcode"):
+    for field in IDENTIFIER_FIELDS:
         if values.get(field) == "":
             values[field] = None
     if values.get("card_number"):
@@ -112,14 +116,14 @@ def _clean_identifiers(values: dict) -> dict:
 
 def _customer_unique_checks(*, account: Account, values: dict, exclude_pk=None) -> None:
     errors: dict[str, list[str]] = {}
-    for field in ("card_number", "barcode"):
+    for field, label in IDENTIFIER_FIELDS.items():
         value = values.get(field)
         if value:
             clash = Customer.objects.filter(account=account, **{field: value})
             if exclude_pk is not None:
                 clash = clash.exclude(pk=exclude_pk)
             if clash.exists():
-                errors[field] = [f"Another customer already has this {field.replace('_', ' ')}."]
+                errors[field] = [f"Another customer already has this {label}."]
     if errors:
         raise InvalidInput(errors)
 
@@ -145,12 +149,9 @@ def customer_create(*, account: Account, actor: Actor, **values) -> Customer:
 def customer_update(*, customer: Customer, actor: Actor, **values) -> Customer:
     changes = _clean_identifiers({key: values[key] for key in CUSTOMER_FIELDS if key in values})
     _customer_unique_checks(account=customer.account, values=changes, exclude_pk=customer.pk)
-    for key, value in changes.items():
-        setattr(customer, key, value)
+    changed = model_set(instance=customer, fields=CUSTOMER_FIELDS, data=changes)
     _field_checks(customer, exclude=["account", "number"])
-    customer.updated_by = actor.label
-    customer.save()
-    return customer
+    return model_save(instance=customer, changed=changed, actor=actor)
 
 
 @transaction.atomic
@@ -196,7 +197,7 @@ def membership_create(
 def membership_cancel(*, membership: Membership, actor: Actor, at: datetime | None = None) -> Membership:
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     if membership.status != Membership.Status.ACTIVE:
-        raise Conflict(f"The membership is {membership.status}, not active.", code="membership.not_active")
+        raise Conflict(f"The membership is {membership.status}, not active.", code=CustomerError.MEMBERSHIP_NOT_ACTIVE)
     now = at or timezone.now()
     membership.status = Membership.Status.CANCELLED
     membership.cancelled_at = now

@@ -72,3 +72,30 @@ class FamilyAPIView(GenericAPIView):
             except DatabaseError as exc:  # the effect and its answer could not be committed: nothing was
                 response = self.handle_exception(exc)  # written, so say 503 and let the client retry
         return super().finalize_response(request, response, *args, **kwargs)
+
+
+class ActionRoutedViewSetMixin:
+    """For a ViewSet whose actions are routed one path at a time (`as_view({"get": "list"})`), to the vendor's
+    exact paths: scopes and documented error statuses are declared per action (`action_scopes`,
+    `action_errors`), and each route's view class gets them for the HTTP methods it maps, so that a route
+    lists exactly the methods it serves (the permission check, the OpenAPI document, the route tests)."""
+
+    action_scopes: dict[str, tuple[str, ...]] = {}
+    action_errors: dict[str, tuple[int, ...]] = {}
+
+    @classmethod
+    def as_view(cls, actions=None, **initkwargs):
+        route = type(
+            cls.__name__,
+            (cls,),
+            {
+                "__module__": cls.__module__,
+                "__qualname__": cls.__qualname__,
+                "__doc__": cls.__doc__,
+                "required_scopes": {method.upper(): cls.action_scopes[a] for method, a in actions.items()},
+                "error_statuses": {method.upper(): cls.action_errors.get(a, ()) for method, a in actions.items()},
+            },
+        )
+        view = super(ActionRoutedViewSetMixin, route).as_view(actions, **initkwargs)
+        view.view_class = route
+        return view

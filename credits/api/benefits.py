@@ -1,5 +1,6 @@
 """The benefits family (Magicline-style): a customer's contingent for a benefit key is their credits
-whose coupon carries that key; using a benefit uses one of those credits, through credits.services."""
+whose coupon carries that key; using a benefit uses one of those credits, through credits.services.
+One viewset: its four actions are routed to the vendor's paths in credits/api/urls.py."""
 
 from __future__ import annotations
 
@@ -10,14 +11,15 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
+from rest_framework.viewsets import ViewSetMixin
 
-from config.api.views import FamilyAPIView
-from config.kernel.exceptions import InvalidInput, NotFound
-from config.kernel.values import INT64_MAX, INT64_MIN
+from config.api.views import ActionRoutedViewSetMixin
+from config.kernel.exceptions import InvalidInput
+from config.kernel.values import ascii_int
 from credits import selectors, services
-from credits.api.benefits_family import NAME
+from credits.api.benefits_family import BenefitsFamilyView
 from customers import cards
-from customers.models import Customer
+from customers import selectors as customer_selectors
 
 READ = ("CUSTOMER_BENEFIT_READ", "CUSTOMER_READ")
 WRITE = ("CUSTOMER_WRITE", "CUSTOMER_BENEFIT_WRITE")
@@ -56,16 +58,20 @@ CARD_LOOKUP = [
         description="How cardNumber is written: DECIMAL, HEX_MSB (most significant byte first) or HEX_LSB (reversed).",
     ),
     OpenApiParameter("barcode", str, OpenApiParameter.QUERY, required=False, description="The customer's barcode."),
+    OpenApiParameter(
+        "pin", str, OpenApiParameter.QUERY, required=False, description="The PIN the customer types at a terminal."
+    ),
 ]
+# The successors find the customer by exactly one of these (query parameter: Customer field).
+IDENTIFIERS = {"cardNumber": "card_number", "barcode": "barcode", "pin": "pin"}
+ONE_OF = "Give exactly one of cardNumber, barcode or pin"
 NO_CONTENT = {204: OpenApiResponse(description="The benefit was used.")}
 
 
 def customer_number(raw: str) -> int:
-    try:
-        number = int(raw)
-    except ValueError:
-        number = None
-    if number is None or not raw.lstrip("-").isdigit() or not INT64_MIN <= number <= INT64_MAX:
+    """The path's customerId: an int64 in ASCII digits (no "١٢٣", no " 5", nothing past int64)."""
+    number = ascii_int(raw)
+    if number is None:
         raise InvalidInput.single("customerId", f"customerId must be an int64, not {raw!r}.", code="request.invalid")
     return number
 
@@ -79,41 +85,47 @@ def text_param(value: str, name: str) -> str:
 
 
 def customer_lookup(params) -> dict:
-    """Exactly one of `cardNumber` (in `cardNumberFormat`) or `barcode` finds the customer."""
-    card_numbers, barcodes = params.getlist("cardNumber"), params.getlist("barcode")
-    given = len(card_numbers) + len(barcodes)
-    if given == 0:
-        raise InvalidInput.single(
-            "cardNumber", "Give exactly one of cardNumber or barcode.", code="customer.identifier_missing"
-        )
-    if given > 1:
-        raise InvalidInput.single(
-            "barcode" if barcodes else "cardNumber",
-            "Give exactly one of cardNumber or barcode, once.",
-            code="customer.identifier_ambiguous",
-        )
-    if barcodes:
-        return {"barcode": text_param(barcodes[0], "barcode")}
+    """Exactly one of `cardNumber` (in `cardNumberFormat`), `barcode` or `pin` finds the customer."""
+    given = [(name, value) for name in IDENTIFIERS for value in params.getlist(name)]
+    if not given:
+        raise InvalidInput.single("cardNumber", f"{ONE_OF}.", code="customer.identifier_missing")
+    if len(given) > 1:
+        # The reference names the last identifier kind given (the one too many).
+        raise InvalidInput.single(given[-1][0], f"{ONE_OF}, once.", code="customer.identifier_ambiguous")
+    name, value = given[0]
+    if name != "cardNumber":
+        return {IDENTIFIERS[name]: text_param(value, name)}
     card_format = params.get("cardNumberFormat", "DECIMAL")
     if card_format not in cards.FORMATS:
         raise InvalidInput.single(
             "cardNumberFormat", f"cardNumberFormat must be one of {', '.join(cards.FORMATS)}.", code="request.invalid"
         )
     try:
-        return {"card_number": cards.to_decimal(card_numbers[0], card_format)}
+        return {"card_number": cards.to_decimal(value, card_format)}
     except ValueError as exc:
         raise InvalidInput.single("cardNumber", str(exc), code="request.invalid") from None
 
 
-class BenefitsFamilyView(FamilyAPIView):
-    dialect = NAME
+DEPRECATED_ACTIONS = {"customer_benefits", "customer_benefit_use"}
+
+
+class BenefitViewSet(ActionRoutedViewSetMixin, ViewSetMixin, BenefitsFamilyView):
+    """A customer's benefits: eligibility (GET) and use (POST), by customer number (deprecated) or by card
+    number, barcode or PIN (the successors). Every answer of a deprecated action, errors included, names the
+    deprecation and the successor."""
+
     pagination_class = None
     filter_backends = []
+    action_scopes = {"customer_benefits": READ, "benefits": READ, "customer_benefit_use": WRITE, "benefit_use": WRITE}
+    action_errors = {
+        "customer_benefits": (400, 404),
+        "benefits": (400, 404),
+        "customer_benefit_use": (400, 404, 409),
+        "benefit_use": (400, 404, 409),
+    }
 
     def benefits_response(self, lookup: dict) -> Response:
-        customer = Customer.objects.filter(account=self.account, **lookup).first()
-        if customer is None:
-            raise NotFound("Customer not found.", code="customer.not_found")
+        customer = customer_selectors.customer_find(account=self.account, **lookup)
         keys = [text_param(key, "key") for key in self.request.query_params.getlist("key")] or None
         benefits = selectors.benefits_of(customer=customer, keys=keys)
         return Response(BenefitSerializer(benefits, many=True).data)
@@ -123,47 +135,30 @@ class BenefitsFamilyView(FamilyAPIView):
         services.benefit_use(account=self.account, customer_lookup=lookup, benefit_key=benefit_key, actor=self.actor)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-
-class DeprecatedEndpoint:
-    """Every answer of a deprecated endpoint, errors included, names the deprecation and the successor."""
-
     def successor(self) -> str:
-        raise NotImplementedError
+        if self.action == "customer_benefit_use":
+            # Percent-encoded: the path's key may hold any character, and a header value may not hold CR or LF.
+            return f"/v1/customers/benefits/{quote(self.kwargs.get('benefitKey', ''), safe='')}/use"
+        return "/v1/customers/benefits"
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
-        response["Deprecation"] = DEPRECATION
-        response["Link"] = f'<{self.successor()}>; rel="successor-version"'
+        if self.action in DEPRECATED_ACTIONS:
+            response["Deprecation"] = DEPRECATION
+            response["Link"] = f'<{self.successor()}>; rel="successor-version"'
         return response
-
-
-class CustomerBenefitsView(DeprecatedEndpoint, BenefitsFamilyView):
-    required_scopes = {"GET": READ}
-    error_statuses = {"GET": (400, 404)}
-
-    def successor(self) -> str:
-        return "/v1/customers/benefits"
 
     @extend_schema(
         operation_id="getCustomerBenefits",
         summary="Get customer's benefits",
-        description="Deprecated: use `GET /v1/customers/benefits`, which finds the customer by card or barcode. "
-        "Answers whether the customer may use each benefit key.",
+        description="Deprecated: use `GET /v1/customers/benefits`, which finds the customer by card number, "
+        "barcode or PIN. Answers whether the customer may use each benefit key.",
         deprecated=True,
         parameters=[CUSTOMER_ID, KEYS],
         responses=BenefitSerializer(many=True),
     )
-    def get(self, request, customerId):
+    def customer_benefits(self, request, customerId):
         return self.benefits_response({"number": customer_number(customerId)})
-
-
-class CustomerBenefitUseView(DeprecatedEndpoint, BenefitsFamilyView):
-    required_scopes = {"POST": WRITE}
-    error_statuses = {"POST": (400, 404, 409)}
-
-    def successor(self) -> str:
-        # Percent-encoded: the path's key may hold any character, and a header value may not hold CR or LF.
-        return f"/v1/customers/benefits/{quote(self.kwargs.get('benefitKey', ''), safe='')}/use"
 
     @extend_schema(
         operation_id="postCustomerBenefitUsage",
@@ -175,34 +170,24 @@ class CustomerBenefitUseView(DeprecatedEndpoint, BenefitsFamilyView):
         request=None,
         responses=NO_CONTENT,
     )
-    def post(self, request, customerId, benefitKey):
+    def customer_benefit_use(self, request, customerId, benefitKey):
         return self.use({"number": customer_number(customerId)}, benefitKey)
-
-
-class BenefitsByCardView(BenefitsFamilyView):
-    required_scopes = {"GET": READ}
-    error_statuses = {"GET": (400, 404)}
 
     @extend_schema(
         operation_id="getBenefitsByCard",
-        summary="Get a customer's benefits by card number or barcode",
+        summary="Get a customer's benefits by card number, barcode or PIN",
         parameters=[*CARD_LOOKUP, KEYS],
         responses=BenefitSerializer(many=True),
     )
-    def get(self, request):
+    def benefits(self, request):
         return self.benefits_response(customer_lookup(request.query_params))
-
-
-class BenefitUseByCardView(BenefitsFamilyView):
-    required_scopes = {"POST": WRITE}
-    error_statuses = {"POST": (400, 404, 409)}
 
     @extend_schema(
         operation_id="postBenefitUsageByCard",
-        summary="Post a benefit usage, finding the customer by card number or barcode",
+        summary="Post a benefit usage, finding the customer by card number, barcode or PIN",
         parameters=[BENEFIT_KEY, *CARD_LOOKUP],
         request=None,
         responses=NO_CONTENT,
     )
-    def post(self, request, benefitKey):
+    def benefit_use(self, request, benefitKey):
         return self.use(customer_lookup(request.query_params), benefitKey)

@@ -5,6 +5,8 @@ from datetime import date, datetime
 
 from config.api.dialects import Dialect, Problem, register
 from config.api.views import FamilyAPIView
+from credits.errors import CreditError
+from customers.errors import CustomerError
 
 NAME = "benefits"
 
@@ -28,6 +30,12 @@ ERROR_CODES = {
     "request.throttled": "429: too many requests; see Retry-After.",
     "server.error": "500: an unexpected error; quote the traceId.",
     "server.unavailable": "503: the database is unavailable; retry shortly.",
+}
+# The domain codes the services raise that this family names (Magicline's strings); any other domain code is
+# answered with the code for its kind of problem.
+DOMAIN_CODES = {
+    CustomerError.CUSTOMER_NOT_FOUND: "customer.not_found",
+    CreditError.BENEFIT_NOT_AVAILABLE: "benefit.not_available",
 }
 _CODE_FOR_KIND = {
     "validation": "request.invalid",
@@ -88,7 +96,10 @@ class BenefitsDialect(Dialect):
     prefixes = ("/v1/customers/", "/v1/customers")
 
     def body(self, problem: Problem, status: int, request_id: str) -> dict:
-        code = problem.code if "." in problem.code else _CODE_FOR_KIND[problem.kind]
+        code = DOMAIN_CODES.get(problem.code) or (
+            # Codes the API layer raises are already this family's (the views' and the idempotency check's).
+            problem.code if problem.code in ERROR_CODES else _CODE_FOR_KIND[problem.kind]
+        )
         args = list(problem.args)
         body = {
             "errorMessage": problem.message,

@@ -1,12 +1,12 @@
-from django.core.validators import RegexValidator
 from django.utils import timezone
 from rest_framework import serializers
 
-from config.kernel.values import INT64_MAX
+from config.api.fields import AwareDateTimeField, Int64Field
 from credits import durations
 from credits.models import Coupon, CreditUse, CustomerCredit, MembershipCreditRule
+from credits.rules import BENEFIT_KEY_PATTERN, BENEFIT_KEY_VALIDATOR
 
-BENEFIT_KEY_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+INT32_MAX = 2**31 - 1
 
 
 class CouponOutputSerializer(serializers.ModelSerializer):
@@ -38,20 +38,18 @@ class CouponInputSerializer(serializers.Serializer):
     # The pattern's message sits on the validator: a field's own error messages go through str.format, which
     # would read "{1,64}" as a placeholder (a KeyError, so a 500, for a benefit_key that is not a string).
     benefit_key = serializers.CharField(
-        required=False,
-        allow_null=True,
-        validators=[RegexValidator(BENEFIT_KEY_PATTERN, message=f"Must match {BENEFIT_KEY_PATTERN}.")],
+        required=False, allow_null=True, validators=[BENEFIT_KEY_VALIDATOR], help_text=f"Matches {BENEFIT_KEY_PATTERN}."
     )
     kind = serializers.ChoiceField(choices=Coupon.Kind.choices, required=False)
     offering = serializers.CharField(required=False, allow_null=True, max_length=200)
-    value = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=INT64_MAX)
+    value = Int64Field(required=False, allow_null=True, min_value=1)
     currency = serializers.RegexField(
         r"^[A-Z]{3}$", required=False, allow_null=True, error_messages={"invalid": "Must be an ISO 4217 code."}
     )
     multi_use = serializers.BooleanField(required=False)
-    max_uses = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**31 - 1)
+    max_uses = Int64Field(required=False, allow_null=True, min_value=1, max_value=INT32_MAX)
     valid_for = serializers.CharField(required=False, allow_null=True, max_length=32)
-    default_revenue = serializers.IntegerField(required=False, min_value=0, max_value=INT64_MAX)
+    default_revenue = Int64Field(required=False, min_value=0)
     active = serializers.BooleanField(required=False)
 
     def validate_valid_for(self, value):
@@ -108,11 +106,19 @@ class CreditOutputSerializer(serializers.ModelSerializer):
 
 
 class CreditIssueInputSerializer(serializers.Serializer):
+    """The body of an issue. Whether the coupon and membership may be used is the service's to say
+    (credits.services.credit_issue); this only reads the values, and that the customer is the path's."""
+
     coupon_id = serializers.UUIDField()
     customer_id = serializers.UUIDField()
     membership_id = serializers.UUIDField(required=False, allow_null=True)
-    expiry_date = serializers.DateTimeField(required=False, allow_null=True)
-    revenue = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=INT64_MAX)
+    expiry_date = AwareDateTimeField(required=False, allow_null=True)
+    revenue = Int64Field(required=False, allow_null=True, min_value=0)
+
+    def validate_customer_id(self, value):
+        if value != self.context["customer"].pk:
+            raise serializers.ValidationError("Must be the customer of the path.")
+        return value
 
 
 class CreditRedeemInputSerializer(serializers.Serializer):
@@ -162,5 +168,5 @@ class MembershipCreditRuleInputSerializer(serializers.Serializer):
     issuing_frequency = serializers.ChoiceField(choices=MembershipCreditRule.Frequency.values, required=False)
     roll_over = serializers.BooleanField(required=False)
     issue_on_signup = serializers.BooleanField(required=False)
-    quantity = serializers.IntegerField(required=False, min_value=1, max_value=1000)
+    quantity = Int64Field(required=False, min_value=1, max_value=1000)
     active = serializers.BooleanField(required=False)

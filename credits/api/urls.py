@@ -1,34 +1,32 @@
-"""The credits family (Trybe-style, under /customers/) and the benefits family (Magicline-style, under
-/v1/customers/), two views of one ledger: exact vendor paths, no trailing slash."""
+"""The credits part of the credits family (Trybe-style, under /customers/) and the benefits family
+(Magicline-style, under /v1/customers/), two views of one ledger: exact vendor paths, no trailing slash,
+each routed to an action of its resource's viewset. The customers part is in customers/api/urls.py."""
 
 from django.urls import path
-
-from customers.api import views as customer_views
 
 from . import benefits, views
 
 CUSTOMER = "customers/customers/<uuid:customer_id>"
 CREDIT = f"{CUSTOMER}/credits/<uuid:credit_id>"
+credits = views.CustomerCreditViewSet.as_view
+coupons = views.CouponViewSet.as_view
+rules = views.MembershipCreditRuleViewSet.as_view
+benefit = benefits.BenefitViewSet.as_view
 
 urlpatterns = [
     # benefits family (Magicline-style)
-    path("v1/customers/benefits", benefits.BenefitsByCardView.as_view()),
-    path("v1/customers/benefits/<str:benefitKey>/use", benefits.BenefitUseByCardView.as_view()),
-    path("v1/customers/<str:customerId>/benefits", benefits.CustomerBenefitsView.as_view()),
-    path("v1/customers/<str:customerId>/benefits/<str:benefitKey>/use", benefits.CustomerBenefitUseView.as_view()),
+    path("v1/customers/benefits", benefit({"get": "benefits"})),
+    path("v1/customers/benefits/<str:benefitKey>/use", benefit({"post": "benefit_use"})),
+    path("v1/customers/<str:customerId>/benefits", benefit({"get": "customer_benefits"})),
+    path("v1/customers/<str:customerId>/benefits/<str:benefitKey>/use", benefit({"post": "customer_benefit_use"})),
     # credits family (Trybe-style)
-    path("customers/customers", customer_views.CustomerListView.as_view()),
-    path(CUSTOMER, customer_views.CustomerDetailView.as_view()),
-    path(f"{CUSTOMER}/memberships", customer_views.MembershipListView.as_view()),
-    path(f"{CUSTOMER}/memberships/<uuid:membership_id>/cancel", customer_views.MembershipCancelView.as_view()),
-    path("customers/membership-types", customer_views.MembershipTypeListView.as_view()),
-    path(f"{CUSTOMER}/credits", views.CustomerCreditListView.as_view()),
-    path(CREDIT, views.CustomerCreditDetailView.as_view()),
-    path(f"{CREDIT}/redeem", views.CustomerCreditRedeemView.as_view()),
-    path(f"{CREDIT}/uses", views.CustomerCreditUsesView.as_view()),
-    path(f"{CREDIT}/uses/<uuid:use_id>/reverse", views.CustomerCreditUseReverseView.as_view()),
-    path("customers/coupons", views.CouponListView.as_view()),
-    path("customers/coupons/<uuid:coupon_id>", views.CouponDetailView.as_view()),
-    path("customers/membership-credit-rules", views.MembershipCreditRuleListView.as_view()),
-    path("customers/membership-credit-rules/<uuid:rule_id>", views.MembershipCreditRuleDetailView.as_view()),
+    path(f"{CUSTOMER}/credits", credits({"get": "list", "post": "create"})),
+    path(CREDIT, credits({"get": "retrieve", "delete": "destroy"})),
+    path(f"{CREDIT}/redeem", credits({"post": "redeem"})),
+    path(f"{CREDIT}/uses", credits({"get": "uses"})),
+    path(f"{CREDIT}/uses/<uuid:use_id>/reverse", credits({"post": "reverse"})),
+    path("customers/coupons", coupons({"get": "list", "post": "create"})),
+    path("customers/coupons/<uuid:coupon_id>", coupons({"get": "retrieve", "patch": "partial_update"})),
+    path("customers/membership-credit-rules", rules({"get": "list", "post": "create"})),
+    path("customers/membership-credit-rules/<uuid:rule_id>", rules({"get": "retrieve", "patch": "partial_update"})),
 ]

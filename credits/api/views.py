@@ -1,13 +1,14 @@
+"""The credits part of the credits family: one viewset per resource, routed in credits/api/urls.py. Views
+only read the request, call a selector or a service, and answer; every rule lives in credits.services."""
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
-from config.api.schema import data_envelope, page_envelope
-from config.kernel.exceptions import InvalidInput, NotFound
+from config.api.schema import data_envelope
 from credits import selectors, services
 from credits.filters import CustomerCreditFilter
-from credits.models import CustomerCredit, MembershipCreditRule
-from customers.api.family import CreditsFamilyView
-from customers.models import Membership
+from credits.models import Coupon, CustomerCredit, MembershipCreditRule
+from customers.api.family import CreditsFamilyViewSet
 
 from .serializers import (
     CouponInputSerializer,
@@ -24,46 +25,58 @@ from .serializers import (
 
 CREDITS_READ = ("credits:read",)
 CREDITS_WRITE = ("credits:write",)
+CREDITS_REVOKE = ("credits:revoke",)
 COUPONS_WRITE = ("coupons:write",)
 
 
-class CustomerCreditListView(CreditsFamilyView):
-    required_scopes = {"GET": CREDITS_READ, "POST": CREDITS_WRITE}
+class CustomerCreditViewSet(CreditsFamilyViewSet):
+    """A customer's credits, their uses, and the verbs on them (redeem, revoke, reverse a use)."""
+
+    queryset = CustomerCredit.objects.none()  # the model, for the OpenAPI document; get_queryset scopes it
     filterset_class = CustomerCreditFilter
-    error_statuses = {"GET": (404, 422), "POST": (404, 422)}
+    action_scopes = {
+        "list": CREDITS_READ,
+        "create": CREDITS_WRITE,
+        "retrieve": CREDITS_READ,
+        "destroy": CREDITS_REVOKE,
+        "redeem": CREDITS_WRITE,
+        "uses": CREDITS_READ,
+        "reverse": CREDITS_WRITE,
+    }
+    action_errors = {
+        "list": (404, 422),
+        "create": (404, 422),
+        "retrieve": (404,),
+        "destroy": (400, 404, 422),
+        "redeem": (404, 409, 422),
+        "uses": (404,),
+        "reverse": (404, 409),
+    }
 
     def get_queryset(self):
         return selectors.credits_of(customer=self.customer())
 
-    @extend_schema(operation_id="listCustomerCredits", responses=page_envelope(CreditOutputSerializer))
-    def get(self, request, customer_id):
-        return self.page(self.filter_queryset(self.get_queryset()), CreditOutputSerializer)
+    def credit(self) -> CustomerCredit:
+        return selectors.credit_get(
+            account=self.account, customer_id=self.kwargs["customer_id"], id=self.kwargs["credit_id"]
+        )
+
+    @extend_schema(operation_id="listCustomerCredits", responses=CreditOutputSerializer(many=True))
+    def list(self, request, customer_id):
+        return self.page(self.get_queryset(), CreditOutputSerializer)
 
     @extend_schema(
         operation_id="createCustomerCredit",
         request=CreditIssueInputSerializer,
         responses={201: data_envelope(CreditOutputSerializer)},
     )
-    def post(self, request, customer_id):
+    def create(self, request, customer_id):
         customer = self.customer()
-        values = self.valid(CreditIssueInputSerializer)
-        errors: dict[str, list[str]] = {}
-        if values["customer_id"] != customer.pk:
-            errors["customer_id"] = ["Must be the customer of the path."]
-        coupon = selectors.coupons_of(account=self.account).filter(pk=values["coupon_id"], active=True).first()
-        if coupon is None:
-            errors["coupon_id"] = ["Must be an active coupon of this account."]
-        membership = None
-        if values.get("membership_id"):
-            membership = Membership.objects.filter(customer=customer, pk=values["membership_id"]).first()
-            if membership is None:
-                errors["membership_id"] = ["Must be a membership of this customer."]
-        if errors:
-            raise InvalidInput(errors)
+        values = self.valid(CreditIssueInputSerializer, customer=customer)
         credit = services.credit_issue(
             customer=customer,
-            coupon=coupon,
-            membership=membership,
+            coupon_id=values["coupon_id"],
+            membership_id=values.get("membership_id"),
             expiry_date=values.get("expiry_date"),
             revenue=values.get("revenue"),
             source=CustomerCredit.Source.API,
@@ -71,17 +84,9 @@ class CustomerCreditListView(CreditsFamilyView):
         )
         return self.one(credit, CreditOutputSerializer, created=True)
 
-
-class CustomerCreditDetailView(CreditsFamilyView):
-    required_scopes = {"GET": CREDITS_READ, "DELETE": ("credits:revoke",)}
-    error_statuses = {"GET": (404,), "DELETE": (400, 404, 422)}
-
     @extend_schema(operation_id="getCustomerCredit", responses=data_envelope(CreditOutputSerializer))
-    def get(self, request, customer_id, credit_id):
-        credit = selectors.credit_of(account=self.account, customer_id=customer_id, credit_id=credit_id)
-        if credit is None:
-            raise NotFound("Credit not found.", code="credit.not_found")
-        return self.one(credit, CreditOutputSerializer)
+    def retrieve(self, request, customer_id, credit_id):
+        return self.one(self.credit(), CreditOutputSerializer)
 
     @extend_schema(
         operation_id="deleteCustomerCredit",
@@ -90,23 +95,16 @@ class CustomerCreditDetailView(CreditsFamilyView):
         request=CreditRevokeInputSerializer,
         responses={200: data_envelope(CreditOutputSerializer)},
     )
-    def delete(self, request, customer_id, credit_id):
+    def destroy(self, request, customer_id, credit_id):
         body = self.valid(CreditRevokeInputSerializer) if request.data else {}
         reason = body.get("reason")
         if not reason and "reason" in request.query_params:
             # The query parameter is checked as the body field is (length, no NUL characters).
-            query = CreditRevokeInputSerializer(data={"reason": request.query_params["reason"]})
-            query.is_valid(raise_exception=True)
-            reason = query.validated_data["reason"]
+            reason = self.valid(CreditRevokeInputSerializer, data={"reason": request.query_params["reason"]})["reason"]
         credit = services.credit_revoke(
             account=self.account, customer_id=customer_id, credit_id=credit_id, reason=reason, actor=self.actor
         )
         return self.one(credit, CreditOutputSerializer)
-
-
-class CustomerCreditRedeemView(CreditsFamilyView):
-    required_scopes = {"POST": CREDITS_WRITE}
-    error_statuses = {"POST": (404, 409, 422)}
 
     @extend_schema(
         operation_id="redeemCustomerCredit",
@@ -115,7 +113,7 @@ class CustomerCreditRedeemView(CreditsFamilyView):
         request=CreditRedeemInputSerializer,
         responses={200: data_envelope(CreditOutputSerializer)},
     )
-    def post(self, request, customer_id, credit_id):
+    def redeem(self, request, customer_id, credit_id):
         values = self.valid(CreditRedeemInputSerializer)
         credit = services.credit_redeem(
             account=self.account,
@@ -127,121 +125,104 @@ class CustomerCreditRedeemView(CreditsFamilyView):
         )
         return self.one(credit, CreditOutputSerializer)
 
-
-class CustomerCreditUsesView(CreditsFamilyView):
-    required_scopes = {"GET": CREDITS_READ}
-    error_statuses = {"GET": (404,)}
-
     @extend_schema(operation_id="listCustomerCreditUses", responses=CreditUseListSerializer)
-    def get(self, request, customer_id, credit_id):
-        credit = selectors.credit_of(account=self.account, customer_id=customer_id, credit_id=credit_id)
-        if credit is None:
-            raise NotFound("Credit not found.", code="credit.not_found")
-        uses = CreditUseOutputSerializer(selectors.uses_of(credit=credit), many=True).data
+    def uses(self, request, customer_id, credit_id):
+        # Not paged (spec: `{"data": [...]}`): a credit has few uses.
+        uses = CreditUseOutputSerializer(selectors.uses_of(credit=self.credit()), many=True).data
         return Response({"data": uses})
-
-
-class CustomerCreditUseReverseView(CreditsFamilyView):
-    required_scopes = {"POST": CREDITS_WRITE}
-    error_statuses = {"POST": (404, 409)}
 
     @extend_schema(
         operation_id="reverseCustomerCreditUse", request=None, responses=data_envelope(CreditOutputSerializer)
     )
-    def post(self, request, customer_id, credit_id, use_id):
+    def reverse(self, request, customer_id, credit_id, use_id):
         credit = services.credit_use_reverse(
             account=self.account, customer_id=customer_id, credit_id=credit_id, use_id=use_id, actor=self.actor
         )
         return self.one(credit, CreditOutputSerializer)
 
 
-class CouponListView(CreditsFamilyView):
-    required_scopes = {"GET": CREDITS_READ, "POST": COUPONS_WRITE}
-    error_statuses = {"GET": (422,), "POST": (422,)}
+class CouponViewSet(CreditsFamilyViewSet):
+    queryset = Coupon.objects.none()
+    action_scopes = {
+        "list": CREDITS_READ,
+        "create": COUPONS_WRITE,
+        "retrieve": CREDITS_READ,
+        "partial_update": COUPONS_WRITE,
+    }
+    action_errors = {"list": (422,), "create": (422,), "retrieve": (404,), "partial_update": (404, 422)}
 
-    @extend_schema(operation_id="listCoupons", responses=page_envelope(CouponOutputSerializer))
-    def get(self, request):
-        return self.page(selectors.coupons_of(account=self.account), CouponOutputSerializer)
+    def get_queryset(self):
+        return selectors.coupons_of(account=self.account)
+
+    @extend_schema(operation_id="listCoupons", responses=CouponOutputSerializer(many=True))
+    def list(self, request):
+        return self.page(self.get_queryset(), CouponOutputSerializer)
 
     @extend_schema(
         operation_id="createCoupon",
         request=CouponInputSerializer,
         responses={201: data_envelope(CouponOutputSerializer)},
     )
-    def post(self, request):
+    def create(self, request):
         coupon = services.coupon_create(account=self.account, actor=self.actor, **self.valid(CouponInputSerializer))
         return self.one(coupon, CouponOutputSerializer, created=True)
 
-
-class CouponDetailView(CreditsFamilyView):
-    required_scopes = {"GET": CREDITS_READ, "PATCH": COUPONS_WRITE}
-    error_statuses = {"GET": (404,), "PATCH": (404, 422)}
-
-    def coupon(self, coupon_id):
-        coupon = selectors.coupons_of(account=self.account).filter(pk=coupon_id).first()
-        if coupon is None:
-            raise NotFound("Coupon not found.", code="coupon.not_found")
-        return coupon
-
     @extend_schema(operation_id="getCoupon", responses=data_envelope(CouponOutputSerializer))
-    def get(self, request, coupon_id):
-        return self.one(self.coupon(coupon_id), CouponOutputSerializer)
+    def retrieve(self, request, coupon_id):
+        return self.one(selectors.coupon_get(account=self.account, id=coupon_id), CouponOutputSerializer)
 
     @extend_schema(
         operation_id="updateCoupon", request=CouponInputSerializer, responses=data_envelope(CouponOutputSerializer)
     )
-    def patch(self, request, coupon_id):
-        coupon = self.coupon(coupon_id)
+    def partial_update(self, request, coupon_id):
+        coupon = selectors.coupon_get(account=self.account, id=coupon_id)
         values = self.valid(CouponInputSerializer, partial=True)
         coupon = services.coupon_update(coupon=coupon, actor=self.actor, **values)
         return self.one(coupon, CouponOutputSerializer)
 
 
-class MembershipCreditRuleListView(CreditsFamilyView):
-    required_scopes = {"GET": CREDITS_READ, "POST": COUPONS_WRITE}
-    error_statuses = {"GET": (422,), "POST": (422,)}
+class MembershipCreditRuleViewSet(CreditsFamilyViewSet):
+    queryset = MembershipCreditRule.objects.none()
+    action_scopes = {
+        "list": CREDITS_READ,
+        "create": COUPONS_WRITE,
+        "retrieve": CREDITS_READ,
+        "partial_update": COUPONS_WRITE,
+    }
+    action_errors = {"list": (422,), "create": (422,), "retrieve": (404,), "partial_update": (404, 422)}
 
-    @extend_schema(
-        operation_id="listMembershipCreditRules", responses=page_envelope(MembershipCreditRuleOutputSerializer)
-    )
-    def get(self, request):
-        return self.page(selectors.rules_of(account=self.account), MembershipCreditRuleOutputSerializer)
+    def get_queryset(self):
+        return selectors.rules_of(account=self.account)
+
+    @extend_schema(operation_id="listMembershipCreditRules", responses=MembershipCreditRuleOutputSerializer(many=True))
+    def list(self, request):
+        return self.page(self.get_queryset(), MembershipCreditRuleOutputSerializer)
 
     @extend_schema(
         operation_id="createMembershipCreditRule",
         request=MembershipCreditRuleInputSerializer,
         responses={201: data_envelope(MembershipCreditRuleOutputSerializer)},
     )
-    def post(self, request):
+    def create(self, request):
         rule = services.membership_credit_rule_create(
             account=self.account, actor=self.actor, **self.valid(MembershipCreditRuleInputSerializer)
         )
         return self.one(rule, MembershipCreditRuleOutputSerializer, created=True)
 
-
-class MembershipCreditRuleDetailView(CreditsFamilyView):
-    required_scopes = {"GET": CREDITS_READ, "PATCH": COUPONS_WRITE}
-    error_statuses = {"GET": (404,), "PATCH": (404, 422)}
-
-    def rule(self, rule_id) -> MembershipCreditRule:
-        rule = selectors.rules_of(account=self.account).filter(pk=rule_id).first()
-        if rule is None:
-            raise NotFound("Membership credit rule not found.", code="rule.not_found")
-        return rule
-
     @extend_schema(
         operation_id="getMembershipCreditRule", responses=data_envelope(MembershipCreditRuleOutputSerializer)
     )
-    def get(self, request, rule_id):
-        return self.one(self.rule(rule_id), MembershipCreditRuleOutputSerializer)
+    def retrieve(self, request, rule_id):
+        rule = selectors.membership_credit_rule_get(account=self.account, id=rule_id)
+        return self.one(rule, MembershipCreditRuleOutputSerializer)
 
     @extend_schema(
         operation_id="updateMembershipCreditRule",
         request=MembershipCreditRuleInputSerializer,
         responses=data_envelope(MembershipCreditRuleOutputSerializer),
     )
-    def patch(self, request, rule_id):
-        rule = self.rule(rule_id)
+    def partial_update(self, request, rule_id):
+        rule = selectors.membership_credit_rule_get(account=self.account, id=rule_id)
         values = self.valid(MembershipCreditRuleInputSerializer, partial=True)
         rule = services.membership_credit_rule_update(rule=rule, actor=self.actor, **values)
         return self.one(rule, MembershipCreditRuleOutputSerializer)

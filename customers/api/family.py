@@ -1,6 +1,7 @@
 """The credits family's seam (Trybe-style, under /customers/): its error dialect, its page-number
 pagination with the {data, links, meta} envelope, and its base view. The family is served by two apps,
-customers (customers, memberships) and credits (coupons, credits, rules); its seam lives in the lower.
+customers (customers, memberships) and credits (coupons, credits, rules), each with its own urls; its seam
+lives in the lower.
 Errors: `{"message": ...}`, plus `"errors": {field: [messages]}` on 422."""
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
+from rest_framework.viewsets import ViewSetMixin
 
 from config.api.dialects import Dialect, Problem, register
-from config.api.views import FamilyAPIView
-from config.kernel.exceptions import NotFound
+from config.api.views import ActionRoutedViewSetMixin, FamilyAPIView
+from config.kernel.values import ascii_int
 from customers import selectors as customer_selectors
 from customers.models import Customer
 
@@ -59,16 +61,18 @@ def _positive_int(request, name: str, default: int, maximum: int | None = None) 
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationError({name: ["Must be a whole number."]}) from None
+    value = ascii_int(raw)
+    if value is None:
+        raise ValidationError({name: ["Must be a whole number."]})
     if value < 1 or value > MAX_PAGE:
         raise ValidationError({name: [f"Must be between 1 and {MAX_PAGE}."]})
     return min(value, maximum) if maximum else value
 
 
 class EnvelopePagination(BasePagination):
+    """`page`/`per_page`, answered as `{data, links, meta}`. The list actions of the family's viewsets use it,
+    so the OpenAPI document lists `page` and `per_page` on every list, from this class."""
+
     default_per_page = 15
     max_per_page = 100  # a larger per_page is capped silently, as the vendor does
 
@@ -112,47 +116,81 @@ class EnvelopePagination(BasePagination):
             }
         )
 
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        url = {"type": "string", "format": "uri"}
+        nullable_url = {"type": "string", "format": "uri", "nullable": True}
+        integer = {"type": "integer"}
+        nullable_integer = {"type": "integer", "nullable": True}
+        return {
+            "type": "object",
+            "required": ["data", "links", "meta"],
+            "properties": {
+                "data": schema,
+                "links": {
+                    "type": "object",
+                    "required": ["first", "last", "prev", "next"],
+                    "properties": {"first": url, "last": url, "prev": nullable_url, "next": nullable_url},
+                },
+                "meta": {
+                    "type": "object",
+                    "required": ["current_page", "from", "to", "total", "per_page", "last_page"],
+                    "properties": {
+                        "current_page": integer,
+                        "from": nullable_integer,
+                        "to": nullable_integer,
+                        "total": integer,
+                        "per_page": integer,
+                        "last_page": integer,
+                    },
+                },
+            },
+        }
+
     def get_schema_operation_parameters(self, view):
         return [
             {
                 "name": "page",
                 "in": "query",
                 "required": False,
-                "schema": {"type": "integer", "minimum": 1, "default": 1},
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
             },
             {
                 "name": "per_page",
                 "in": "query",
                 "required": False,
                 "description": "Results per page; at most 100 (a larger value is capped).",
-                "schema": {"type": "integer", "minimum": 1, "default": 15},
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 15},
             },
         ]
 
 
-# --- base view ---
+# --- base viewset ---
 
 
-class CreditsFamilyView(FamilyAPIView):
+class CreditsFamilyViewSet(ActionRoutedViewSetMixin, ViewSetMixin, FamilyAPIView):
+    """The family's base: one viewset per resource, its actions routed to the vendor's exact paths (each app's
+    api/urls.py), with scopes and documented error statuses declared per action."""
+
     dialect = NAME
     pagination_class = EnvelopePagination
 
     def customer(self) -> Customer:
-        customer = customer_selectors.customer_of(account=self.account, customer_id=self.kwargs["customer_id"])
-        if customer is None:
-            raise NotFound("Customer not found.", code="customer.not_found")
-        return customer
+        return customer_selectors.customer_get(account=self.account, id=self.kwargs["customer_id"])
 
     def one(self, instance, serializer_class, *, created: bool = False) -> Response:
         body = {"data": serializer_class(instance, context=self.get_serializer_context()).data}
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     def page(self, queryset, serializer_class) -> Response:
-        items = self.paginate_queryset(queryset)
+        items = self.paginate_queryset(self.filter_queryset(queryset))
         data = serializer_class(items, many=True, context=self.get_serializer_context()).data
         return self.get_paginated_response(data)
 
-    def valid(self, serializer_class, *, partial: bool = False) -> dict:
-        serializer = serializer_class(data=self.request.data, partial=partial)
+    def valid(self, serializer_class, *, partial: bool = False, data=None, **context) -> dict:
+        serializer = serializer_class(
+            data=self.request.data if data is None else data,
+            partial=partial,
+            context={**self.get_serializer_context(), **context},
+        )
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data

@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.api.fields import AwareDateTimeField
 from customers.models import Customer, Membership, MembershipType
 
 
@@ -37,7 +38,7 @@ class CustomerInputSerializer(serializers.Serializer):
     last_name = serializers.CharField(required=False, allow_blank=True, max_length=100)
     external_ref = serializers.CharField(required=False, allow_blank=True, max_length=255)
     card_number = serializers.RegexField(
-        r"^[0-9]{1,20}$",
+        r"^[0-9]{1,20}\Z",
         required=False,
         allow_null=True,
         allow_blank=True,
@@ -45,6 +46,15 @@ class CustomerInputSerializer(serializers.Serializer):
         error_messages={"invalid": "A card number is a decimal number of up to 20 digits."},
     )
     barcode = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=128)
+    pin = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=64,
+        write_only=True,
+        help_text="What the customer types at a terminal; the benefits family finds the customer by it "
+        "(`?pin=`). Unique within the account; never answered back.",
+    )
 
 
 class MembershipTypeOutputSerializer(serializers.ModelSerializer):
@@ -71,5 +81,5 @@ class MembershipOutputSerializer(serializers.ModelSerializer):
 
 class MembershipInputSerializer(serializers.Serializer):
     membership_type_id = serializers.UUIDField()
-    started_at = serializers.DateTimeField(required=False)
-    ends_at = serializers.DateTimeField(required=False, allow_null=True)
+    started_at = AwareDateTimeField(required=False)
+    ends_at = AwareDateTimeField(required=False, allow_null=True)
