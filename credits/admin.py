@@ -1114,6 +1114,7 @@ def grant_credit_selected(modeladmin, request, queryset):
         return None
     account = customers[0].account
     form = admin_bulk.BulkGrantForm(request.POST if "apply" in request.POST else None, needs_file=False)
+    form.account = account
     form.fields["coupon"].queryset = form.fields["coupon"].queryset.filter(account=account)
     summary = None
     if form.is_bound and form.is_valid():

@@ -17,9 +17,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django import forms
 from django.contrib import admin
 from django.contrib.admin import widgets as admin_widgets
-from django.core.exceptions import ValidationError
+from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from config.kernel.actors import Actor
@@ -478,13 +480,41 @@ class ApiClientAdmin(ServiceAdmin):
     def scope_list(self, client):
         return ", ".join(client.scopes) or "—"
 
+    SECRET_SESSION_KEY = "api_client_secret_once"
+
     def response_add(self, request, obj, post_url_continue=None):
+        """POST-redirect-GET: the new secret waits in the session for the one page that shows it, so
+        reloading that page never creates another client (and shows the secret no more)."""
         secret = getattr(obj, "issued_secret", None)
         if secret is None:
             return super().response_add(request, obj, post_url_continue)
+        request.session[self.SECRET_SESSION_KEY] = {"client": str(obj.pk), "secret": secret}
+        return HttpResponseRedirect(
+            reverse("admin:customers_apiclient_secret", args=[quote(obj.pk)], current_app=self.admin_site.name)
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/secret/",
+                self.admin_site.admin_view(self.secret_view),
+                name="customers_apiclient_secret",
+            ),
+            *super().get_urls(),
+        ]
+
+    def secret_view(self, request, object_id):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None or not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        pending = request.session.get(self.SECRET_SESSION_KEY) or {}
+        secret = None
+        if pending.get("client") == str(obj.pk):
+            secret = pending["secret"]
+            del request.session[self.SECRET_SESSION_KEY]
         context = {
             **self.admin_site.each_context(request),
-            "title": "API client created",
+            "title": "API client created" if secret else "API client",
             "subtitle": str(obj),
             "opts": self.opts,
             "client": obj,
@@ -492,7 +522,9 @@ class ApiClientAdmin(ServiceAdmin):
             "change_url": reverse("admin:customers_apiclient_change", args=[obj.pk], current_app=self.admin_site.name),
         }
         request.current_app = self.admin_site.name
-        return TemplateResponse(request, self.secret_template, context)
+        response = TemplateResponse(request, self.secret_template, context)
+        response["Cache-Control"] = "no-store"
+        return response
 
     @admin.action(description="Deactivate selected API clients", permissions=["deactivate"])
     def deactivate_selected(self, request, queryset):

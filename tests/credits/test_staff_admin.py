@@ -1,10 +1,12 @@
 """Issue 12: the customer summary, the per-credit action pages, exports, filters, the liability report
 (which reconciles on a generated data set with uses, reversals, expiries and revokes)."""
 
+import contextlib
 import csv
 import io
 import random
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -209,21 +211,16 @@ def _generated(account, customers, coupons, *, seed=7):
                     break
         if n % 9 == 0 and credit.use_records.exists():
             use = credit.use_records.first()
-            with time_machine.travel(past(use.used_at + timedelta(days=3)), tick=False):
-                try:
-                    credit_services.credit_use_reverse(
-                        account=account, customer_id=customer.pk, credit_id=credit.pk, use_id=use.pk, actor=SYSTEM
-                    )
-                except Exception:
-                    pass
+            with time_machine.travel(past(use.used_at + timedelta(days=3)), tick=False), contextlib.suppress(Exception):
+                credit_services.credit_use_reverse(
+                    account=account, customer_id=customer.pk, credit_id=credit.pk, use_id=use.pk, actor=SYSTEM
+                )
         if n % 5 == 0:
-            with time_machine.travel(past(at + timedelta(days=rng.randint(1, 60))), tick=False):
-                try:
-                    credit_services.credit_revoke(
-                        account=account, customer_id=customer.pk, credit_id=credit.pk, reason="gen", actor=SYSTEM
-                    )
-                except Exception:
-                    pass
+            later = past(at + timedelta(days=rng.randint(1, 60)))
+            with time_machine.travel(later, tick=False), contextlib.suppress(Exception):
+                credit_services.credit_revoke(
+                    account=account, customer_id=customer.pk, credit_id=credit.pk, reason="gen", actor=SYSTEM
+                )
 
 
 def test_liability_report_reconciles_on_generated_data(account, customer, gift, massage):
@@ -277,3 +274,90 @@ def test_both_groups_have_the_report_permission(db):
     for name in ("Credit desk", "Viewer"):
         assert Group.objects.get(name=name).permissions.filter(codename="view_liability_report").exists()
     assert Account.objects.count() == 0
+
+
+def test_bulk_grant_typed_date_is_the_end_of_that_day_in_the_account_zone(desk, account, customer, massage):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("c.csv", b"Number;EMAIL\n" + f"{customer.number};\n".encode(), content_type="text/csv")
+    day = (timezone.now() + timedelta(days=30)).date()
+    response = desk.post(
+        reverse("admin:credits_customercredit_bulk_grant"),
+        {"account": account.pk, "coupon": massage.pk, "customers": upload, "expiry_date": day.isoformat()},
+    )
+    assert response.status_code == 200 and response.context["summary"].granted == 1
+    credit = CustomerCredit.objects.get(customer=customer)
+    local = timezone.localtime(credit.expiry_date, timezone=ZoneInfo("Europe/Oslo"))
+    assert (local.date(), local.hour, local.minute, local.second) == (day, 23, 59, 59)
+    bad = SimpleUploadedFile("c.csv", b"phone;name\n1;2\n", content_type="text/csv")
+    response = desk.post(
+        reverse("admin:credits_customercredit_bulk_grant"),
+        {"account": account.pk, "coupon": massage.pk, "customers": bad},
+    )
+    assert "Its first line names: phone, name." in response.content.decode()
+    assert CustomerCredit.objects.count() == 1
+
+
+def test_give_discount_counts_only_customers_who_did_not_have_it(account, customer):
+    from discounts import services as discount_services
+
+    root = client_for(get_user_model().objects.create_superuser("root", "r@example.com", "x"))
+    rule = discount_services.discount_rule_create(
+        account=account, actor=SYSTEM, name="Coffee", reward_type="discount_percent", reward_value=10, requirement_stamp=5
+    )
+    other = customer_services.customer_create(account=account, actor=SYSTEM, first_name="Bob")
+    discount_services.discount_rule_give(rule=rule, customer_ids=[customer.pk], actor=SYSTEM)
+    response = root.post(
+        reverse("admin:customers_customer_changelist"),
+        {
+            "action": "give_discount_selected",
+            "_selected_action": [customer.pk, other.pk],
+            "apply": "1",
+            "rule": rule.pk,
+        },
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "to 1 customer; 1 already had it" in page
+    summary = root.get(reverse("admin:customers_customer_change", args=[customer.pk])).content.decode()
+    assert "0 of 5" in summary
+
+
+def test_billing_account_create_top_up_and_transactions_csv(desk, account, customer):
+    root = client_for(get_user_model().objects.create_superuser("root", "r@example.com", "x"))
+    response = root.post(
+        reverse("admin:billing_billingaccount_add"), {"customer": customer.pk, "currency": "VC", "credit_min": 0}
+    )
+    assert response.status_code == 302
+    from billing.models import BillingAccount, BillingTransaction
+
+    wallet = BillingAccount.objects.get(customer=customer)
+    assert wallet.created_by == "staff:root"
+    page = desk.get(reverse("admin:customers_customer_change", args=[customer.pk])).content.decode()
+    assert "Top up…" in page
+    top_up = reverse("admin:billing_billingaccount_top_up", args=[wallet.pk])
+    assert desk.post(top_up, {"amount": 0}).status_code == 200
+    assert desk.post(top_up, {"amount": 250, "description": "welcome"}).status_code == 302
+    wallet.refresh_from_db()
+    assert wallet.balance == 250
+    assert BillingTransaction.objects.get(billing_account=wallet).created_by == "staff:alice"
+    response = desk.get(reverse("admin:billing_billingaccount_transactions_export", args=[wallet.pk]))
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [(r["type"], r["amount"], r["description"]) for r in rows] == [("credit", "250", "welcome")]
+    viewer = client_for(make_staff("v2", "Viewer"))
+    assert viewer.post(top_up, {"amount": 5}).status_code == 403
+    assert "Top up…" not in viewer.get(reverse("admin:customers_customer_change", args=[customer.pk])).content.decode()
+    wallet.refresh_from_db()
+    assert wallet.balance == 250
+
+
+def test_coupon_list_shows_currency_not_minor_units(desk, gift):
+    page = desk.get(reverse("admin:credits_coupon_changelist")).content.decode()
+    assert "NOK 200.00" in page and "20000 NOK" not in page
+
+
+def test_credit_history_button_shows_the_credit_history(desk, customer, massage):
+    credit = issue(customer, massage)
+    page = desk.get(reverse("admin:credits_customercredit_history", args=[credit.pk])).content.decode()
+    assert "Issued" in page or "issued" in page
+    assert "system:test" in page
