@@ -21,7 +21,7 @@ install: $(BIN)/.installed
 run: install
 	@mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py load_demo_data
+	$(BIN)/python manage.py load_demo_data --host $(HOST) --port $(PORT)
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install

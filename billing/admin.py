@@ -7,14 +7,21 @@ import uuid
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Sum
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 
 from config.kernel.actors import Actor
 from config.kernel.admin import ReadOnlyInline
 from config.kernel.exceptions import DomainError
-from customers.admin import CustomerPagePiece
+from credits.admin import csv_response, iso, safe_next
+from customers.admin import CustomerPagePiece, local_time_text, money
+from customers.models import Customer
 
 from . import services
 from .models import BillingAccount, BillingTransaction
@@ -33,6 +40,17 @@ class TransactionInline(ReadOnlyInline):
         return super().get_queryset(request).order_by("-created_at", "-id")
 
 
+class BillingAccountCreateForm(forms.Form):
+    customer = forms.ModelChoiceField(
+        queryset=Customer.objects.select_related("account").order_by("account_id", "number"),
+        help_text="The organization (customer) the billing account belongs to.",
+    )
+    currency = forms.CharField(max_length=8, initial="VC", help_text="VC (virtual credits) unless agreed otherwise.")
+    credit_min = forms.IntegerField(
+        initial=0, max_value=0, help_text="The lowest balance allowed: 0, or negative to allow an overdraft."
+    )
+
+
 class TopUpForm(forms.Form):
     amount = forms.IntegerField(min_value=1, help_text="Credits to add.")
     description = forms.CharField(required=False, max_length=500)
@@ -40,7 +58,7 @@ class TopUpForm(forms.Form):
 
 @admin.register(BillingAccount)
 class BillingAccountAdmin(admin.ModelAdmin):
-    list_display = ("id", "customer", "currency", "balance", "credit_min", "created_at")
+    list_display = ("id", "customer", "currency", "balance_shown", "credit_min", "created_at")
     list_filter = ("account", "currency")
     list_select_related = ("customer",)
     search_fields = ("customer__email", "customer__first_name", "customer__last_name", "=id")
@@ -59,8 +77,10 @@ class BillingAccountAdmin(admin.ModelAdmin):
     inlines = (TransactionInline,)
     actions = ("top_up_selected",)
 
+    form_template = "admin/billing/billingaccount/form_page.html"
+
     def has_add_permission(self, request):
-        return False
+        return request.user.has_perm("billing.add_billingaccount")
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -70,6 +90,138 @@ class BillingAccountAdmin(admin.ModelAdmin):
 
     def has_top_up_permission(self, request):
         return request.user.has_perm("billing.add_billingtransaction")
+
+    @admin.display(description="balance", ordering="balance")
+    def balance_shown(self, billing_account):
+        return money(billing_account.balance, billing_account.currency)
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/top-up/",
+                self.admin_site.admin_view(self.top_up_view),
+                name="billing_billingaccount_top_up",
+            ),
+            path(
+                "<path:object_id>/transactions.csv",
+                self.admin_site.admin_view(self.transactions_export_view),
+                name="billing_billingaccount_transactions_export",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _page(self, request, *, title, form, submit, back, intro=""):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.opts,
+            "form": form,
+            "submit": submit,
+            "next": back,
+            "intro": intro,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, self.form_template, context)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """Create a billing account for a customer, through billing.services."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        changelist = reverse("admin:billing_billingaccount_changelist", current_app=self.admin_site.name)
+        initial = {"customer": request.GET.get("customer")} if request.GET.get("customer") else None
+        form = BillingAccountCreateForm(request.POST if request.method == "POST" else None, initial=initial)
+        if form.is_bound and form.is_valid():
+            customer = form.cleaned_data["customer"]
+            try:
+                created = services.billing_account_create(
+                    account=customer.account,
+                    org_id=customer.pk,
+                    currency=form.cleaned_data["currency"].strip().upper(),
+                    credit_min=form.cleaned_data["credit_min"],
+                    actor=Actor.staff(request.user),
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                self.message_user(request, f"Created billing account {created.pk} for {customer}.", messages.SUCCESS)
+                return HttpResponseRedirect(
+                    reverse(
+                        "admin:billing_billingaccount_change",
+                        args=[quote(created.pk)],
+                        current_app=self.admin_site.name,
+                    )
+                )
+        return self._page(request, title="Create a billing account", form=form, submit="Create", back=changelist)
+
+    def top_up_view(self, request, object_id):
+        if not self.has_top_up_permission(request):
+            raise PermissionDenied
+        billing_account = self.get_object(request, unquote(object_id))
+        if billing_account is None:
+            raise Http404("No such billing account.")
+        back = safe_next(
+            request,
+            reverse(
+                "admin:billing_billingaccount_change",
+                args=[quote(billing_account.pk)],
+                current_app=self.admin_site.name,
+            ),
+        )
+        form = TopUpForm(request.POST if request.method == "POST" else None)
+        if form.is_bound and form.is_valid():
+            try:
+                services.billing_top_up(
+                    account=billing_account.account,
+                    billing_account_id=billing_account.pk,
+                    usage_id=uuid.uuid4(),
+                    amount=form.cleaned_data["amount"],
+                    description=form.cleaned_data["description"],
+                    source="system.awarded",
+                    actor=Actor.staff(request.user),
+                )
+            except DomainError as exc:
+                self.message_user(request, f"Could not top up: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(
+                    request, f"Topped up {billing_account} by {form.cleaned_data['amount']}.", messages.SUCCESS
+                )
+            return HttpResponseRedirect(back)
+        return self._page(
+            request,
+            title=f"Top up {billing_account}",
+            form=form,
+            submit="Top up",
+            back=back,
+            intro=f"Balance now: {billing_account.balance} {billing_account.currency}.",
+        )
+
+    def transactions_export_view(self, request, object_id):
+        billing_account = self.get_object(request, unquote(object_id))
+        if billing_account is None:
+            raise Http404("No such billing account.")
+        if not self.has_view_permission(request, billing_account):
+            raise PermissionDenied
+        transactions = billing_account.transactions.order_by("created_at", "id")
+        rows = (
+            (tx.pk, iso(tx.created_at), tx.type, tx.amount, billing_account.currency, tx.source, tx.description,
+             tx.usage_id, tx.reverts_id or "", tx.created_by)
+            for tx in transactions.iterator(chunk_size=2000)
+        )  # fmt: skip
+        header = ["id", "created_at", "type", "amount", "currency", "source", "description", "usage_id", "reverts",
+                  "created_by"]  # fmt: skip
+        return csv_response(f"billing-{billing_account.pk}-transactions.csv", header, rows)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        links = []
+        args = [object_id]
+        if self.has_top_up_permission(request):
+            links.append(("Top up…", reverse("admin:billing_billingaccount_top_up", args=args), "top-up"))
+        links.append(
+            ("Transactions CSV", reverse("admin:billing_billingaccount_transactions_export", args=args), "export")
+        )
+        extra_context["object_links"] = links
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="feature usage")
     def feature_usage(self, billing_account):
@@ -129,4 +281,45 @@ class BillingAccountInline(ReadOnlyInline):
     show_change_link = True
 
 
-CUSTOMER_PAGE = CustomerPagePiece(inlines=(BillingAccountInline,))
+def customer_billing_summary(request, customer, admin_site):
+    """Each billing account's balance, with Top up… for staff who may."""
+    may_top_up = request.user.has_perm("billing.add_billingtransaction")
+    back = reverse("admin:customers_customer_change", args=[quote(customer.pk)], current_app=admin_site.name)
+    rows = []
+    for billing_account in BillingAccount.objects.filter(customer=customer).order_by("created_at", "id"):
+        button = ""
+        if may_top_up:
+            url = reverse(
+                "admin:billing_billingaccount_top_up", args=[quote(billing_account.pk)], current_app=admin_site.name
+            )
+            button = format_html('<a class="button top-up" href="{}?{}">Top up…</a>', url, urlencode({"next": back}))
+        rows.append(
+            (
+                str(billing_account.pk)[:8],
+                money(billing_account.balance, billing_account.currency),
+                billing_account.credit_min,
+                local_time_text(billing_account.updated_at, customer.account),
+                button,
+            )
+        )
+    create = ""
+    if request.user.has_perm("billing.add_billingaccount"):
+        url = reverse("admin:billing_billingaccount_add", current_app=admin_site.name)
+        create = format_html(
+            '<p><a class="button" href="{}?customer={}">Create a billing account</a></p>', url, customer.pk
+        )
+    table = (
+        format_html(
+            '<table id="summary-billing"><thead><tr><th>billing account</th><th>balance</th><th>credit min</th>'
+            "<th>updated</th><th></th></tr></thead><tbody>{}</tbody></table>",
+            format_html_join(
+                "", '<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class="row-actions">{}</td></tr>', rows
+            ),
+        )
+        if rows
+        else "none"
+    )
+    return format_html('<div class="summary-billing"><h3>Billing balances</h3>{}{}</div>', table, create)
+
+
+CUSTOMER_PAGE = CustomerPagePiece(inlines=(BillingAccountInline,), summaries=(customer_billing_summary,))

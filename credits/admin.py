@@ -7,8 +7,10 @@ and its uses reversed, each by its own service call, and each recorded in the cr
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import uuid
+from datetime import datetime, time, timedelta
 
 from django import forms
 from django.contrib import admin, messages
@@ -16,17 +18,19 @@ from django.contrib.admin import helpers
 from django.contrib.admin.options import IS_POPUP_VAR, IncorrectLookupParameters
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import Q
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.http import urlencode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
 from config.kernel.actors import Actor
 from config.kernel.admin import ReadOnlyInline, ServiceAdmin, ServiceModelForm
 from config.kernel.exceptions import DomainError
-from customers.admin import CustomerPagePiece, customer_number_query
+from customers.admin import CustomerPagePiece, customer_number_query, local_time_text, money
 from customers.models import Customer, Membership, MembershipType
 
 from . import admin_bulk, grants, selectors, services
@@ -40,6 +44,46 @@ def credit_status_label(credit: CustomerCredit) -> str:
 def credit_uses_label(credit: CustomerCredit) -> str:
     limit = credit.use_limit
     return f"{credit.uses}/{'∞' if limit is None else limit}"
+
+
+def credit_value(credit: CustomerCredit):
+    """A monetary credit's face value in its currency; otherwise the revenue it recognises when used, in
+    the account's currency."""
+    coupon = credit.coupon
+    if coupon.kind == Coupon.Kind.MONETARY:
+        return money(coupon.value, coupon.currency or credit.account.currency)
+    return money(credit.revenue, credit.account.currency)
+
+
+class Echo:
+    """A file-like object whose write() returns the line, for streaming csv.writer output."""
+
+    def write(self, value):
+        return value
+
+
+def csv_response(filename: str, header: list[str], rows) -> StreamingHttpResponse:
+    writer = csv.writer(Echo())
+
+    def lines():
+        yield writer.writerow(header)
+        for row in rows:
+            yield writer.writerow(row)
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def iso(moment) -> str:
+    return moment.isoformat() if moment is not None else ""
+
+
+def safe_next(request, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return default
 
 
 # --- coupons -------------------------------------------------------------------------------------
@@ -66,7 +110,7 @@ class CouponForm(ServiceModelForm):
 @admin.register(Coupon)
 class CouponAdmin(ServiceAdmin):
     form = CouponForm
-    list_display = ("name", "kind", "benefit", "multi_use", "max_uses", "valid_for", "default_revenue", "active")
+    list_display = ("name", "kind", "benefit", "multi_use", "max_uses", "valid_for", "revenue_shown", "active")
     list_filter = ("active", "kind", "multi_use", "account")
     list_select_related = ("account",)
     search_fields = ("name", "benefit_key", "offering")
@@ -89,8 +133,12 @@ class CouponAdmin(ServiceAdmin):
     @admin.display(description="benefit")
     def benefit(self, coupon):
         if coupon.kind == Coupon.Kind.MONETARY:
-            return f"{coupon.value} {coupon.currency or ''}".strip()
+            return money(coupon.value, coupon.currency or coupon.account.currency)
         return coupon.offering or "—"
+
+    @admin.display(description="default revenue", ordering="default_revenue")
+    def revenue_shown(self, coupon):
+        return money(coupon.default_revenue, coupon.account.currency)
 
     @admin.action(description="Deactivate selected coupons", permissions=["change"])
     def deactivate_selected(self, request, queryset):
@@ -195,6 +243,21 @@ class CreditRevokeForm(forms.Form):
     )
 
 
+class CreditRedeemForm(forms.Form):
+    reference = forms.CharField(
+        required=False,
+        max_length=255,
+        help_text="Optional, e.g. a receipt number. A reference already used is not used again.",
+    )
+    note = forms.CharField(required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}))
+
+
+class CreditReverseForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), max_length=1000, help_text="Kept in the credit's history."
+    )
+
+
 class CreditStatusFilter(admin.SimpleListFilter):
     title = "status"
     parameter_name = "status"
@@ -235,6 +298,83 @@ class CreditMembershipFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ExpiringFilter(admin.SimpleListFilter):
+    title = "expiring"
+    parameter_name = "expiring"
+
+    def lookups(self, request, model_admin):
+        return [("7", "Within 7 days"), ("30", "Within 30 days")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("7", "30"):
+            now = timezone.now()
+            return queryset.usable(now).filter(expiry_date__lte=now + timedelta(days=int(self.value())))
+        return queryset
+
+
+class ExpiryRangeFilter(admin.ListFilter):
+    """Credits whose expiry date falls in a range of days (both ends included, dates in UTC)."""
+
+    title = "expiry date range"
+    template = "admin/credits/customercredit/expiry_range_filter.html"
+    parameters = ("expiry_from", "expiry_to")
+
+    def __init__(self, request, params, model, model_admin):
+        super().__init__(request, params, model, model_admin)
+        self.values: dict[str, str] = {}
+        for name in self.parameters:
+            if name in params:
+                value = params.pop(name)
+                self.values[name] = value[-1] if isinstance(value, list) else value
+        self.dates = {}
+        for name, value in self.values.items():
+            try:
+                self.dates[name] = datetime.strptime(value, "%Y-%m-%d").date()
+            except ValueError as exc:
+                raise IncorrectLookupParameters(f"{name} must be a date (YYYY-MM-DD).") from exc
+
+    def has_output(self):
+        return True
+
+    def expected_parameters(self):
+        return list(self.parameters)
+
+    def choices(self, changelist):
+        yield {
+            "values": self.values,
+            "keep": [(k, v) for k, v in changelist.get_filters_params().items() if k not in self.parameters],
+            "clear_url": changelist.get_query_string(remove=list(self.parameters)),
+        }
+
+    def queryset(self, request, queryset):
+        utc = timezone.get_fixed_timezone(0)
+        if "expiry_from" in self.dates:
+            queryset = queryset.filter(expiry_date__gte=datetime.combine(self.dates["expiry_from"], time.min, utc))
+        if "expiry_to" in self.dates:
+            end = datetime.combine(self.dates["expiry_to"] + timedelta(days=1), time.min, utc)
+            queryset = queryset.filter(expiry_date__lt=end)
+        return queryset
+
+
+class IssuedByFilter(admin.SimpleListFilter):
+    """Who issued the credit: a staff user, an API client, a rule, a batch (the history's label)."""
+
+    title = "issued by"
+    parameter_name = "issued_by"
+    limit = 50
+
+    def lookups(self, request, model_admin):
+        labels = (
+            CustomerCredit.objects.order_by("issued_by").values_list("issued_by", flat=True).distinct()[: self.limit]
+        )
+        return [(label, label) for label in labels]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(issued_by=self.value())
+        return queryset
+
+
 class CreditUseInline(ReadOnlyInline):
     model = CreditUse
     verbose_name = "use"
@@ -263,7 +403,7 @@ class CreditUseInline(ReadOnlyInline):
             args=[quote(use.credit_id), use.pk],
             current_app=self.admin_site.name,
         )
-        return format_html('<a class="button" href="{}">Reverse…</a>', url)
+        return format_html('<a class="button reverse-use" href="{}">Reverse…</a>', url)
 
 
 class CreditEventInline(ReadOnlyInline):
@@ -277,9 +417,27 @@ class CreditEventInline(ReadOnlyInline):
 @admin.register(CustomerCredit)
 class CustomerCreditAdmin(ServiceAdmin):
     form = CreditIssueForm
-    list_display = ("customer", "coupon", "status_label", "expiry_date", "uses_label", "source", "created_at")
-    list_filter = (CreditStatusFilter, "coupon", "source", CreditMembershipFilter, "account")
-    list_select_related = ("customer", "coupon")
+    list_display = (
+        "customer",
+        "coupon",
+        "status_label",
+        "value",
+        "expiry_local",
+        "uses_label",
+        "source",
+        "issued_local",
+    )
+    list_filter = (
+        CreditStatusFilter,
+        ExpiringFilter,
+        ExpiryRangeFilter,
+        "coupon",
+        IssuedByFilter,
+        "source",
+        CreditMembershipFilter,
+        "account",
+    )
+    list_select_related = ("customer", "coupon", "account")
     search_fields = ("customer__first_name", "customer__last_name", "customer__email", "=customer__card_number")
     search_help_text = "Customer name, email, number or card number, or a credit id."
     date_hierarchy = "created_at"
@@ -287,14 +445,16 @@ class CustomerCreditAdmin(ServiceAdmin):
     show_full_result_count = False
     actions = ("redeem_selected", "revoke_selected")
     revoke_template = "admin/credits/customercredit/revoke_confirmation.html"
+    action_template = "admin/credits/customercredit/credit_action.html"
+    history_template = "admin/credits/customercredit/credit_history.html"
     reverse_use_template = "admin/credits/customercredit/reverse_use_confirmation.html"
 
     ledger_fieldsets = (
         (None, {"fields": ("id", "customer", "coupon", "membership", "source", "status_label", "uses_label")}),
-        ("Validity and use", {"fields": ("multi_use", "max_uses", "expiry_date", "redeemed_at")}),
-        ("Revenue (minor units)", {"fields": ("revenue", "revenue_recognised")}),
-        ("Issued", {"fields": ("issued_by", "issued_by_user", "issued_by_client", "created_at", "updated_at")}),
-        ("Revoked", {"fields": ("revoked_at", "revoked_by", "revoke_reason")}),
+        ("Validity and use", {"fields": ("multi_use", "max_uses", "expiry_local", "redeemed_local")}),
+        ("Value", {"fields": ("value", "revenue_shown", "revenue_recognised_shown")}),
+        ("Issued", {"fields": ("issued_by", "issued_by_user", "issued_by_client", "issued_local", "updated_at")}),
+        ("Revoked", {"fields": ("revoked_local", "revoked_by", "revoke_reason")}),
     )
 
     # --- pages ---
@@ -342,6 +502,34 @@ class CustomerCreditAdmin(ServiceAdmin):
     @admin.display(description="uses", ordering="uses")
     def uses_label(self, credit):
         return credit_uses_label(credit)
+
+    @admin.display(description="value")
+    def value(self, credit):
+        return credit_value(credit)
+
+    @admin.display(description="revenue")
+    def revenue_shown(self, credit):
+        return money(credit.revenue, credit.account.currency)
+
+    @admin.display(description="revenue recognised")
+    def revenue_recognised_shown(self, credit):
+        return money(credit.revenue_recognised, credit.account.currency)
+
+    @admin.display(description="expires", ordering="expiry_date")
+    def expiry_local(self, credit):
+        return local_time_text(credit.expiry_date, credit.account) if credit.expiry_date else "never"
+
+    @admin.display(description="issued", ordering="created_at")
+    def issued_local(self, credit):
+        return local_time_text(credit.created_at, credit.account)
+
+    @admin.display(description="fully used at")
+    def redeemed_local(self, credit):
+        return local_time_text(credit.redeemed_at, credit.account)
+
+    @admin.display(description="revoked at")
+    def revoked_local(self, credit):
+        return local_time_text(credit.revoked_at, credit.account)
 
     # Nobody edits a credit: its page is read-only, and changes go through the actions and the reverse
     # page, each gated by its own permission.
@@ -476,6 +664,22 @@ class CustomerCreditAdmin(ServiceAdmin):
                 self.admin_site.admin_view(self.bulk_grant_view),
                 name="credits_customercredit_bulk_grant",
             ),
+            path("export.csv", self.admin_site.admin_view(self.export_view), name="credits_customercredit_export"),
+            path(
+                "<path:object_id>/redeem/",
+                self.admin_site.admin_view(self.redeem_view),
+                name="credits_customercredit_redeem",
+            ),
+            path(
+                "<path:object_id>/revoke/",
+                self.admin_site.admin_view(self.revoke_view),
+                name="credits_customercredit_revoke",
+            ),
+            path(
+                "<path:object_id>/uses.csv",
+                self.admin_site.admin_view(self.uses_export_view),
+                name="credits_customercredit_uses_export",
+            ),
             path(
                 "<path:object_id>/uses/<uuid:use_id>/reverse/",
                 self.admin_site.admin_view(self.reverse_use_view),
@@ -493,30 +697,118 @@ class CustomerCreditAdmin(ServiceAdmin):
         extra_context = {**(extra_context or {}), "can_bulk_grant": self.has_add_permission(request)}
         return super().changelist_view(request, extra_context)
 
-    def reverse_use_view(self, request, object_id, use_id):
-        """GET asks for confirmation; POST reverses the use through the service."""
-        if not self.has_redeem_permission(request):
-            raise PermissionDenied
+    def _credit_or_404(self, request, object_id) -> CustomerCredit:
         credit = self.get_object(request, unquote(object_id))
         if credit is None:
             raise Http404("No such credit.")
+        return credit
+
+    def _action_page(self, request, credit, *, title, form, submit, intro, back):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "subtitle": str(credit),
+            "opts": self.opts,
+            "credit": credit,
+            "status": credit_status_label(credit),
+            "form": form,
+            "submit": submit,
+            "intro": intro,
+            "next": back,
+            "change_url": self._change_url(credit.pk),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, self.action_template, context)
+
+    def redeem_view(self, request, object_id):
+        """Use the credit once, with an optional reference and note (GET: the form; POST: the service)."""
+        if not self.has_redeem_permission(request):
+            raise PermissionDenied
+        credit = self._credit_or_404(request, object_id)
+        back = safe_next(request, self._change_url(credit.pk))
+        form = CreditRedeemForm(request.POST if request.method == "POST" else None)
+        if form.is_bound and form.is_valid():
+            try:
+                services.credit_redeem(
+                    account=credit.account,
+                    customer_id=credit.customer_id,
+                    credit_id=credit.pk,
+                    reference=form.cleaned_data["reference"] or None,
+                    note=form.cleaned_data["note"],
+                    actor=Actor.staff(request.user),
+                )
+            except DomainError as exc:
+                self.message_user(request, f"Could not redeem {credit}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"Redeemed {credit} (one use).", messages.SUCCESS)
+            return HttpResponseRedirect(back)
+        return self._action_page(
+            request,
+            credit,
+            title="Redeem a credit",
+            form=form,
+            submit="Redeem",
+            intro="Records one use of this credit now, with your name in its history.",
+            back=back,
+        )
+
+    def revoke_view(self, request, object_id):
+        """Revoke the credit, with a reason (GET: the form; POST: the service)."""
+        if not self.has_revoke_permission(request):
+            raise PermissionDenied
+        credit = self._credit_or_404(request, object_id)
+        back = safe_next(request, self._change_url(credit.pk))
+        form = CreditRevokeForm(request.POST if request.method == "POST" else None)
+        if form.is_bound and form.is_valid():
+            try:
+                services.credit_revoke(
+                    account=credit.account,
+                    customer_id=credit.customer_id,
+                    credit_id=credit.pk,
+                    reason=form.cleaned_data["reason"],
+                    actor=Actor.staff(request.user),
+                )
+            except DomainError as exc:
+                self.message_user(request, f"Could not revoke {credit}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"Revoked {credit}.", messages.SUCCESS)
+            return HttpResponseRedirect(back)
+        return self._action_page(
+            request,
+            credit,
+            title="Revoke a credit",
+            form=form,
+            submit="Revoke",
+            intro="A revoked credit can no longer be used, and revoking cannot be undone.",
+            back=back,
+        )
+
+    def reverse_use_view(self, request, object_id, use_id):
+        """GET asks for confirmation and a reason; POST reverses the use through the service."""
+        if not self.has_redeem_permission(request):
+            raise PermissionDenied
+        credit = self._credit_or_404(request, object_id)
         use = credit.use_records.filter(pk=use_id).first()
         if use is None:
             raise Http404("No such use of this credit.")
-        if request.method == "POST":
+        back = safe_next(request, self._change_url(credit.pk))
+        form = CreditReverseForm(request.POST if request.method == "POST" else None)
+        if form.is_bound and form.is_valid():
             try:
                 services.credit_use_reverse(
                     account=credit.account,
                     customer_id=credit.customer_id,
                     credit_id=credit.pk,
                     use_id=use.pk,
+                    reason=form.cleaned_data["reason"],
                     actor=Actor.staff(request.user),
                 )
             except DomainError as exc:
                 self.message_user(request, f"Could not reverse the use: {exc.message}", messages.ERROR)
             else:
-                self.message_user(request, f"Reversed the use of {credit} made at {use.used_at:%Y-%m-%d %H:%M}.")
-            return HttpResponseRedirect(self._change_url(credit.pk))
+                when = local_time_text(use.used_at, credit.account)
+                self.message_user(request, f"Reversed the use of {credit} made at {when}.")
+            return HttpResponseRedirect(back)
         context = {
             **self.admin_site.each_context(request),
             "title": "Reverse a use",
@@ -524,26 +816,162 @@ class CustomerCreditAdmin(ServiceAdmin):
             "opts": self.opts,
             "credit": credit,
             "use": use,
+            "form": form,
+            "next": back,
+            "used_at": local_time_text(use.used_at, credit.account),
+            "reversed_at": local_time_text(use.reversed_at, credit.account),
+            "use_revenue": money(use.revenue, credit.account.currency),
             "change_url": self._change_url(credit.pk),
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, self.reverse_use_template, context)
+
+    # --- the credit page: its buttons and its own history ---
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        credit = self.get_object(request, unquote(object_id))
+        if credit is not None:
+            extra_context["credit_actions"] = credit_action_links(request, credit, self.admin_site)
+            extra_context["uses_export_url"] = reverse(
+                "admin:credits_customercredit_uses_export", args=[quote(credit.pk)], current_app=self.admin_site.name
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        """The credit's own history (its CreditEvent rows: issued, used, reversed, revoked), not the
+        admin's change log, which knows nothing of what the services did."""
+        credit = self._credit_or_404(request, object_id)
+        if not self.has_view_or_change_permission(request, credit):
+            raise PermissionDenied
+        events = credit.events.order_by("created_at", "id")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"History: {credit}",
+            "opts": self.opts,
+            "object": credit,
+            "rows": [(local_time_text(e.created_at, credit.account), e) for e in events],
+            "change_url": self._change_url(credit.pk),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, self.history_template, context)
+
+    # --- exports ---
+
+    def export_view(self, request):
+        """The credit list as CSV, with the list's current filters and search."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        changelist = self.get_changelist_instance(request)
+        credits = changelist.get_queryset(request).select_related("account", "customer", "coupon")
+        now = timezone.now()
+        rows = (
+            (
+                credit.pk,
+                credit.account_id,
+                credit.customer.number,
+                str(credit.customer),
+                credit.coupon.name,
+                credit.status_at(now),
+                credit.uses,
+                "" if credit.use_limit is None else credit.use_limit,
+                iso(credit.expiry_date),
+                credit.account.currency,
+                credit.revenue,
+                credit.revenue_recognised,
+                credit.source,
+                credit.issued_by,
+                iso(credit.created_at),
+                iso(credit.revoked_at),
+                credit.revoke_reason or "",
+            )
+            for credit in credits.iterator(chunk_size=2000)
+        )
+        header = [
+            "id", "account", "customer_number", "customer", "coupon", "status", "uses", "use_limit", "expiry_date",
+            "currency", "revenue_minor", "revenue_recognised_minor", "source", "issued_by", "issued_at",
+            "revoked_at", "revoke_reason",
+        ]  # fmt: skip
+        return csv_response(f"credits-{now:%Y%m%d-%H%M%S}.csv", header, rows)
+
+    def uses_export_view(self, request, object_id):
+        credit = self._credit_or_404(request, object_id)
+        if not self.has_view_or_change_permission(request, credit):
+            raise PermissionDenied
+        rows = (
+            (
+                use.pk, iso(use.used_at), use.used_by, use.reference or "", use.note, credit.account.currency,
+                use.revenue, iso(use.reversed_at), use.reversed_by or "",
+            )
+            for use in credit.use_records.order_by("used_at", "id")
+        )  # fmt: skip
+        header = [
+            "use_id", "used_at", "used_by", "reference", "note", "currency", "revenue_minor", "reversed_at",
+            "reversed_by",
+        ]  # fmt: skip
+        return csv_response(f"credit-{credit.pk}-uses.csv", header, rows)
+
+
+def credit_action_links(request, credit: CustomerCredit, admin_site, *, back: str = "") -> list[tuple[str, str, str]]:
+    """The buttons that act on one credit, each shown only to staff who may use it and only when the
+    credit's status allows it: Redeem…, Revoke…, Reverse last use…"""
+    user = request.user
+    status = credit.status
+    query = "?" + urlencode({"next": back}) if back else ""
+    args = [quote(credit.pk)]
+    links = []
+    if user.has_perm("credits.redeem_customercredit") and status == CustomerCredit.Status.ACTIVE:
+        links.append(
+            ("Redeem…", reverse("admin:credits_customercredit_redeem", args=args, current_app=admin_site.name) + query,
+             "redeem")
+        )  # fmt: skip
+    revocable = status not in (CustomerCredit.Status.REVOKED, CustomerCredit.Status.REDEEMED)
+    if user.has_perm("credits.revoke_customercredit") and revocable:
+        links.append(
+            ("Revoke…", reverse("admin:credits_customercredit_revoke", args=args, current_app=admin_site.name) + query,
+             "revoke")
+        )  # fmt: skip
+    if user.has_perm("credits.redeem_customercredit") and credit.revoked_at is None and credit.uses > 0:
+        last = credit.use_records.filter(reversed_at__isnull=True).order_by("-used_at", "-id").first()
+        if last is not None:
+            url = reverse(
+                "admin:credits_customercredit_reverse_use", args=[*args, last.pk], current_app=admin_site.name
+            )
+            links.append(("Reverse last use…", url + query, "reverse-use"))
+    return links
 
 
 # --- the customer page's credits piece (config/admin.py adds it) ----------------------------------
 
 
 class CustomerCreditInline(ReadOnlyInline):
+    """The customer's credits, active first (then newest), each row with its action buttons."""
+
     model = CustomerCredit
     fk_name = "customer"
     verbose_name = "credit"
     verbose_name_plural = "credits"
-    fields = ("coupon", "status_label", "uses_label", "expiry_date", "source", "created_at")
-    readonly_fields = fields
+    fields = ("coupon", "status_label", "value", "uses_label", "expires", "source", "issued")
+    readonly_fields = (*fields, "row_actions")
     show_change_link = True
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("coupon").order_by("-created_at", "-id")
+        self._request = request
+        active_first = models.Case(models.When(computed_status="active", then=models.Value(0)), default=models.Value(1))
+        return (
+            super()
+            .get_queryset(request)
+            .with_status()
+            .select_related("coupon", "account")
+            .order_by(active_first, "-created_at", "-id")
+        )
+
+    def get_fields(self, request, obj=None):
+        self._request = request
+        user = request.user
+        if user.has_perm("credits.redeem_customercredit") or user.has_perm("credits.revoke_customercredit"):
+            return (*self.fields, "row_actions")
+        return self.fields
 
     @admin.display(description="status")
     def status_label(self, credit):
@@ -552,6 +980,104 @@ class CustomerCreditInline(ReadOnlyInline):
     @admin.display(description="uses")
     def uses_label(self, credit):
         return credit_uses_label(credit)
+
+    @admin.display(description="value")
+    def value(self, credit):
+        return credit_value(credit)
+
+    @admin.display(description="expires")
+    def expires(self, credit):
+        return local_time_text(credit.expiry_date, credit.account) if credit.expiry_date else "never"
+
+    @admin.display(description="issued")
+    def issued(self, credit):
+        return local_time_text(credit.created_at, credit.account)
+
+    @admin.display(description="actions")
+    def row_actions(self, credit):
+        request = getattr(self, "_request", None)
+        if request is None:
+            return ""
+        back = reverse(
+            "admin:customers_customer_change", args=[quote(credit.customer_id)], current_app=self.admin_site.name
+        )
+        links = credit_action_links(request, credit, self.admin_site, back=back)
+        if not links:
+            return "—"
+        return format_html(
+            '<span class="row-actions">{}</span>',
+            format_html_join(
+                "", '<a class="button {}" href="{}">{}</a>', ((css, url, label) for label, url, css in links)
+            ),
+        )
+
+
+def customer_credit_summary(request, customer, admin_site):
+    """What the customer has: remaining monetary value, uses left per benefit key, the next expiry, and
+    the credits themselves (active first; redeemed, expired and revoked folded away)."""
+    account = customer.account
+    now = timezone.now()
+    credits = list(
+        CustomerCredit.objects.filter(customer=customer).select_related("coupon").order_by("expiry_date", "-created_at")
+    )
+    for credit in credits:
+        credit.account = account
+    active = [c for c in credits if c.status_at(now) == CustomerCredit.Status.ACTIVE]
+    closed = [c for c in credits if c.status_at(now) != CustomerCredit.Status.ACTIVE]
+    remaining: dict[str, int] = {}
+    for credit in active:
+        if credit.coupon.kind == Coupon.Kind.MONETARY:
+            limit = credit.use_limit
+            left = credit.coupon.value if limit is None else credit.coupon.value * (limit - credit.uses) // limit
+            currency = credit.coupon.currency or account.currency
+            remaining[currency] = remaining.get(currency, 0) + left
+    remaining.setdefault(account.currency, 0)
+    next_expiry = min((c.expiry_date for c in active if c.expiry_date), default=None)
+    benefits = selectors.benefits_of(customer=customer)
+
+    def credit_rows(items):
+        return format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (c.coupon.name, credit_status_label(c), credit_uses_label(c),
+                 local_time_text(c.expiry_date, account) if c.expiry_date else "never")
+                for c in items
+            ),
+        )  # fmt: skip
+
+    table = (
+        "<table><thead><tr><th>coupon</th><th>status</th><th>uses</th><th>expires</th></tr></thead>"
+        "<tbody>{}</tbody></table>"
+    )
+    return format_html(
+        '<div class="summary-credits">'
+        '<h3>Remaining value</h3><p class="big" id="summary-remaining">{}</p>'
+        '<h3>Next expiry</h3><p id="summary-next-expiry">{}</p>'
+        '<h3>Uses left per benefit</h3>{}'
+        '<h3>Active credits ({})</h3>{}'
+        '<details id="summary-closed"><summary>Redeemed, expired and revoked credits ({})</summary>{}</details>'
+        "</div>",
+        format_html_join(", ", "{}", ((money(minor, currency),) for currency, minor in sorted(remaining.items()))),
+        local_time_text(next_expiry, account) if next_expiry else "none",
+        format_html(
+            '<table id="summary-benefits"><thead><tr><th>benefit</th><th>usable now</th><th>uses left</th></tr></thead>'
+            "<tbody>{}</tbody></table>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                (
+                    (row["key"], "yes" if row["valid"] else "no",
+                     "unlimited" if row["uses_left"] is None else row["uses_left"])
+                    for row in benefits
+                ),
+            ),
+        ) if benefits else "none",
+        len(active),
+        format_html(table, credit_rows(active)) if active else "none",
+        len(closed),
+        format_html(table, credit_rows(closed)) if closed else "none",
+    )  # fmt: skip
 
 
 @admin.display(description="benefits")
@@ -588,6 +1114,7 @@ def grant_credit_selected(modeladmin, request, queryset):
         return None
     account = customers[0].account
     form = admin_bulk.BulkGrantForm(request.POST if "apply" in request.POST else None, needs_file=False)
+    form.account = account
     form.fields["coupon"].queryset = form.fields["coupon"].queryset.filter(account=account)
     summary = None
     if form.is_bound and form.is_valid():
@@ -639,4 +1166,5 @@ CUSTOMER_PAGE = CustomerPagePiece(
     actions=(grant_credit_selected,),
     permissions={"grant": "credits.add_customercredit"},
     links=(customer_credit_links,),
+    summaries=(customer_credit_summary,),
 )

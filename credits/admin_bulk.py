@@ -4,8 +4,11 @@ credit's history, and show the same summary and rejected rows."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
-from io import TextIOWrapper
+import io
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import admin
@@ -30,7 +33,11 @@ class BulkGrantForm(forms.Form):
         help_text="CSV whose header names customer_id, number or email; optional expiry_date and revenue "
         "columns override the values below per row.",
     )
-    expiry_date = forms.DateTimeField(required=False, help_text="Default: from the coupon's validity.")
+    expiry_date = forms.DateField(
+        required=False,
+        help_text="A date (YYYY-MM-DD): the credits expire at the end of that day (23:59:59) in the account's "
+        "time zone, as an expiry_date in the CSV does. Default: from the coupon's validity.",
+    )
     revenue = forms.IntegerField(required=False, min_value=0, help_text="Minor units. Default: the coupon's.")
     batch_key = forms.CharField(
         required=False,
@@ -56,9 +63,43 @@ class BulkGrantForm(forms.Form):
                 self.add_error("customers", "The file is larger than 50 MB; use the grant_credits command.")
             if coupon and data.get("account") and coupon.account_id != data["account"].pk:
                 self.add_error("coupon", "Choose a coupon of the account.")
-        if data.get("expiry_date") and data["expiry_date"] <= timezone.now():
-            self.add_error("expiry_date", "Must be in the future.")
+        account = data.get("account") or getattr(self, "account", None) or (coupon.account if coupon else None)
+        if data.get("expiry_date") and account is not None:
+            data["expiry_at"] = end_of_day(data["expiry_date"], account)
+            if data["expiry_at"] <= timezone.now():
+                self.add_error("expiry_date", "Must be in the future.")
         return data
+
+
+def end_of_day(day, account: Account) -> datetime:
+    """The end of a day where the business is: 23:59:59 in the account's time zone (as grants do for a
+    bare date in the CSV)."""
+    return datetime.combine(day, time(23, 59, 59), tzinfo=ZoneInfo(account.timezone))
+
+
+def normalised_csv(raw: bytes) -> io.StringIO:
+    """The upload as comma-separated text with a lower-case header: `;` or `,` (or a tab) separates the
+    columns, and `Number`, ` EMAIL ` are read as `number`, `email`. Raises InvalidInput with what is
+    wrong when the header names none of the identifier columns."""
+    text = raw.decode("utf-8-sig")
+    first = text.split("\n", 1)[0]
+    delimiter = max((";", ",", "\t"), key=first.count) if first else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\n")
+    header = next(reader, None) or []
+    header = [name.strip().lower() for name in header]
+    if not set(header) & set(grants.IDENTIFIER_COLUMNS):
+        found = ", ".join(header) or "nothing"
+        raise InvalidInput.single(
+            "customers",
+            f"The CSV header must name one of {', '.join(grants.IDENTIFIER_COLUMNS)} (any case; columns separated "
+            f"by , or ;). Its first line names: {found}.",
+        )
+    writer.writerow(header)
+    writer.writerows(reader)
+    out.seek(0)
+    return out
 
 
 def run(form: BulkGrantForm, *, account: Account, user, rows, column: str, selection: str) -> grants.GrantSummary:
@@ -71,7 +112,7 @@ def run(form: BulkGrantForm, *, account: Account, user, rows, column: str, selec
         column=column,
         batch_key=batch_key,
         actor_user=user,
-        expiry_date=data.get("expiry_date"),
+        expiry_date=data.get("expiry_at"),
         revenue=data.get("revenue"),
         dry_run=data.get("dry_run", False),
     )
@@ -83,12 +124,10 @@ def upload_view(model_admin: admin.ModelAdmin, request):
     summary = None
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["customers"]
-        digest = hashlib.sha256()
-        for chunk in upload.chunks():
-            digest.update(chunk)
-        upload.seek(0)
+        raw = upload.read()
+        digest = hashlib.sha256(raw)
         try:
-            column, rows = grants.csv_rows(TextIOWrapper(upload.file, encoding="utf-8-sig", newline=""))
+            column, rows = grants.csv_rows(normalised_csv(raw))
             summary = run(
                 form,
                 account=form.cleaned_data["account"],

@@ -143,6 +143,7 @@ class CustomerCredit(models.Model):
         permissions = [
             ("redeem_customercredit", "Can redeem customer credits and reverse their uses"),
             ("revoke_customercredit", "Can revoke customer credits"),
+            ("view_liability_report", "Can view the liability report"),
         ]
         constraints = [
             models.CheckConstraint(

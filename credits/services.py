@@ -238,7 +238,9 @@ def credit_revoke(
 
 
 @transaction.atomic
-def credit_use_reverse(*, account: Account, customer_id, credit_id, use_id, actor: Actor) -> CustomerCredit:
+def credit_use_reverse(
+    *, account: Account, customer_id, credit_id, use_id, actor: Actor, reason: str = ""
+) -> CustomerCredit:
     """Undo one use: the use is marked reversed (kept), `uses` goes down and its revenue is given back."""
     credit = _locked_credit(account_id=account.pk, customer_id=customer_id, credit_id=credit_id)
     use = selectors.credit_use_get(credit=credit, id=use_id)
@@ -255,7 +257,7 @@ def credit_use_reverse(*, account: Account, customer_id, credit_id, use_id, acto
     credit.redeemed_at = None
     credit.updated_at = now
     credit.save(update_fields=["uses", "revenue_recognised", "redeemed_at", "updated_at"])
-    _event(credit, CreditEvent.Action.USE_REVERSED, actor, use=use, revenue=use.revenue)
+    _event(credit, CreditEvent.Action.USE_REVERSED, actor, use=use, reason=reason, revenue=use.revenue)
     return credit
 
 

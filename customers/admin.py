@@ -11,14 +11,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import forms
 from django.contrib import admin
 from django.contrib.admin import widgets as admin_widgets
-from django.core.exceptions import ValidationError
+from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
+from django.utils.html import format_html
 
 from config.kernel.actors import Actor
 from config.kernel.admin import ReadOnlyInline, ServiceAdmin, ServiceModelForm
@@ -37,6 +41,79 @@ def customer_number_query(search_term: str, lookup: str) -> dict | None:
     if CUSTOMER_NUMBER_TERM.fullmatch(term):
         return {lookup: int(term)}
     return None
+
+
+# --- money and time as people read them ----------------------------------------------------------
+
+# ISO 4217 currencies whose minor unit is not 1/100 (the rest: two decimals). A code that is not a
+# currency (billing's "VC", virtual credits) is shown as a whole number.
+MINOR_DIGITS = {
+    "BIF": 0,
+    "CLP": 0,
+    "DJF": 0,
+    "GNF": 0,
+    "ISK": 0,
+    "JPY": 0,
+    "KMF": 0,
+    "KRW": 0,
+    "PYG": 0,
+    "RWF": 0,
+    "UGX": 0,
+    "VND": 0,
+    "VUV": 0,
+    "XAF": 0,
+    "XOF": 0,
+    "XPF": 0,
+    "BHD": 3,
+    "IQD": 3,
+    "JOD": 3,
+    "KWD": 3,
+    "LYD": 3,
+    "OMR": 3,
+    "TND": 3,
+}
+NOT_MONEY = {"VC"}
+
+
+def money_text(minor: int | None, currency: str | None) -> str:
+    """`NOK 200.00` for 20000 minor units of NOK; a plain number for a code that is not money."""
+    if minor is None:
+        return "—"
+    code = (currency or "").upper()
+    if not code or code in NOT_MONEY or len(code) != 3:
+        return f"{minor:,} {code}".strip().replace(",", " ")
+    digits = MINOR_DIGITS.get(code, 2)
+    sign = "-" if minor < 0 else ""
+    whole, part = divmod(abs(minor), 10**digits)
+    amount = f"{whole:,}".replace(",", " ") + (f".{part:0{digits}d}" if digits else "")
+    return f"{code} {sign}{amount}"
+
+
+def money(minor: int | None, currency: str | None):
+    """The amount as people read it, with the stored minor units underneath (title and a small line)."""
+    if minor is None:
+        return "—"
+    return format_html(
+        '<span class="money" title="{} minor units">{}</span><br><small class="minor">{} minor units</small>',
+        minor,
+        money_text(minor, currency),
+        minor,
+    )
+
+
+def account_zone(account: Account) -> ZoneInfo:
+    try:
+        return ZoneInfo(account.timezone)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return ZoneInfo("UTC")
+
+
+def local_time_text(moment: datetime | None, account: Account) -> str:
+    """A time in the account's zone, with the zone's name: `2026-12-03 13:05 Europe/Oslo`."""
+    if moment is None:
+        return "—"
+    zone = account_zone(account)
+    return f"{moment.astimezone(zone):%Y-%m-%d %H:%M} {zone.key}"
 
 
 # --- accounts ------------------------------------------------------------------------------------
@@ -126,13 +203,16 @@ class CustomerPagePiece:
     - `actions`: admin actions on selected customers, with `permissions` {name: Django permission} they
       name;
     - `links`: functions (request, customer_id, admin_site) -> [(label, url, css class)] for the page's
-      object tools."""
+      object tools;
+    - `summaries`: functions (request, customer, admin_site) -> html, shown read-only at the top of the
+      page, before any form (what the customer has, at a glance)."""
 
     inlines: tuple = ()
     panels: Mapping[str, Callable] = field(default_factory=dict)
     actions: tuple = ()
     permissions: Mapping[str, str] = field(default_factory=dict)
     links: tuple = ()
+    summaries: tuple = ()
 
 
 @admin.register(Customer)
@@ -149,6 +229,7 @@ class CustomerAdmin(ServiceAdmin):
     actions = ()
     panel_names: tuple[str, ...] = ()
     link_providers: tuple = ()
+    summary_providers: tuple = ()
 
     @classmethod
     def compose(cls, *pieces: CustomerPagePiece) -> None:
@@ -157,6 +238,7 @@ class CustomerAdmin(ServiceAdmin):
             cls.inlines = (*cls.inlines, *piece.inlines)
             cls.actions = (*cls.actions, *piece.actions)
             cls.link_providers = (*cls.link_providers, *piece.links)
+            cls.summary_providers = (*cls.summary_providers, *piece.summaries)
             for name, display in piece.panels.items():
                 setattr(cls, name, staticmethod(display))
                 cls.panel_names = (*cls.panel_names, name)
@@ -192,6 +274,12 @@ class CustomerAdmin(ServiceAdmin):
         extra_context["object_links"] = [
             link for provider in self.link_providers for link in provider(request, customer_id, self.admin_site)
         ]
+        customer = self.get_object(request, customer_id)
+        if customer is not None and self.has_view_or_change_permission(request, customer):
+            extra_context["summary_sections"] = [
+                provider(request, customer, self.admin_site) for provider in self.summary_providers
+            ]
+            extra_context["customer_zone"] = account_zone(customer.account).key
         return super().change_view(request, object_id, form_url, extra_context)
 
 
@@ -392,13 +480,41 @@ class ApiClientAdmin(ServiceAdmin):
     def scope_list(self, client):
         return ", ".join(client.scopes) or "—"
 
+    SECRET_SESSION_KEY = "api_client_secret_once"
+
     def response_add(self, request, obj, post_url_continue=None):
+        """POST-redirect-GET: the new secret waits in the session for the one page that shows it, so
+        reloading that page never creates another client (and shows the secret no more)."""
         secret = getattr(obj, "issued_secret", None)
         if secret is None:
             return super().response_add(request, obj, post_url_continue)
+        request.session[self.SECRET_SESSION_KEY] = {"client": str(obj.pk), "secret": secret}
+        return HttpResponseRedirect(
+            reverse("admin:customers_apiclient_secret", args=[quote(obj.pk)], current_app=self.admin_site.name)
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/secret/",
+                self.admin_site.admin_view(self.secret_view),
+                name="customers_apiclient_secret",
+            ),
+            *super().get_urls(),
+        ]
+
+    def secret_view(self, request, object_id):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None or not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        pending = request.session.get(self.SECRET_SESSION_KEY) or {}
+        secret = None
+        if pending.get("client") == str(obj.pk):
+            secret = pending["secret"]
+            del request.session[self.SECRET_SESSION_KEY]
         context = {
             **self.admin_site.each_context(request),
-            "title": "API client created",
+            "title": "API client created" if secret else "API client",
             "subtitle": str(obj),
             "opts": self.opts,
             "client": obj,
@@ -406,7 +522,9 @@ class ApiClientAdmin(ServiceAdmin):
             "change_url": reverse("admin:customers_apiclient_change", args=[obj.pk], current_app=self.admin_site.name),
         }
         request.current_app = self.admin_site.name
-        return TemplateResponse(request, self.secret_template, context)
+        response = TemplateResponse(request, self.secret_template, context)
+        response["Cache-Control"] = "no-store"
+        return response
 
     @admin.action(description="Deactivate selected API clients", permissions=["deactivate"])
     def deactivate_selected(self, request, queryset):

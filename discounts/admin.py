@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Sum
 from django.template.response import TemplateResponse
+from django.utils.html import format_html, format_html_join
 
 from config.kernel.actors import Actor
 from config.kernel.admin import ReadOnlyInline, ServiceAdmin, ServiceModelForm
@@ -162,8 +163,14 @@ def give_discount_selected(modeladmin, request, queryset):
     form = GiveDiscountForm(request.POST if "apply" in request.POST else None, rules=rules)
     if form.is_bound and form.is_valid():
         rule = form.cleaned_data["rule"]
-        services.discount_rule_give(rule=rule, customer_ids=[c.pk for c in customers], actor=Actor.staff(request.user))
-        modeladmin.message_user(request, f"Gave {rule} to {len(customers)} customer(s).")
+        ids = [c.pk for c in customers]
+        had = DiscountRef.objects.filter(rule=rule, customer_id__in=ids, given=True).count()
+        services.discount_rule_give(rule=rule, customer_ids=ids, actor=Actor.staff(request.user))
+        gave = len(ids) - had
+        message = f"Gave {rule} to {gave} customer{'' if gave == 1 else 's'}"
+        if had:
+            message += f"; {had} already had it"
+        modeladmin.message_user(request, message + ".")
         return None
     context = {
         **modeladmin.admin_site.each_context(request),
@@ -177,6 +184,35 @@ def give_discount_selected(modeladmin, request, queryset):
     return TemplateResponse(request, "admin/customers/customer/give_discount.html", context)
 
 
+def customer_stamp_summary(request, customer, admin_site):
+    """Stamp card progress: for each rule with a stamp requirement the customer holds, the current
+    stamp count of the requirement (as the discounts family's current_stamp)."""
+    refs = DiscountRef.objects.filter(customer=customer, rule__deleted_at__isnull=True).select_related("rule")
+    cards = []
+    for ref in refs.order_by("rule__name", "rule_id"):
+        required = ref.rule.requirement_stamp
+        if not required:
+            continue
+        current = ref.stamp - required * ref.usage
+        cards.append((ref.rule.name, current, required, ref.usage))
+    return format_html(
+        '<div class="summary-stamps"><h3>Stamp cards</h3>{}</div>',
+        format_html(
+            '<table id="summary-stamps"><thead><tr><th>rule</th><th>stamps</th><th>rewards used</th></tr></thead>'
+            "<tbody>{}</tbody></table>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{} of {}</td><td>{}</td></tr>",
+                cards,
+            ),
+        )
+        if cards
+        else "none",
+    )
+
+
 CUSTOMER_PAGE = CustomerPagePiece(
-    actions=(give_discount_selected,), permissions={"give": "discounts.change_discountrule"}
+    actions=(give_discount_selected,),
+    permissions={"give": "discounts.change_discountrule"},
+    summaries=(customer_stamp_summary,),
 )

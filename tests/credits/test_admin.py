@@ -354,7 +354,7 @@ def test_credit_desk_reverses_a_use_from_the_credit_page(desk, desk_user, credit
 
     assert url in desk.get(change_url(credit)).content.decode()
     assert desk.get(url).status_code == 200
-    response = desk.post(url)
+    response = desk.post(url, {"reason": "test"})
 
     assert response.status_code == 302
     assert response["Location"] == change_url(credit)
@@ -372,10 +372,10 @@ def test_credit_desk_reverses_a_use_from_the_credit_page(desk, desk_user, credit
 def test_reversing_a_use_twice_reports_the_conflict(desk, credit):
     redeem(credit)
     use = credit.use_records.get()
-    desk.post(reverse_use_url(credit, use))
+    desk.post(reverse_use_url(credit, use), {"reason": "test"})
     events = CreditEvent.objects.count()
 
-    response = desk.post(reverse_use_url(credit, use))
+    response = desk.post(reverse_use_url(credit, use), {"reason": "test"})
 
     assert response.status_code == 302
     assert "Could not reverse the use: The use is already reversed." in messages_of(response)
@@ -411,10 +411,16 @@ def test_api_client_secret_is_shown_once_and_only_its_hash_is_stored(root, accou
         {"account": account.pk, "name": "POS front desk", "scopes": ["credits:read", "credits:write"], "_save": "Save"},
     )
 
+    # POST-redirect-GET: the secret is shown on the page the POST redirects to, once.
+    assert response.status_code == 302
+    response = root.get(response["Location"])
     assert response.status_code == 200
     secret = response.context["secret"]
     page = response.content.decode()
     client = ApiClient.objects.get(name="POS front desk")
+    reloaded = root.get(reverse("admin:customers_apiclient_secret", args=[client.pk])).content.decode()
+    assert secret not in reloaded and "shown once" in reloaded
+    assert ApiClient.objects.filter(name="POS front desk").count() == 1
     assert secret in page
     assert client.client_id in page
     assert "not stored" in page

@@ -52,9 +52,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--admin-username", default="admin")
+        parser.add_argument("--host", default="127.0.0.1", help="The host the printed sign-in and curl lines name.")
+        parser.add_argument("--port", type=int, default=8000, help="The port the printed lines name (make run PORT=N).")
 
     @transaction.atomic
-    def handle(self, *args, admin_username: str, **options):
+    def handle(self, *args, admin_username: str, host: str = "127.0.0.1", port: int = 8000, **options):
         actor = Actor.system("load_demo_data")
         account, _ = Account.objects.get_or_create(
             pk=DEMO_ACCOUNT, defaults={"name": "Demo Spa & Gym", "currency": "NOK", "timezone": "Europe/Oslo"}
@@ -115,20 +117,21 @@ class Command(BaseCommand):
             account=account, name=f"demo-{timezone.now():%Y%m%d%H%M%S}", scopes=list(ALL_SCOPES), actor=actor
         )
         first = customers[0]
+        base = f"http://{host}:{port}"
         self.stdout.write(
             "\n".join(
                 [
                     f"Demo account {account.id} ({account.name}) is loaded.",
                     "",
-                    f"  Admin:       http://127.0.0.1:8000/admin/  user {admin_username!r}  password {password!r}",
-                    "  API docs:    http://127.0.0.1:8000/api/docs/",
+                    f"  Admin:       {base}/admin/  user {admin_username!r}  password {password!r}",
+                    f"  API docs:    {base}/api/docs/",
                     f"  Demo API key (every scope): {secret}",
                     f"  client_id:   {client.client_id}",
                     "",
                     "  Try it:",
-                    f"    curl -H 'X-API-KEY: {secret}' http://127.0.0.1:8000/customers/customers/{first.pk}/credits",
+                    f"    curl -H 'X-API-KEY: {secret}' {base}/customers/customers/{first.pk}/credits",
                     f"    curl -X POST -H 'X-API-KEY: {secret}' "
-                    f"http://127.0.0.1:8000/v1/customers/{first.number}/benefits/massage/use",
+                    f"{base}/v1/customers/{first.number}/benefits/massage/use",
                     "",
                 ]
             )
