@@ -208,12 +208,6 @@ def membership_cancel(*, membership: Membership, actor: Actor, at: datetime | No
     return membership
 
 
-def require(obj, what: str):
-    if obj is None:
-        raise NotFound(f"{what} not found.")
-    return obj
-
-
 def customer_get_or_create_by_external_id(*, account: Account, external_id: str, actor: Actor) -> Customer:
     """The customer an opaque client id names, created (with that id as its `external_ref`) on first use so
     that a client that never called the customers API still works. Two first uses at once create one
