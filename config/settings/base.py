@@ -222,6 +222,8 @@ IDEMPOTENCY_WAIT_MS = env.int("IDEMPOTENCY_WAIT_MS", default=1000)
 # Client-credentials access tokens (POST /v1/accounts/{aid}/auth/token): HS256 JWTs.
 ACCESS_TOKEN_SIGNING_KEY = env.str("ACCESS_TOKEN_SIGNING_KEY", default=SECRET_KEY)
 ACCESS_TOKEN_LIFETIME = env.int("ACCESS_TOKEN_LIFETIME", default=3600)
+# The audiences tokens may be asked for and are accepted for (comma-separated); unset: any audience.
+ACCESS_TOKEN_AUDIENCES = env.list("ACCESS_TOKEN_AUDIENCES", default=[])
 
 # How often an API client's last_used_at is written: at most once per this many seconds, so that
 # authentication costs one read per request, not a read and a write.

@@ -79,6 +79,7 @@ class AccessTokenView(DiscountsFamilyView):
 
     permission_classes = [ApiClientOnly]
     error_statuses = {"POST": (400,)}
+    idempotency_store_answer = False  # a token is never stored at rest (nor replayed)
 
     @extend_schema(
         operation_id="createAccessToken",
@@ -97,7 +98,10 @@ class AccessTokenView(DiscountsFamilyView):
                 "grant_type", "Only the client_credentials grant is supported.", code="unsupported_grant_type"
             )
         token, lifetime = tokens.issue(self.client, audience=body.get("audience", ""))
-        return Response({"access_token": token, "token_type": "Bearer", "expires_in": lifetime})
+        return Response(
+            {"access_token": token, "token_type": "Bearer", "expires_in": lifetime},
+            headers={"Cache-Control": "no-store", "Pragma": "no-cache"},  # RFC 6749 5.1
+        )
 
 
 class DiscountRuleListView(DiscountsFamilyView):
