@@ -35,6 +35,7 @@ def gunicorn(port: int, *, database_port: int | None = None, workers: int = 2, e
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "DATABASE_URL": database_url(database_port),
         "DB_CONN_MAX_AGE": "60",
+        "BL_TEST_SERVER": "1",
         **(extra_env or {}),
     }
     process = subprocess.Popen(

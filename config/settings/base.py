@@ -144,7 +144,7 @@ STORAGES = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 # URLs (path and query) and single header values longer than these: 414 and 431 in the family's
 # dialect. Keep them below gunicorn's limits (gunicorn.conf.py), which answer in HTML.
-API_MAX_URL_LENGTH = env.int("API_MAX_URL_LENGTH", default=4094)
+API_MAX_URL_LENGTH = env.int("API_MAX_URL_LENGTH", default=8000)
 API_MAX_HEADER_LENGTH = env.int("API_MAX_HEADER_LENGTH", default=8190)
 
 # --- API ----------------------------------------------------------------------------------------
