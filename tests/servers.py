@@ -35,6 +35,7 @@ def gunicorn(port: int, *, database_port: int | None = None, workers: int = 2, e
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "DATABASE_URL": database_url(database_port),
         "DB_CONN_MAX_AGE": "60",
+        "BL_TEST_SERVER": "1",
         **(extra_env or {}),
     }
     process = subprocess.Popen(
@@ -74,16 +75,21 @@ def gunicorn(port: int, *, database_port: int | None = None, workers: int = 2, e
 
 
 def call(method: str, url: str, *, headers: dict | None = None, body: bytes | None = None, timeout: float = 20):
-    """(status, headers, body bytes, seconds) of one HTTP request, never raising on an error status."""
+    """(status, headers, body bytes, seconds) of one HTTP request, never raising on an error status and
+    never following a redirect."""
     import urllib.error
     import urllib.request
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
 
     request = urllib.request.Request(
         url, data=body, method=method, headers={"Content-Type": "application/json", **(headers or {})}
     )
     started = time.perf_counter()
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with urllib.request.build_opener(NoRedirect).open(request, timeout=timeout) as response:
             return response.status, dict(response.headers), response.read(), time.perf_counter() - started
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers), error.read(), time.perf_counter() - started

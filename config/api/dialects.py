@@ -37,6 +37,8 @@ class Problem:
     fields: dict[str, list[str]] = field(default_factory=dict)
     args: list[object] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
+    # A status more precise than the kind's (414 and 431 are kinds of "too_large"); None: the kind's.
+    status: int | None = None
 
 
 class Dialect:
@@ -46,6 +48,8 @@ class Dialect:
     status_overrides: ClassVar[dict[str, int]] = {}
 
     def status_for(self, problem: Problem) -> int:
+        if problem.status is not None:
+            return problem.status
         return self.status_overrides.get(problem.kind, DEFAULT_STATUS[problem.kind])
 
     def body(self, problem: Problem, status: int, request_id: str) -> dict:

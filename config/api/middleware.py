@@ -1,5 +1,6 @@
 import logging
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from . import deadline, dialects, errors, request_id
@@ -47,6 +48,25 @@ def _dialect_for(path: str) -> dialects.Dialect | None:
     return None
 
 
+def _over_limits(request: HttpRequest) -> Problem | None:
+    """414 for an over-long URL, 431 for an over-long header, in the family's dialect. (Beyond
+    gunicorn's own limits, gunicorn.conf.py, gunicorn answers itself, in HTML: see README.)"""
+    if len(request.get_full_path()) > settings.API_MAX_URL_LENGTH:
+        return Problem(
+            "too_large", f"The URL is longer than {settings.API_MAX_URL_LENGTH} characters.", "uri_too_long", status=414
+        )
+    for name, value in request.META.items():
+        if name.startswith("HTTP_") and isinstance(value, str) and len(value) > settings.API_MAX_HEADER_LENGTH:
+            header = name[5:].replace("_", "-").title()
+            return Problem(
+                "too_large",
+                f"The {header} header is longer than {settings.API_MAX_HEADER_LENGTH} characters.",
+                "header_too_large",
+                status=431,
+            )
+    return None
+
+
 class FamilyErrorMiddleware:
     """Errors that never reach a DRF view (unknown paths, unexpected exceptions, oversized bodies read
     by Django itself) still answer JSON in the dialect of the family whose path prefix was asked."""
@@ -55,6 +75,9 @@ class FamilyErrorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        dialect = _dialect_for(request.path)
+        if dialect is not None and (problem := _over_limits(request)) is not None:
+            return errors.render(problem, dialect)
         response = self.get_response(request)
         if response.status_code < 400 or response.get("Content-Type", "").startswith("application/json"):
             return response

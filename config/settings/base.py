@@ -142,6 +142,10 @@ STORAGES = {
 
 # Bodies over 1 MiB are refused with 413 in the family's dialect.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+# URLs (path and query) and single header values longer than these: 414 and 431 in the family's
+# dialect. Keep them below gunicorn's limits (gunicorn.conf.py), which answer in HTML.
+API_MAX_URL_LENGTH = env.int("API_MAX_URL_LENGTH", default=8000)
+API_MAX_HEADER_LENGTH = env.int("API_MAX_HEADER_LENGTH", default=8190)
 
 # --- API ----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -222,6 +226,8 @@ IDEMPOTENCY_WAIT_MS = env.int("IDEMPOTENCY_WAIT_MS", default=1000)
 # Client-credentials access tokens (POST /v1/accounts/{aid}/auth/token): HS256 JWTs.
 ACCESS_TOKEN_SIGNING_KEY = env.str("ACCESS_TOKEN_SIGNING_KEY", default=SECRET_KEY)
 ACCESS_TOKEN_LIFETIME = env.int("ACCESS_TOKEN_LIFETIME", default=3600)
+# The audiences tokens may be asked for and are accepted for (comma-separated); unset: any audience.
+ACCESS_TOKEN_AUDIENCES = env.list("ACCESS_TOKEN_AUDIENCES", default=[])
 
 # How often an API client's last_used_at is written: at most once per this many seconds, so that
 # authentication costs one read per request, not a read and a write.

@@ -1,7 +1,7 @@
 """Test settings: PostgreSQL when DATABASE_URL is set, otherwise SQLite (PostgreSQL-only tests skip)."""
 
 from .base import *  # noqa: F403
-from .base import DATABASES, env
+from .base import DATABASES, DB_STATEMENT_TIMEOUT_MS, env
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -17,3 +17,11 @@ API_THROTTLE_RATE = "100000/minute"
 # can SIGKILL that gunicorn worker there. Only this settings module reads these variables.
 _pause_at = env.str("BL_TEST_PAUSE_AT", default="")
 IDEMPOTENCY_TEST_PAUSE = (_pause_at, env.str("BL_TEST_PAUSE_PIDFILE")) if _pause_at else None
+
+# The pytest process itself creates and drops the test database (DROP DATABASE forces a checkpoint,
+# which on a busy machine takes longer than the production statement_timeout): give it a minute. The
+# servers the tests start (tests/servers.py sets BL_TEST_SERVER) keep the production bounds.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not env.bool("BL_TEST_SERVER", default=False):
+    DATABASES["default"]["OPTIONS"]["options"] = DATABASES["default"]["OPTIONS"]["options"].replace(
+        f"statement_timeout={DB_STATEMENT_TIMEOUT_MS}", "statement_timeout=60000"
+    )

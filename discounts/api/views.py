@@ -57,6 +57,7 @@ class AccessTokenView(DiscountsFamilyView):
     permission_classes = [ApiClientOnly]
     pagination_class = None
     error_statuses = {"POST": (400,)}
+    idempotency_store_answer = False  # a token is never stored at rest (nor replayed)
 
     @extend_schema(
         operation_id="createAccessToken",
@@ -78,7 +79,10 @@ class AccessTokenView(DiscountsFamilyView):
                 code=DiscountError.UNSUPPORTED_GRANT_TYPE,
             )
         token, lifetime = tokens.issue(self.client, audience=body.get("audience", ""))
-        return Response({"access_token": token, "token_type": "Bearer", "expires_in": lifetime})
+        return Response(
+            {"access_token": token, "token_type": "Bearer", "expires_in": lifetime},
+            headers={"Cache-Control": "no-store", "Pragma": "no-cache"},  # RFC 6749 5.1
+        )
 
 
 class DiscountRuleViewSet(DiscountsViewSet):

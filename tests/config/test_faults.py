@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from credits.models import CreditUse
+from tests.config.test_production_settings import database_cache, production_env  # noqa: F401 (a fixture)
 from tests.servers import FlakyProxy, call, free_port, gunicorn
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -31,14 +32,17 @@ def _requests(customer, credit):
     ]
 
 
+@pytest.mark.usefixtures("database_cache")
 @pytest.mark.parametrize("mode", ["refuse", "drop", "slow"])
 def test_database_faults_answer_503_in_every_dialect_within_5_seconds(mode, account, make_client, customer, credit):
+    """Under the production settings (behind the TLS proxy: X-Forwarded-Proto), throttle counters in the
+    database cache as when REDIS_URL is unset."""
     _, secret = make_client(account)
-    key = {"X-API-KEY": secret}
+    key = {"X-API-KEY": secret, "X-Forwarded-Proto": "https"}
     database = FlakyProxy()
     requests = _requests(customer, credit)
     try:
-        with gunicorn(free_port(), database_port=database.port, workers=2) as base:
+        with gunicorn(free_port(), database_port=database.port, workers=2, extra_env=production_env()) as base:
             for method, path, _ in requests:  # warm: every worker holds a pooled connection (CONN_MAX_AGE)
                 assert call(method, base + path, headers=key)[0] in (200, 204)
             uses_before = CreditUse.objects.count()

@@ -1,0 +1,9 @@
+"""gunicorn's settings for this project (gunicorn reads ./gunicorn.conf.py by itself; command-line flags
+win). The request limits sit above the application's own (API_MAX_URL_LENGTH, API_MAX_HEADER_LENGTH),
+so that an over-long URL or header is answered by the application, as JSON in the family's dialect
+(414, 431); only requests beyond these limits get gunicorn's own HTML answer (see README, failure
+modes)."""
+
+limit_request_line = 8190  # gunicorn's maximum (0 would mean unlimited)
+limit_request_field_size = 16380
+limit_request_fields = 100
