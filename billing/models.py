@@ -1,7 +1,7 @@
 import uuid
 
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, JSONField, Q, Value
 from django.utils import timezone
 
 from config.kernel.history import AppendOnlyModel
@@ -18,12 +18,13 @@ class BillingAccount(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="billing_accounts")
     currency = models.CharField(max_length=8, default="VC")
     # The vendor's billing account fields (create and get answer them back as given).
-    name = models.CharField(max_length=255, blank=True, default="")
-    email = models.CharField(max_length=255, blank=True, default="")
-    phone = models.CharField(max_length=255, blank=True, default="")
-    address = models.JSONField(default=dict, blank=True)
-    tax_data = models.JSONField(default=list, blank=True)
-    metadata = models.JSONField(default=dict, blank=True)
+    # Database defaults too, so that rows written by raw SQL (the benchmark harness) stay valid.
+    name = models.CharField(max_length=255, blank=True, default="", db_default="")
+    email = models.CharField(max_length=255, blank=True, default="", db_default="")
+    phone = models.CharField(max_length=255, blank=True, default="", db_default="")
+    address = models.JSONField(default=dict, blank=True, db_default=Value({}, JSONField()))
+    tax_data = models.JSONField(default=list, blank=True, db_default=Value([], JSONField()))
+    metadata = models.JSONField(default=dict, blank=True, db_default=Value({}, JSONField()))
     credit_min = models.BigIntegerField(default=0)
     balance = models.BigIntegerField(default=0, editable=False)
     created_by = models.CharField(max_length=200, blank=True, editable=False, db_default="")

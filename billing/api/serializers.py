@@ -21,6 +21,18 @@ AMOUNT_MIN = 1  # the vendor refuses a usage amount of 0
 AMOUNT_MAX = INT64_MAX
 
 
+class StrictSerializer(serializers.Serializer):
+    """Refuses a field it does not know (400), rather than dropping it: a client never loses a value
+    silently."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Not a field of this request."] for name in unknown})
+        return super().to_internal_value(data)
+
+
 class StorableJSONField(serializers.JSONField):
     """A JSON value PostgreSQL can store (no NUL, no lone surrogate, not nested too deep)."""
 
@@ -89,7 +101,7 @@ class EmptySerializer(serializers.Serializer):
 # --- inputs --------------------------------------------------------------------------------------
 
 
-class AddressSerializer(serializers.Serializer):
+class AddressSerializer(StrictSerializer):
     line1 = Text(max_length=255)
     line2 = Text(max_length=255)
     city = Text(max_length=255)
@@ -98,12 +110,12 @@ class AddressSerializer(serializers.Serializer):
     country = Text(max_length=255)
 
 
-class TaxSerializer(serializers.Serializer):
+class TaxSerializer(StrictSerializer):
     type = Text(max_length=255)
     id = Text(max_length=255)
 
 
-class BillingAccountBodySerializer(serializers.Serializer):
+class BillingAccountBodySerializer(StrictSerializer):
     """The vendor's BillingAccountRequestBody."""
 
     name = Text(max_length=255)
@@ -115,7 +127,7 @@ class BillingAccountBodySerializer(serializers.Serializer):
     metadata = ObjectField(required=False, default=dict)
 
 
-class BillingAccountCreateInputSerializer(serializers.Serializer):
+class BillingAccountCreateInputSerializer(StrictSerializer):
     """The vendor's shape `{"body": {...}, "offline": bool}`; the earlier flat shape `{"currency",
     "credit_min"}` is still read when `body` is absent. Unknown fields are refused, never dropped."""
 
@@ -124,25 +136,12 @@ class BillingAccountCreateInputSerializer(serializers.Serializer):
     currency = Text(max_length=8, help_text="The earlier flat shape.")
     credit_min = Int64Field(required=False, default=0, help_text="An extension: 0 or less.")
 
-    def validate(self, attrs):
-        unknown = set(self.initial_data) - set(self.fields) if isinstance(self.initial_data, dict) else set()
-        if unknown:
-            raise serializers.ValidationError({name: ["Not a field of this request."] for name in sorted(unknown)})
-        body = attrs.get("body")
-        if body is not None:
-            unknown = set(self.initial_data["body"]) - set(self.fields["body"].fields)
-            if unknown:
-                raise serializers.ValidationError(
-                    {f"body.{name}": ["Not a field of this request."] for name in sorted(unknown)}
-                )
-        return attrs
 
-
-class LimitsInputSerializer(serializers.Serializer):
+class LimitsInputSerializer(StrictSerializer):
     credit_min = Int64Field(help_text="The lowest balance allowed: negative allows an overdraft.")
 
 
-class TopUpInputSerializer(serializers.Serializer):
+class TopUpInputSerializer(StrictSerializer):
     id = serializers.UUIDField(help_text="Used as an idempotency key.")
     amount = Int64Field(min_value=1, help_text="int64 > 0, a number or a string.")
     source = Text(max_length=SOURCE_MAX, help_text="Stored lower case; default `system.awarded`.")
@@ -150,12 +149,12 @@ class TopUpInputSerializer(serializers.Serializer):
     metadata = ObjectField(required=False, default=dict)
 
 
-class CheckInputSerializer(serializers.Serializer):
+class CheckInputSerializer(StrictSerializer):
     org_id = serializers.UUIDField()
     amount = Int64Field(min_value=0, required=False, default=0, help_text="int64 >= 0, a number or a string.")
 
 
-class RevertInputSerializer(serializers.Serializer):
+class RevertInputSerializer(StrictSerializer):
     org_id = serializers.UUIDField()
     project_id = serializers.CharField(required=False, allow_blank=True, help_text="Ignored when org_id is given.")
     billing_id = serializers.UUIDField(required=False)
@@ -163,12 +162,12 @@ class RevertInputSerializer(serializers.Serializer):
     amount = Int64Field(min_value=1, help_text="int64 > 0, at most what is left of the usage to revert.")
 
 
-class AdminRevertInputSerializer(serializers.Serializer):
+class AdminRevertInputSerializer(StrictSerializer):
     project_id = serializers.CharField(required=False, allow_blank=True, help_text="Ignored.")
     amount = Int64Field(min_value=1, help_text="int64 > 0, at most what is left of the usage to revert.")
 
 
-class ProjectCreateInputSerializer(serializers.Serializer):
+class ProjectCreateInputSerializer(StrictSerializer):
     name = serializers.CharField(max_length=200)
 
 

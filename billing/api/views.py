@@ -189,9 +189,8 @@ def _stream(rows) -> StreamingHttpResponse:
     """`{"transactions": [...], "next_page_token": ""}`, written row by row as the cursor reads them."""
 
     def chunks():
-        yield '{"transactions":['
         first = True
-        buffer: list[str] = []
+        buffer: list[str] = ['{"transactions":[']
         for row in rows:
             buffer.append(_transaction_json(row) if first else "," + _transaction_json(row))
             first = False
