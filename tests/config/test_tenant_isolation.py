@@ -60,6 +60,18 @@ CALLS = [
         {"customer_id": "{customer}", "ref": "r", "ref_type": "receipt_add"},
         403,
     ),
+    ("GET", A + "/discounts/customers/{customer}/rules", None, 403),
+    ("GET", A + "/discounts/available_for_receipt/claims", None, 403),
+    (
+        "POST",
+        A + "/discounts/available_for_receipt/claims",
+        {
+            "purchase_at": "2027-01-01T00:00:00Z",
+            "customer_id": "{customer}",
+            "discounts": [{"id": "{discount}", "refs": [{"id": "r", "amount": 1, "usage": 1}]}],
+        },
+        403,
+    ),
     # billing family
     (
         "POST",
@@ -154,10 +166,10 @@ def fill(value, ids):
 
 def everything() -> dict:
     from billing.models import BillingAccount, BillingTransaction, FeatureUsage, Project
-    from discounts.models import DiscountRef, DiscountRule, UsageRef
+    from discounts.models import DiscountClaim, DiscountRef, DiscountRule, UsageRef
 
     state = snapshot()
-    for model in (BillingAccount, BillingTransaction, FeatureUsage, Project, DiscountRule, DiscountRef):
+    for model in (BillingAccount, BillingTransaction, FeatureUsage, Project, DiscountRule, DiscountRef, DiscountClaim):
         state[model.__name__] = sorted(map(repr, model.objects.filter(account_id="T00000001").values()))
     state["UsageRef"] = sorted(map(repr, UsageRef.objects.values()))
     return state
@@ -168,9 +180,13 @@ def test_the_table_covers_every_route_of_every_family():
     routes = set()
     for pattern in get_resolver().url_patterns:
         for entry in getattr(pattern, "url_patterns", [pattern]):
-            view = getattr(getattr(entry, "callback", None), "view_class", None)
+            callback = getattr(entry, "callback", None)
+            view = getattr(callback, "view_class", None) or getattr(callback, "cls", None)  # a ViewSet: cls
             if isinstance(entry, URLPattern) and getattr(view, "dialect", ""):
-                routes |= {(method, str(entry.pattern)) for method in view.required_scopes or {"POST": ()}}
+                # A ViewSet route serves only its mapped methods (DRF adds "head" to them once a GET was served).
+                actions = getattr(callback, "actions", None)
+                methods = [m.upper() for m in actions if m != "head"] if actions else view.required_scopes or {"POST": ()}
+                routes |= {(method, str(entry.pattern)) for method in methods}
     collection_posts = {("POST", c.lstrip("/")) for c in COLLECTIONS}
     # Creating in a collection makes an object of the caller's own account: nothing to refuse there.
     assert len(routes - collection_posts) == len(covered), sorted(routes)

@@ -1,0 +1,78 @@
+"""Issue 13 for the discounts family: one seam (api/family.py) holding the dialect with an explicit
+code map, the keyset pagination as a DRF pagination class, the base views; one account-id pattern;
+selectors as the only way views reach data."""
+
+import re
+from pathlib import Path
+
+import pytest
+from rest_framework.pagination import BasePagination
+
+from config.api.dialects import Problem
+from customers.models import ACCOUNT_ID_VALIDATOR
+from discounts.api import family, urls
+from discounts.errors import DiscountError
+
+API = Path(family.__file__).parent
+
+
+def test_every_domain_code_has_its_vendor_string():
+    assert set(family.VENDOR_CODES) == set(DiscountError)
+
+
+@pytest.mark.parametrize(
+    "code, kind, answered",
+    [
+        (DiscountError.REF_CONFLICT, "conflict", "ref_conflict"),
+        (DiscountError.RULE_NOT_FOUND, "not_found", "not_found"),
+        ("membership.not_active", "conflict", "conflict"),  # another app's code: answered by its kind
+        ("usage_limit_reached_elsewhere", "conflict", "conflict"),  # not in the map, though dot-free
+        ("validation_failed", "validation", "validation_error"),
+        ("idempotency_key.in_flight", "conflict", "conflict"),
+    ],
+)
+def test_the_dialect_answers_a_code_only_through_its_map(code, kind, answered):
+    body = family.DiscountsDialect().body(Problem(kind, "m", code), 409, "rid")
+    assert body == {"error": {"code": answered, "message": "m"}}
+
+
+def test_lists_page_through_the_drf_pagination_hook():
+    for pattern in urls.urlpatterns:
+        view = pattern.callback.cls
+        if "list" in getattr(pattern.callback, "actions", {}).values():
+            assert (
+                issubclass(view.pagination_class, BasePagination) and view.pagination_class is family.KeysetPagination
+            )
+
+
+def test_views_reach_data_only_through_selectors_and_services():
+    for path in API.glob("*.py"):
+        assert ".objects" not in path.read_text(), path
+
+
+def test_one_account_id_pattern():
+    assert family.ACCOUNT_ID is ACCOUNT_ID_VALIDATOR.regex
+    for path in [*API.glob("*.py"), *API.parent.glob("*.py")]:
+        assert not re.search(r"\[PT\]", path.read_text()), path
+
+
+@pytest.mark.django_db
+def test_the_document_lists_each_lists_paging_and_state_parameters(client):
+    document = client.get("/api/schema/", {"format": "json"}).json()
+    lists = {
+        "/v1/accounts/{aid}/discounts/rules": {"limit", "starting_after", "state"},
+        "/v1/accounts/{aid}/discounts/rules/{did}/customers": {"limit", "starting_after", "state"},
+        "/v1/accounts/{aid}/discounts/rules/{did}/usages": {"limit", "starting_after"},
+        "/v1/accounts/{aid}/discounts/customers/{customer_id}/rules": {"limit", "starting_after", "state"},
+        "/v1/accounts/{aid}/discounts/available_for_receipt/claims": {"limit", "starting_after"},
+    }
+    for path, expected in lists.items():
+        parameters = {p["name"] for p in document["paths"][path]["get"]["parameters"] if p["in"] == "query"}
+        assert parameters == expected, path
+        schema = document["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        assert document["components"]["schemas"][name]["type"] == "array", path  # a bare array, as the vendor
+    state = next(
+        p for p in document["paths"]["/v1/accounts/{aid}/discounts/rules"]["get"]["parameters"] if p["name"] == "state"
+    )
+    assert {"scheduled", "completed", "available"} <= set(state["schema"]["enum"])
