@@ -43,7 +43,7 @@ class AwareDateTimeField(serializers.DateTimeField):
     default_error_messages = {"naive": "Must be an RFC 3339 date-time with an offset, e.g. 2027-01-01T00:00:00Z."}
 
     def to_internal_value(self, value):
-        if not isinstance(value, str):
+        if not isinstance(value, str) or not value.isascii():  # "\d" also takes "٢٠٢٧"
             self.fail("invalid", format="RFC 3339")
         try:
             parsed = parse_datetime(value)
