@@ -124,3 +124,55 @@ def test_membership_needs_a_known_type(api, customer):
     )
     assert response.status_code == 422 and "membership_type_id" in response.json()["errors"]
     assert not Membership.objects.exists()
+
+
+# --- PIN: set through the API, unique within the account, never answered back ----------------------
+
+
+def test_a_pin_is_set_but_never_answered(api, customer):
+    created = api.post("/customers/customers", {"pin": "4711"})
+    assert created.status_code == 201
+    assert "pin" not in created.json()["data"]
+    assert Customer.objects.get(pk=created.json()["data"]["id"]).pin == "4711"
+    patched = api.patch(f"/customers/customers/{customer.pk}", {"pin": "1234"})
+    assert patched.status_code == 200 and "pin" not in patched.json()["data"]
+    customer.refresh_from_db()
+    assert customer.pin == "1234"
+    assert api.patch(f"/customers/customers/{customer.pk}", {"pin": ""}).status_code == 200
+    customer.refresh_from_db()
+    assert customer.pin is None
+
+
+def test_a_pin_is_unique_within_the_account(api, make_customer, account, other_account):
+    make_customer(account, pin="4711")
+    make_customer(other_account, pin="9999")
+    before = snapshot()
+    response = api.post("/customers/customers", {"pin": "4711"})
+    assert response.status_code == 422
+    assert response.json()["errors"] == {"pin": ["Another customer already has this PIN."]}
+    assert snapshot() == before
+    assert api.post("/customers/customers", {"pin": "9999"}).status_code == 201
+
+
+# --- updates write only what changed, and say who ----------------------------------------------------
+
+
+def test_a_patch_that_changes_nothing_writes_nothing(api, customer):
+    before = snapshot()
+    response = api.patch(f"/customers/customers/{customer.pk}", {"first_name": customer.first_name})
+    assert response.status_code == 200
+    assert snapshot() == before
+
+
+def test_a_patch_records_who_changed_the_customer(api, customer):
+    api.patch(f"/customers/customers/{customer.pk}", {"last_name": "Byron"})
+    customer.refresh_from_db()
+    assert (customer.last_name, customer.updated_by) == ("Byron", "client:pos-frontdesk")
+
+
+def test_a_membership_of_another_customer_is_404_on_cancel(api, customer, make_customer, account, membership):
+    other = make_customer(account, email="bo@example.com")
+    before = snapshot()
+    response = api.post(f"/customers/customers/{other.pk}/memberships/{membership.pk}/cancel")
+    assert response.status_code == 404 and response.json() == {"message": "Membership not found."}
+    assert snapshot() == before
