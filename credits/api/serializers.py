@@ -38,7 +38,11 @@ class CouponInputSerializer(serializers.Serializer):
     # The pattern's message sits on the validator: a field's own error messages go through str.format, which
     # would read "{1,64}" as a placeholder (a KeyError, so a 500, for a benefit_key that is not a string).
     benefit_key = serializers.CharField(
-        required=False, allow_null=True, validators=[BENEFIT_KEY_VALIDATOR], help_text=f"Matches {BENEFIT_KEY_PATTERN}."
+        required=False,
+        allow_null=True,
+        trim_whitespace=False,  # a padded key is refused, never silently changed
+        validators=[BENEFIT_KEY_VALIDATOR],
+        help_text=f"Matches {BENEFIT_KEY_PATTERN}.",
     )
     kind = serializers.ChoiceField(choices=Coupon.Kind.choices, required=False)
     offering = serializers.CharField(required=False, allow_null=True, max_length=200)
@@ -48,7 +52,7 @@ class CouponInputSerializer(serializers.Serializer):
     )
     multi_use = serializers.BooleanField(required=False)
     max_uses = Int64Field(required=False, allow_null=True, min_value=1, max_value=INT32_MAX)
-    valid_for = serializers.CharField(required=False, allow_null=True, max_length=32)
+    valid_for = serializers.CharField(required=False, allow_null=True, max_length=32, trim_whitespace=False)
     default_revenue = Int64Field(required=False, min_value=0)
     active = serializers.BooleanField(required=False)
 

@@ -43,6 +43,7 @@ class CustomerInputSerializer(serializers.Serializer):
         allow_null=True,
         allow_blank=True,
         max_length=20,
+        trim_whitespace=False,  # a padded number is refused, never silently read
         error_messages={"invalid": "A card number is a decimal number of up to 20 digits."},
     )
     barcode = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=128)

@@ -257,3 +257,73 @@ def test_successor_other_account_card_is_404(other_account, make_api, make_custo
 def test_unknown_path_and_method_are_in_the_dialect(api):
     assert_error(api.get("/v1/customers/1/nothing"), 404, "request.not_found")
     assert_error(api.get("/v1/customers/1/benefits/massage/use"), 405, "request.method_not_allowed")
+
+
+# --- successors: PIN (Magicline's successor calls take cardNumber, barcode or pin) ----------------
+
+
+def test_found_by_pin(api, make_customer, account, coupon, make_credit):
+    credit = make_credit(make_customer(account, pin="4711"), coupon)
+    assert api.get("/v1/customers/benefits", {"pin": "4711"}).json() == [{"key": "massage", "valid": True}]
+    assert api.post("/v1/customers/benefits/massage/use?pin=4711").status_code == 204
+    credit.refresh_from_db()
+    assert credit.uses == 1
+    assert CreditUse.objects.get(credit=credit).used_by == "client:pos-frontdesk"
+
+
+@pytest.mark.parametrize(
+    "query, code, reference",
+    [
+        ("?pin=4711&barcode=B", "customer.identifier_ambiguous", "pin"),
+        ("?cardNumber=1&pin=4711", "customer.identifier_ambiguous", "pin"),
+        ("?pin=1&pin=2", "customer.identifier_ambiguous", "pin"),
+        ("?pin=47%0011", "request.invalid", "pin"),
+    ],
+)
+def test_pin_identifier_errors_are_400_and_use_nothing(
+    api, make_customer, account, coupon, make_credit, query, code, reference
+):
+    make_credit(make_customer(account, pin="4711"), coupon)
+    before = snapshot()
+    assert_error(api.get(f"/v1/customers/benefits{query}"), 400, code, reference)
+    assert_error(api.post(f"/v1/customers/benefits/massage/use{query}"), 400, code, reference)
+    assert snapshot() == before
+
+
+def test_an_unknown_pin_or_another_accounts_pin_is_404(
+    other_account, make_api, make_customer, account, coupon, make_credit
+):
+    make_credit(make_customer(account, pin="4711"), coupon)
+    foreign, own = make_api(other_account), make_api(account)
+    before = snapshot()
+    assert_error(foreign.get("/v1/customers/benefits", {"pin": "4711"}), 404, "customer.not_found")
+    assert_error(foreign.post("/v1/customers/benefits/massage/use?pin=4711"), 404, "customer.not_found")
+    assert_error(own.post("/v1/customers/benefits/massage/use?pin=0000"), 404, "customer.not_found")
+    assert snapshot() == before
+
+
+def test_the_missing_identifier_error_names_all_three(api, credit):
+    body = assert_error(api.get("/v1/customers/benefits"), 400, "customer.identifier_missing", "cardNumber")
+    assert body["errorMessage"] == "Give exactly one of cardNumber, barcode or pin."
+
+
+# --- the dialect maps the services' domain codes ----------------------------------------------------------
+
+
+def test_the_benefits_dialect_names_the_domain_codes_it_knows_and_no_others():
+    from config.api.dialects import Problem
+    from credits.api.benefits_family import DOMAIN_CODES, ERROR_CODES
+    from credits.errors import CreditError
+    from customers.errors import CustomerError
+
+    dialect = dialects.get("benefits")
+    assert set(DOMAIN_CODES.values()) <= set(ERROR_CODES)
+    body = dialect.body(Problem("not_found", "Customer not found.", CustomerError.CUSTOMER_NOT_FOUND), 404, "r")
+    assert body["errorCode"] == "customer.not_found"
+    body = dialect.body(Problem("conflict", "x", CreditError.BENEFIT_NOT_AVAILABLE, args=["sauna"]), 409, "r")
+    assert (body["errorCode"], body["args"]) == ("benefit.not_available", ["sauna"])
+    # A domain code this family has no string for is answered with its kind's code, never leaked as is.
+    body = dialect.body(Problem("conflict", "x", CreditError.CREDIT_NOT_ACTIVE), 409, "r")
+    assert body["errorCode"] == "request.invalid"
+    body = dialect.body(Problem("not_found", "x", CreditError.COUPON_NOT_FOUND), 404, "r")
+    assert body["errorCode"] == "request.not_found"
