@@ -1072,11 +1072,11 @@ def customer_credit_summary(request, customer, admin_site):
                     for row in benefits
                 ),
             ),
-        ) if benefits else "none",
+        ) if benefits else format_html("<p>none</p>"),
         len(active),
-        format_html(table, credit_rows(active)) if active else "none",
+        format_html(table, credit_rows(active)) if active else format_html("<p>none</p>"),
         len(closed),
-        format_html(table, credit_rows(closed)) if closed else "none",
+        format_html(table, credit_rows(closed)) if closed else format_html("<p>none</p>"),
     )  # fmt: skip
 
 
