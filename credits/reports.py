@@ -13,8 +13,7 @@ Every credit ends up in exactly one of four places, so the totals reconcile:
 
 issued = used + expired + revoked + outstanding, in value and in count, for every coupon and in total.
 On PostgreSQL the aggregates are computed in SQL (one scan of the account's credits, one of their uses);
-elsewhere
-(the SQLite `make run`) the same rules run in Python.
+elsewhere (the SQLite `make run`) the same rules run in Python.
 """
 
 from __future__ import annotations
