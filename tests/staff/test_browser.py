@@ -50,10 +50,34 @@ FLAGS = (
 )
 
 
-class StaffInBrowser(StaticLiveServerTestCase):
-    # The staff groups come from a data migration: keep them across the flushes between tests.
-    serialized_rollback = True
+# The data migrations that make the staff groups and give them their permissions, in order.
+GROUP_MIGRATIONS = [
+    ("credits", "0003_staff_groups"),
+    ("discounts", "0002_staff_group_permissions"),
+    ("billing", "0003_staff_group_permissions"),
+    ("credits", "0006_liability_report_permission"),
+]
 
+
+def ensure_staff_groups() -> None:
+    """A live-server test runs outside a transaction, and the database is flushed after each such test
+    (here and elsewhere in the suite), which drops the groups the data migrations made: make them again
+    with the migrations' own code."""
+    if Group.objects.filter(name__in=["Credit desk", "Viewer"]).count() == 2:
+        return
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
+    from django.db.migrations.operations import RunPython
+
+    loader = MigrationLoader(connection)
+    apps = loader.project_state().apps
+    for key in GROUP_MIGRATIONS:
+        for operation in loader.graph.nodes[key].operations:
+            if isinstance(operation, RunPython):
+                operation.code(apps, None)
+
+
+class StaffInBrowser(StaticLiveServerTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -132,6 +156,7 @@ class StaffInBrowser(StaticLiveServerTestCase):
         return " ".join(element.text for element in self.all_css("ul.messagelist li"))
 
     def setUp(self):
+        ensure_staff_groups()
         self.account = customer_services.account_create(
             account_id="T00000077", name="Browser Spa", currency="NOK", timezone_name="Europe/Oslo"
         )
