@@ -878,12 +878,19 @@ def grant_and_membership_rows(bench: Bench) -> list[Row]:
     return rows + membership_rows(bench, grant_rate=rows[0].rate)
 
 
+def liability_rows(bench: Bench) -> list[Row]:
+    from bench.liability import liability_rows as rows  # bench/liability.py imports this module
+
+    return rows(bench)
+
+
 # BENCH_ONLY=name,name selects; every one runs by default, in this order.
 MEASUREMENTS = {
     "grants": grant_and_membership_rows,
     "billing": billing_rows,
     "redeem": redeem_rows,
     "lists": list_rows,
+    "liability": liability_rows,
 }
 
 

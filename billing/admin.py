@@ -317,7 +317,7 @@ def customer_billing_summary(request, customer, admin_site):
             ),
         )
         if rows
-        else "none"
+        else format_html("<p>{}</p>", "none")
     )
     return format_html('<div class="summary-billing"><h3>Billing balances</h3>{}{}</div>', table, create)
 

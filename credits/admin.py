@@ -379,10 +379,22 @@ class CreditUseInline(ReadOnlyInline):
     model = CreditUse
     verbose_name = "use"
     verbose_name_plural = "uses"
-    use_fields = ("used_at", "used_by", "reference", "note", "revenue", "reversed_at", "reversed_by")
+    use_fields = ("used_local", "used_by", "reference", "note", "revenue_shown", "reversed_local", "reversed_by")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("credit")
+        return super().get_queryset(request).select_related("credit__account")
+
+    @admin.display(description="used at")
+    def used_local(self, use):
+        return local_time_text(use.used_at, use.credit.account)
+
+    @admin.display(description="reversed at")
+    def reversed_local(self, use):
+        return local_time_text(use.reversed_at, use.credit.account)
+
+    @admin.display(description="revenue")
+    def revenue_shown(self, use):
+        return money(use.revenue, use.credit.account.currency)
 
     def get_fields(self, request, obj=None):
         if request.user.has_perm("credits.redeem_customercredit"):
@@ -410,8 +422,15 @@ class CreditEventInline(ReadOnlyInline):
     model = CreditEvent
     verbose_name = "history entry"
     verbose_name_plural = "history"
-    fields = ("created_at", "action", "actor", "reason")
+    fields = ("when", "action", "actor", "reason")
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("credit__account")
+
+    @admin.display(description="when")
+    def when(self, event):
+        return local_time_text(event.created_at, event.credit.account)
 
 
 @admin.register(CustomerCredit)
@@ -1072,11 +1091,11 @@ def customer_credit_summary(request, customer, admin_site):
                     for row in benefits
                 ),
             ),
-        ) if benefits else "none",
+        ) if benefits else format_html("<p>{}</p>", "none"),
         len(active),
-        format_html(table, credit_rows(active)) if active else "none",
+        format_html(table, credit_rows(active)) if active else format_html("<p>{}</p>", "none"),
         len(closed),
-        format_html(table, credit_rows(closed)) if closed else "none",
+        format_html(table, credit_rows(closed)) if closed else format_html("<p>{}</p>", "none"),
     )  # fmt: skip
 
 

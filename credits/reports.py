@@ -12,8 +12,8 @@ Every credit ends up in exactly one of four places, so the totals reconcile:
 - outstanding: the rest, carried month to month.
 
 issued = used + expired + revoked + outstanding, in value and in count, for every coupon and in total.
-On PostgreSQL the aggregates are computed in SQL (one scan of the credits, one of the uses); elsewhere
-(the SQLite `make run`) the same rules run in Python.
+On PostgreSQL the aggregates are computed in SQL (one scan of the account's credits, one of their uses);
+elsewhere (the SQLite `make run`) the same rules run in Python.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from customers.models import Account
@@ -33,33 +33,31 @@ from .models import Coupon, CreditUse, CustomerCredit
 MEASURES = ("issued", "used", "expired", "revoked")
 
 LIABILITY_SQL = """
-WITH ev AS (
-    SELECT c.coupon_id, e.at, e.iv, e.i_n, e.uv, e.u_n, e.xv, e.x_n, e.rv, e.r_n
-    FROM credits_customercredit c
-    CROSS JOIN LATERAL (
-        SELECT
-            (NOT c.multi_use AND c.uses >= 1)
-            OR (c.multi_use AND c.max_uses IS NOT NULL AND c.uses >= c.max_uses) AS fully,
-            c.revenue - c.revenue_recognised AS left_over
-    ) f
-    CROSS JOIN LATERAL (VALUES
-        (c.created_at, c.revenue, 1, 0::bigint, 0, 0::bigint, 0, 0::bigint, 0),
-        (CASE WHEN f.fully THEN COALESCE(c.redeemed_at, c.updated_at) END, 0, 0, 0, 1, 0, 0, 0, 0),
-        (CASE WHEN c.revoked_at IS NOT NULL AND (c.expiry_date IS NULL OR c.revoked_at < c.expiry_date)
-              THEN c.revoked_at END, 0, 0, 0, 0, 0, 0, f.left_over, 1),
-        (CASE WHEN c.expiry_date <= %(now)s AND NOT f.fully
-                   AND (c.revoked_at IS NULL OR c.revoked_at >= c.expiry_date)
-              THEN c.expiry_date END, 0, 0, 0, 0, f.left_over, 1, 0, 0)
-    ) AS e(at, iv, i_n, uv, u_n, xv, x_n, rv, r_n)
-    WHERE c.account_id = %(account)s AND e.at IS NOT NULL
+WITH c AS MATERIALIZED (
+    SELECT coupon_id, created_at, revenue, revenue - revenue_recognised AS left_over, redeemed_at, updated_at,
+           revoked_at, expiry_date,
+           (NOT multi_use AND uses >= 1) OR (multi_use AND max_uses IS NOT NULL AND uses >= max_uses) AS fully
+    FROM credits_customercredit WHERE account_id = %(account)s
+), ev AS (
+    SELECT coupon_id, created_at AS at, revenue AS iv, 1 AS i_n, 0::bigint AS uv, 0 AS u_n,
+           0::bigint AS xv, 0 AS x_n, 0::bigint AS rv, 0 AS r_n
+    FROM c
     UNION ALL
-    SELECT c.coupon_id, u.used_at, 0, 0, u.revenue, 0, 0, 0, 0, 0
-    FROM credits_credituse u JOIN credits_customercredit c ON c.id = u.credit_id
-    WHERE c.account_id = %(account)s
+    SELECT coupon_id, COALESCE(redeemed_at, updated_at), 0, 0, 0, 1, 0, 0, 0, 0 FROM c WHERE fully
     UNION ALL
-    SELECT c.coupon_id, u.reversed_at, 0, 0, -u.revenue, 0, 0, 0, 0, 0
-    FROM credits_credituse u JOIN credits_customercredit c ON c.id = u.credit_id
-    WHERE c.account_id = %(account)s AND u.reversed_at IS NOT NULL
+    SELECT coupon_id, revoked_at, 0, 0, 0, 0, 0, 0, left_over, 1 FROM c
+    WHERE revoked_at IS NOT NULL AND (expiry_date IS NULL OR revoked_at < expiry_date)
+    UNION ALL
+    SELECT coupon_id, expiry_date, 0, 0, 0, 0, left_over, 1, 0, 0 FROM c
+    WHERE expiry_date <= %(now)s AND NOT fully AND (revoked_at IS NULL OR revoked_at >= expiry_date)
+    UNION ALL
+    SELECT k.coupon_id, u.used_at, 0, 0, u.revenue, 0, 0, 0, 0, 0
+    FROM credits_credituse u JOIN credits_customercredit k ON k.id = u.credit_id
+    WHERE k.account_id = %(account)s
+    UNION ALL
+    SELECT k.coupon_id, u.reversed_at, 0, 0, -u.revenue, 0, 0, 0, 0, 0
+    FROM credits_credituse u JOIN credits_customercredit k ON k.id = u.credit_id
+    WHERE k.account_id = %(account)s AND u.reversed_at IS NOT NULL
 ), m AS (
     SELECT coupon_id, date_trunc('month', at AT TIME ZONE %(tz)s)::date AS month,
            SUM(iv) AS iv, SUM(i_n) AS i_n, SUM(uv) AS uv, SUM(u_n) AS u_n,
@@ -178,8 +176,14 @@ def _figures(iv, i_n, uv, u_n, xv, x_n, rv, r_n, ov, o_n) -> Figures:
     return figures
 
 
+# The report scans every credit of the account (linear in their number): it gets a longer statement
+# timeout than a request's default (DB_STATEMENT_TIMEOUT_MS).
+REPORT_STATEMENT_TIMEOUT_MS = 120_000
+
+
 def _rows_sql(*, account: Account, zone: str, now: datetime):
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL statement_timeout = {REPORT_STATEMENT_TIMEOUT_MS}")
         cursor.execute(LIABILITY_SQL, {"account": account.pk, "tz": zone, "now": now})
         return [(coupon_id, month, _figures(*values)) for coupon_id, month, *values in cursor.fetchall()]
 

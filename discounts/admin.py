@@ -207,7 +207,7 @@ def customer_stamp_summary(request, customer, admin_site):
             ),
         )
         if cards
-        else "none",
+        else format_html("<p>{}</p>", "none"),
     )
 
 

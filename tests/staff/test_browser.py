@@ -1,0 +1,264 @@
+"""Issue 12 in a real browser: Selenium driving headless Chromium (Debian `chromium` and
+`chromium-driver`; .ci/run installs them) against a live server. One browser session for the module.
+
+As a Credit desk user: find a customer by card number, read the summary, redeem from the credit page,
+revoke with a reason, open the liability report and download its CSV. As a Viewer: the summary and
+the report are visible, and there are no action buttons. A failing step saves a screenshot and the page
+source under var/browser-failures/."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import shutil
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.contrib.staticfiles.testing import StaticLiveServerTestCase
+from django.utils import timezone
+
+from config.kernel.actors import Actor
+from credits import services as credit_services
+from credits.models import CreditUse, CustomerCredit
+from customers import services as customer_services
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER), reason="needs Debian's chromium and chromium-driver (installed by .ci/run)"
+)
+
+FAILURES = Path(settings.BASE_DIR) / "var" / "browser-failures"
+SYSTEM = Actor.system("browser-test")
+PASSWORD = "a-long-browser-test-password"
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1400,1000",
+)
+
+
+# The data migrations that make the staff groups and give them their permissions, in order.
+GROUP_MIGRATIONS = [
+    ("credits", "0003_staff_groups"),
+    ("discounts", "0002_staff_group_permissions"),
+    ("billing", "0003_staff_group_permissions"),
+    ("credits", "0006_liability_report_permission"),
+]
+
+
+def ensure_staff_groups() -> None:
+    """A live-server test runs outside a transaction, and the database is flushed after each such test
+    (here and elsewhere in the suite), which drops the groups the data migrations made: make them again
+    with the migrations' own code."""
+    if Group.objects.filter(name__in=["Credit desk", "Viewer"]).count() == 2:
+        return
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
+    from django.db.migrations.operations import RunPython
+
+    loader = MigrationLoader(connection)
+    apps = loader.project_state().apps
+    for key in GROUP_MIGRATIONS:
+        for operation in loader.graph.nodes[key].operations:
+            if isinstance(operation, RunPython):
+                operation.code(apps, None)
+
+
+class StaffInBrowser(StaticLiveServerTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+
+        cls.profile = tempfile.mkdtemp(prefix="bl-chromium-profile-")
+        cls.downloads = tempfile.mkdtemp(prefix="bl-chromium-downloads-")
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        for flag in FLAGS:
+            options.add_argument(flag)
+        options.add_argument(f"--user-data-dir={cls.profile}")
+        options.add_experimental_option(
+            "prefs", {"download.default_directory": cls.downloads, "download.prompt_for_download": False}
+        )
+        cls.browser = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+        cls.browser.implicitly_wait(5)
+        cls.browser.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": cls.downloads})
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.browser.quit()
+        shutil.rmtree(cls.profile, ignore_errors=True)
+        shutil.rmtree(cls.downloads, ignore_errors=True)
+        super().tearDownClass()
+
+    # --- helpers ---
+
+    @contextlib.contextmanager
+    def step(self, name: str):
+        """Run a step; on failure keep a screenshot and the page source for whoever reads the CI log."""
+        try:
+            yield
+        except BaseException:
+            FAILURES.mkdir(parents=True, exist_ok=True)
+            stem = FAILURES / f"{self._testMethodName}-{name}-{int(time.time())}"
+            with contextlib.suppress(Exception):
+                self.browser.save_screenshot(str(stem.with_suffix(".png")))
+                stem.with_suffix(".html").write_text(self.browser.page_source)
+                print(f"browser failure: screenshot {stem}.png, page {stem}.html, url {self.browser.current_url}")
+            raise
+
+    def by_css(self, selector):
+        from selenium.webdriver.common.by import By
+
+        return self.browser.find_element(By.CSS_SELECTOR, selector)
+
+    def all_css(self, selector):
+        from selenium.webdriver.common.by import By
+
+        self.browser.implicitly_wait(0)
+        try:
+            return self.browser.find_elements(By.CSS_SELECTOR, selector)
+        finally:
+            self.browser.implicitly_wait(5)
+
+    def by_xpath(self, xpath):
+        from selenium.webdriver.common.by import By
+
+        return self.browser.find_element(By.XPATH, xpath)
+
+    def open(self, path: str):
+        self.browser.get(self.live_server_url + path)
+
+    def sign_in(self, username: str):
+        self.browser.delete_all_cookies()
+        self.open("/admin/login/?next=/admin/")
+        self.by_css("#id_username").send_keys(username)
+        self.by_css("#id_password").send_keys(PASSWORD)
+        self.by_css("input[type=submit]").click()
+        assert self.by_css("#site-name")  # the admin index
+        assert "login" not in self.browser.current_url
+
+    def messages(self) -> str:
+        return " ".join(element.text for element in self.all_css("ul.messagelist li"))
+
+    def setUp(self):
+        ensure_staff_groups()
+        self.account = customer_services.account_create(
+            account_id="T00000077", name="Browser Spa", currency="NOK", timezone_name="Europe/Oslo"
+        )
+        self.customer = customer_services.customer_create(
+            account=self.account, actor=SYSTEM, first_name="Ada", last_name="Lovelace", card_number="7700123"
+        )
+        self.gift = credit_services.coupon_create(
+            account=self.account, actor=SYSTEM, name="Gift card", kind="monetary", value=20000, currency="NOK",
+            default_revenue=20000,
+        )  # fmt: skip
+        self.massage = credit_services.coupon_create(
+            account=self.account, actor=SYSTEM, name="Massage", kind="offering", offering="Massage 60",
+            default_revenue=4500, benefit_key="massage",
+        )  # fmt: skip
+        self.gift_credit = credit_services.credit_issue(
+            customer=self.customer, coupon=self.gift, actor=SYSTEM, source="api",
+            expiry_date=timezone.now() + timedelta(days=20),
+        )  # fmt: skip
+        self.massage_credit = credit_services.credit_issue(
+            customer=self.customer, coupon=self.massage, actor=SYSTEM, source="api"
+        )
+        for username, group in (("desk", "Credit desk"), ("viewer", "Viewer")):
+            user = get_user_model().objects.create_user(username=username, password=PASSWORD, is_staff=True)
+            user.groups.add(Group.objects.get(name=group))
+
+    # --- the Credit desk ---
+
+    def test_credit_desk_finds_reads_redeems_revokes_and_downloads_the_report(self):
+        with self.step("sign-in"):
+            self.sign_in("desk")
+        with self.step("find-by-card"):
+            self.open("/admin/customers/customer/")
+            search = self.by_css("#searchbar")
+            search.send_keys("7700123")
+            search.submit()
+            self.by_xpath("//table[@id='result_list']//a[contains(., 'Ada')]").click()
+        with self.step("summary"):
+            summary = self.by_css("#customer-summary").text
+            assert "NOK 200.00" in summary
+            assert "massage" in summary
+            assert "Europe/Oslo" in summary
+            assert self.all_css("#customer-summary ~ form a.redeem, .inline-group a.redeem")
+        with self.step("open-credit"):
+            row = self.by_xpath("//div[contains(@class,'inline-group')]//tr[contains(., 'Massage')]")
+            row.find_element("css selector", "a.inlineviewlink, a.inlinechangelink").click()
+            assert "/admin/credits/customercredit/" in self.browser.current_url
+        with self.step("redeem"):
+            self.by_css(".object-tools a.redeem").click()
+            self.by_css("#id_reference").send_keys("RCPT-1")
+            self.by_css("#id_note").send_keys("at the front desk")
+            self.by_css("#credit-action-form input[type=submit]").click()
+            assert "Redeemed" in self.messages()
+            use = CreditUse.objects.get(credit=self.massage_credit)
+            assert (use.reference, use.note, use.used_by) == ("RCPT-1", "at the front desk", "staff:desk")
+        with self.step("revoke"):
+            self.open(f"/admin/credits/customercredit/{self.gift_credit.pk}/change/")
+            self.by_css(".object-tools a.revoke").click()
+            self.by_css("#id_reason").send_keys("refunded at the till")
+            self.by_css("#credit-action-form input[type=submit]").click()
+            assert "Revoked" in self.messages()
+            revoked = CustomerCredit.objects.get(pk=self.gift_credit.pk)
+            assert (revoked.revoke_reason, revoked.revoked_by) == ("refunded at the till", "staff:desk")
+        with self.step("report"):
+            self.open("/admin/")
+            self.by_xpath("//a[normalize-space()='Liability report']").click()
+            assert "Totals reconcile." in self.by_css("#reconciles").text
+            assert self.browser.execute_script("return typeof Chart !== 'undefined' && !!window.liabilityChart")
+            table = self.by_css("#liability-table").text
+            assert "Gift card" in table and "NOK 200.00" in table
+        with self.step("report-csv"):
+            self.by_css("#report-csv").click()
+            path = self._downloaded("liability-")
+            with path.open(newline="") as handle:
+                rows = list(csv.DictReader(handle))
+            total = rows[-1]
+            assert total["month"] == "total"
+            assert total["issued_value_minor"] == "24500"
+            assert total["used_value_minor"] == "4500" and total["revoked_value_minor"] == "20000"
+
+    def _downloaded(self, prefix: str, timeout: float = 10.0) -> Path:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            done = [p for p in Path(self.downloads).glob(f"{prefix}*.csv") if p.stat().st_size > 0]
+            if done:
+                return done[0]
+            time.sleep(0.1)
+        raise AssertionError(f"no {prefix}*.csv downloaded into {self.downloads}")
+
+    # --- the Viewer ---
+
+    def test_viewer_sees_the_summary_and_report_and_no_action_buttons(self):
+        with self.step("sign-in"):
+            self.sign_in("viewer")
+        with self.step("summary"):
+            self.open(f"/admin/customers/customer/{self.customer.pk}/change/")
+            assert "NOK 200.00" in self.by_css("#customer-summary").text
+            assert not self.all_css("a.redeem, a.revoke, a.reverse-use, a.top-up")
+        with self.step("credit-page"):
+            self.open(f"/admin/credits/customercredit/{self.massage_credit.pk}/change/")
+            assert not self.all_css(".object-tools a.redeem, .object-tools a.revoke")
+        with self.step("report"):
+            self.open("/admin/reports/liability/")
+            assert "Totals reconcile." in self.by_css("#reconciles").text
+            assert self.all_css("#report-csv")
+        assert CreditUse.objects.count() == 0

@@ -1,0 +1,20 @@
+"""`make run PORT=N` passes the port to load_demo_data, whose sign-in and curl lines name it."""
+
+import io
+from pathlib import Path
+
+from django.core.management import call_command
+
+
+def test_demo_data_prints_the_port_it_is_given(db):
+    out = io.StringIO()
+    call_command("load_demo_data", "--port", "9123", stdout=out)
+    text = out.getvalue()
+    assert "http://127.0.0.1:9123/admin/" in text
+    assert "curl -H" in text and "http://127.0.0.1:9123/customers/customers/" in text
+    assert ":8000" not in text
+
+
+def test_make_run_passes_host_and_port():
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    assert "load_demo_data --host $(HOST) --port $(PORT)" in makefile
