@@ -13,7 +13,7 @@ from config.kernel.actors import Actor
 from config.kernel.exceptions import Conflict, InvalidInput, NotFound, NotPossible
 from customers.models import Account, Customer, Membership, MembershipType
 
-from . import durations
+from . import durations, redeem
 from .models import Coupon, CreditEvent, CreditUse, CustomerCredit, MembershipCreditRule
 
 # --- coupons -------------------------------------------------------------------------------------
@@ -170,24 +170,7 @@ def use_locked_credit(
     if status != CustomerCredit.Status.ACTIVE:
         raise Conflict(f"The credit is {status}; only an active credit can be used.", code="credit.not_active")
     revenue = _use_revenue(credit)
-    use = CreditUse.objects.create(
-        credit=credit,
-        used_at=now,
-        reference=reference,
-        note=note or "",
-        revenue=revenue,
-        used_by=actor.label,
-        used_by_user_id=actor.user_id,
-        used_by_client_id=actor.api_client_id,
-    )
-    credit.uses += 1
-    credit.revenue_recognised += revenue
-    if credit.fully_used:
-        credit.redeemed_at = now
-    credit.updated_at = now
-    credit.save(update_fields=["uses", "revenue_recognised", "redeemed_at", "updated_at"])
-    _event(credit, CreditEvent.Action.USED, actor, use=use, reference=reference, revenue=revenue)
-    return use
+    return redeem.record_use(credit, revenue=revenue, actor=actor, now=now, reference=reference, note=note)
 
 
 @transaction.atomic
@@ -195,11 +178,25 @@ def credit_redeem(
     *, account: Account, customer_id, credit_id, actor: Actor, reference: str | None = None, note: str = ""
 ) -> CustomerCredit:
     """Use a credit once. The row lock makes simultaneous redeems queue, so a credit never gets more uses
-    than its limit; a reference already recorded on an unreversed use answers the credit unchanged."""
+    than its limit; a reference already recorded on an unreversed use answers the credit unchanged.
+    On PostgreSQL one statement does it all (credits.redeem); when it writes nothing, the path below,
+    holding the lock it took, answers a known reference unchanged or says why the credit is not usable."""
+    now = timezone.now()
+    done = redeem.try_redeem(
+        account_id=account.pk,
+        customer_id=customer_id,
+        credit_id=credit_id,
+        actor=actor,
+        now=now,
+        reference=reference or None,
+        note=note,
+    )
+    if done is not None:
+        return done
     credit = _locked_credit(account_id=account.pk, customer_id=customer_id, credit_id=credit_id)
     if reference and credit.use_records.filter(reference=reference, reversed_at__isnull=True).exists():
         return credit
-    use_locked_credit(credit, actor=actor, reference=reference or None, note=note)
+    use_locked_credit(credit, actor=actor, reference=reference or None, note=note, now=now)
     return credit
 
 
@@ -310,8 +307,14 @@ def benefit_use(*, account: Account, customer_lookup: dict, benefit_key: str, ac
     first (soonest expiry, no expiry last, then oldest issued, then id), under the same row lock and
     through the same code as a credits-family redeem. `customer_lookup` finds the customer (by number,
     card number or barcode); the customer is only read separately when nothing is usable, to tell an
-    unknown customer (404) from an empty contingent (409)."""
+    unknown customer (404) from an empty contingent (409). On PostgreSQL one statement does it all
+    (credits.redeem); when it writes nothing, the path below says why."""
     now = timezone.now()
+    done = redeem.try_use_benefit(
+        account_id=account.pk, customer_lookup=customer_lookup, benefit_key=benefit_key, actor=actor, now=now
+    )
+    if done is not None:
+        return done
     customer_filter = {f"customer__{field}": value for field, value in customer_lookup.items()}
     credit = (
         CustomerCredit.objects.usable(now)

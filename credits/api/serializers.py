@@ -2,6 +2,7 @@ from django.core.validators import RegexValidator
 from django.utils import timezone
 from rest_framework import serializers
 
+from config.api.serializers import StaticFieldsModelSerializer
 from config.kernel.values import INT64_MAX
 from credits import durations
 from credits.models import Coupon, CreditUse, CustomerCredit, MembershipCreditRule
@@ -63,14 +64,14 @@ class CouponInputSerializer(serializers.Serializer):
         return value
 
 
-class CreditCouponSerializer(serializers.ModelSerializer):
+class CreditCouponSerializer(StaticFieldsModelSerializer):
     class Meta:
         model = Coupon
         fields = ["id", "name", "benefit_key", "kind", "offering", "value", "currency"]
         read_only_fields = fields
 
 
-class CreditOutputSerializer(serializers.ModelSerializer):
+class CreditOutputSerializer(StaticFieldsModelSerializer):
     customer_id = serializers.UUIDField()
     coupon_id = serializers.UUIDField()
     membership_id = serializers.UUIDField(allow_null=True)
