@@ -13,7 +13,7 @@ CONN_HEALTH_CHECKS, sent on the raw connection once per request before the first
 connection.
 
 CPU per request: after the counted request, the same request is sent BENCH_CPU_REQUESTS more times
-(default 300), in 6 rounds; `time.process_time()` over a round, divided by its requests, is the Python
+(default 300), in 10 rounds; `time.process_time()` over a round, divided by its requests, is the Python
 CPU one request costs in this process, and the median of the rounds is reported (the minimum too: on a
 shared machine other processes' load inflates the figure, never deflates it). The test client's own
 share is in it (building the WSGI environ: a few microseconds). The statement capture is off while
@@ -34,7 +34,7 @@ import sys
 import time
 
 CPU_REQUESTS = int(os.environ.get("BENCH_CPU_REQUESTS", "300"))
-CPU_ROUNDS = 6
+CPU_ROUNDS = int(os.environ.get("BENCH_CPU_ROUNDS", "10"))
 
 
 def main() -> None:

@@ -173,14 +173,14 @@ def use_locked_credit(
     return redeem.record_use(credit, revenue=revenue, actor=actor, now=now, reference=reference, note=note)
 
 
-@transaction.atomic
 def credit_redeem(
     *, account: Account, customer_id, credit_id, actor: Actor, reference: str | None = None, note: str = ""
 ) -> CustomerCredit:
     """Use a credit once. The row lock makes simultaneous redeems queue, so a credit never gets more uses
     than its limit; a reference already recorded on an unreversed use answers the credit unchanged.
-    On PostgreSQL one statement does it all (credits.redeem); when it writes nothing, the path below,
-    holding the lock it took, answers a known reference unchanged or says why the credit is not usable."""
+    On PostgreSQL one statement does it all (credits.redeem; one statement is one transaction, so it
+    needs no BEGIN/COMMIT of its own); when it writes nothing, the locked path below runs in its own
+    transaction and answers a known reference unchanged, or says why the credit is not usable."""
     now = timezone.now()
     done = redeem.try_redeem(
         account_id=account.pk,
@@ -193,6 +193,19 @@ def credit_redeem(
     )
     if done is not None:
         return done
+    return _credit_redeem_locked(
+        account=account,
+        customer_id=customer_id,
+        credit_id=credit_id,
+        actor=actor,
+        reference=reference,
+        note=note,
+        now=now,
+    )
+
+
+@transaction.atomic
+def _credit_redeem_locked(*, account: Account, customer_id, credit_id, actor: Actor, reference, note, now):
     credit = _locked_credit(account_id=account.pk, customer_id=customer_id, credit_id=credit_id)
     if reference and credit.use_records.filter(reference=reference, reversed_at__isnull=True).exists():
         return credit
@@ -301,20 +314,26 @@ def membership_credit_rule_update(
 # --- benefits (the same ledger, seen through the Magicline-style API) ------------------------------
 
 
-@transaction.atomic
 def benefit_use(*, account: Account, customer_lookup: dict, benefit_key: str, actor: Actor) -> CreditUse:
     """Use one unit of the customer's contingent for `benefit_key`: the usable credit that burns down
     first (soonest expiry, no expiry last, then oldest issued, then id), under the same row lock and
     through the same code as a credits-family redeem. `customer_lookup` finds the customer (by number,
     card number or barcode); the customer is only read separately when nothing is usable, to tell an
     unknown customer (404) from an empty contingent (409). On PostgreSQL one statement does it all
-    (credits.redeem); when it writes nothing, the path below says why."""
+    (credits.redeem, its own transaction); when it writes nothing, the locked path below says why."""
     now = timezone.now()
     done = redeem.try_use_benefit(
         account_id=account.pk, customer_lookup=customer_lookup, benefit_key=benefit_key, actor=actor, now=now
     )
     if done is not None:
         return done
+    return _benefit_use_locked(
+        account=account, customer_lookup=customer_lookup, benefit_key=benefit_key, actor=actor, now=now
+    )
+
+
+@transaction.atomic
+def _benefit_use_locked(*, account: Account, customer_lookup: dict, benefit_key: str, actor: Actor, now) -> CreditUse:
     customer_filter = {f"customer__{field}": value for field, value in customer_lookup.items()}
     credit = (
         CustomerCredit.objects.usable(now)
