@@ -16,7 +16,7 @@ from config.kernel.values import uuid_or_none
 from customers.errors import CustomerError
 from customers.models import Account, Customer, Membership, MembershipType
 
-from . import durations, selectors
+from . import durations, redeem, selectors
 from .errors import CreditError
 from .models import Coupon, CreditEvent, CreditUse, CustomerCredit, MembershipCreditRule
 from .rules import expiry_date_error
@@ -185,36 +185,46 @@ def use_locked_credit(
         message = f"The credit is {status}; only an active credit can be used."
         raise Conflict(message, code=CreditError.CREDIT_NOT_ACTIVE)
     revenue = _use_revenue(credit)
-    use = CreditUse.objects.create(
-        credit=credit,
-        used_at=now,
-        reference=reference,
-        note=note or "",
-        revenue=revenue,
-        used_by=actor.label,
-        used_by_user_id=actor.user_id,
-        used_by_client_id=actor.api_client_id,
-    )
-    credit.uses += 1
-    credit.revenue_recognised += revenue
-    if credit.fully_used:
-        credit.redeemed_at = now
-    credit.updated_at = now
-    credit.save(update_fields=["uses", "revenue_recognised", "redeemed_at", "updated_at"])
-    _event(credit, CreditEvent.Action.USED, actor, use=use, reference=reference, revenue=revenue)
-    return use
+    return redeem.record_use(credit, revenue=revenue, actor=actor, now=now, reference=reference, note=note)
 
 
-@transaction.atomic
 def credit_redeem(
     *, account: Account, customer_id, credit_id, actor: Actor, reference: str | None = None, note: str = ""
 ) -> CustomerCredit:
     """Use a credit once. The row lock makes simultaneous redeems queue, so a credit never gets more uses
-    than its limit; a reference already recorded on an unreversed use answers the credit unchanged."""
+    than its limit; a reference already recorded on an unreversed use answers the credit unchanged.
+    On PostgreSQL one statement does it all (credits.redeem; one statement is one transaction, so it
+    needs no BEGIN/COMMIT of its own); when it writes nothing, the locked path below runs in its own
+    transaction and answers a known reference unchanged, or says why the credit is not usable."""
+    now = timezone.now()
+    done = redeem.try_redeem(
+        account_id=account.pk,
+        customer_id=customer_id,
+        credit_id=credit_id,
+        actor=actor,
+        now=now,
+        reference=reference or None,
+        note=note,
+    )
+    if done is not None:
+        return done
+    return _credit_redeem_locked(
+        account=account,
+        customer_id=customer_id,
+        credit_id=credit_id,
+        actor=actor,
+        reference=reference,
+        note=note,
+        now=now,
+    )
+
+
+@transaction.atomic
+def _credit_redeem_locked(*, account: Account, customer_id, credit_id, actor: Actor, reference, note, now):
     credit = _locked_credit(account_id=account.pk, customer_id=customer_id, credit_id=credit_id)
     if reference and credit.use_records.filter(reference=reference, reversed_at__isnull=True).exists():
         return credit
-    use_locked_credit(credit, actor=actor, reference=reference or None, note=note)
+    use_locked_credit(credit, actor=actor, reference=reference or None, note=note, now=now)
     return credit
 
 
@@ -313,14 +323,26 @@ def membership_credit_rule_update(
 # --- benefits (the same ledger, seen through the Magicline-style API) ------------------------------
 
 
-@transaction.atomic
 def benefit_use(*, account: Account, customer_lookup: dict, benefit_key: str, actor: Actor) -> CreditUse:
     """Use one unit of the customer's contingent for `benefit_key`: the usable credit that burns down
     first (soonest expiry, no expiry last, then oldest issued, then id), under the same row lock and
     through the same code as a credits-family redeem. `customer_lookup` finds the customer (by number,
     card number or barcode); the customer is only read separately when nothing is usable, to tell an
-    unknown customer (404) from an empty contingent (409)."""
+    unknown customer (404) from an empty contingent (409). On PostgreSQL one statement does it all
+    (credits.redeem, its own transaction); when it writes nothing, the locked path below says why."""
     now = timezone.now()
+    done = redeem.try_use_benefit(
+        account_id=account.pk, customer_lookup=customer_lookup, benefit_key=benefit_key, actor=actor, now=now
+    )
+    if done is not None:
+        return done
+    return _benefit_use_locked(
+        account=account, customer_lookup=customer_lookup, benefit_key=benefit_key, actor=actor, now=now
+    )
+
+
+@transaction.atomic
+def _benefit_use_locked(*, account: Account, customer_lookup: dict, benefit_key: str, actor: Actor, now) -> CreditUse:
     customer_filter = {f"customer__{field}": value for field, value in customer_lookup.items()}
     credit = (
         CustomerCredit.objects.usable(now)

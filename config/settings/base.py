@@ -232,6 +232,10 @@ ACCESS_TOKEN_AUDIENCES = env.list("ACCESS_TOKEN_AUDIENCES", default=[])
 # How often an API client's last_used_at is written: at most once per this many seconds, so that
 # authentication costs one read per request, not a read and a write.
 API_CLIENT_LAST_USED_RESOLUTION = env.int("API_CLIENT_LAST_USED_RESOLUTION", default=60)
+# How long each server process keeps an authenticated API client (customers/selectors.py): a client's
+# deactivation or scope change applies at once in the process that made it, within this many seconds in
+# the others. 0: read the client row on every request.
+API_CLIENT_CACHE_SECONDS = env.int("API_CLIENT_CACHE_SECONDS", default=5)
 
 # --- Logging ------------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

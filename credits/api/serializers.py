@@ -2,6 +2,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from config.api.fields import AwareDateTimeField, Int64Field
+from config.api.serializers import StaticFieldsModelSerializer
 from credits import durations
 from credits.models import Coupon, CreditUse, CustomerCredit, MembershipCreditRule
 from credits.rules import BENEFIT_KEY_PATTERN, BENEFIT_KEY_VALIDATOR
@@ -65,14 +66,14 @@ class CouponInputSerializer(serializers.Serializer):
         return value
 
 
-class CreditCouponSerializer(serializers.ModelSerializer):
+class CreditCouponSerializer(StaticFieldsModelSerializer):
     class Meta:
         model = Coupon
         fields = ["id", "name", "benefit_key", "kind", "offering", "value", "currency"]
         read_only_fields = fields
 
 
-class CreditOutputSerializer(serializers.ModelSerializer):
+class CreditOutputSerializer(StaticFieldsModelSerializer):
     customer_id = serializers.UUIDField()
     coupon_id = serializers.UUIDField()
     membership_id = serializers.UUIDField(allow_null=True)

@@ -83,3 +83,37 @@ def test_benefit_uses_and_credit_redeems_share_one_contingent(account, make_clie
     assert outcome[204] + outcome[200] == 4 and outcome[409] == 16
     credit.refresh_from_db()
     assert credit.uses == 4
+
+
+@pytest.mark.parametrize("max_uses", [None, 3], ids=["single-use", "three-use"])
+def test_twenty_simultaneous_retries_with_one_reference_use_once(
+    account, make_client, customer, make_coupon, make_credit, max_uses
+):
+    """A reference recorded by the winner answers every retry with the credit unchanged (200), also
+    when the retry waited for the row lock while the winner committed."""
+    _, secret = make_client(account)
+    coupon = make_coupon(account, name="pack", multi_use=max_uses is not None, max_uses=max_uses)
+    credit = make_credit(customer, coupon)
+
+    def redeem(index: int) -> int:
+        return Api(secret).post(credit_path(credit, "/redeem"), {"reference": "till-1"}).status_code
+
+    assert run_simultaneously(20, redeem) == {200: 20}
+    credit.refresh_from_db()
+    assert credit.uses == 1
+    assert CreditUse.objects.filter(credit=credit).count() == 1
+
+
+def test_simultaneous_uses_through_the_orm_path_too(account, make_client, customer, coupon, make_credit, monkeypatch):
+    """The locked ORM path (SQLite's, and PostgreSQL's fallback) keeps the same guarantee."""
+    from credits import redeem
+
+    monkeypatch.setattr(redeem, "FAST_PATH", False)
+    _, secret = make_client(account)
+    credits = [make_credit(customer, coupon) for _ in range(3)]
+
+    def use(index: int) -> int:
+        return Api(secret).post(f"/v1/customers/{customer.number}/benefits/massage/use").status_code
+
+    assert run_simultaneously(10, use) == {204: 3, 409: 7}
+    assert [CustomerCredit.objects.get(pk=c.pk).uses for c in credits] == [1] * 3
