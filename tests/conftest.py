@@ -8,18 +8,19 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
-from config.kernel.actors import Actor
 from config.kernel.scopes import ALL_SCOPES
 from credits import services as credit_services
-from credits.models import Coupon, CreditEvent, CreditUse, CustomerCredit, MembershipCreditRule
+from credits.models import Coupon, CustomerCredit
 from customers import services as customer_services
 from customers.models import Account, ApiClient, Customer, Membership, MembershipType
+from tests.snapshots import snapshot  # noqa: F401  (every row of every model; imported from here too)
+from tests.world import SYSTEM, World, build_world
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
-SYSTEM = Actor.system("tests")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -184,24 +185,32 @@ def membership(customer, membership_type) -> Membership:
     )
 
 
-LEDGER_MODELS = [
-    Account,
-    Customer,
-    MembershipType,
-    Membership,
-    Coupon,
-    CustomerCredit,
-    CreditUse,
-    CreditEvent,
-    MembershipCreditRule,
-]
+@pytest.fixture
+def world(db) -> World:
+    """Two accounts with one of everything and API clients of every scope combination (tests/world.py),
+    made for this test."""
+    return build_world()
 
 
-def snapshot() -> dict:
-    """Every business row, to prove a denied request changed nothing."""
-    state = {model.__name__: sorted(map(repr, model.objects.values())) for model in LEDGER_MODELS}
-    state["ApiClient"] = sorted(map(repr, ApiClient.objects.values("id", "name", "scopes", "is_active")))
-    return state
+@pytest.fixture(scope="module")
+def module_world(django_db_setup, django_db_blocker) -> World:
+    """The same world, made once for a whole test module inside a transaction that is rolled back when
+    the module ends. Each test of the module still runs in its own transaction (savepoint), rolled back
+    after it, so every test sees the world exactly as built. Use it with `pytest.mark.django_db` (not
+    `transaction=True`)."""
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            built = build_world()
+        except BaseException:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+            raise
+    yield built
+    with django_db_blocker.unblock():
+        transaction.set_rollback(True)
+        atomic.__exit__(None, None, None)
 
 
 def credit_path(credit: CustomerCredit, suffix: str = "") -> str:

@@ -1,0 +1,219 @@
+"""The world: two accounts, each with one of everything the four API families can point at, and API
+clients with every scope combination the permission tests need. Made through the services, as
+production makes it. `tests/conftest.py` serves it as the `world` fixture (per test) and the
+`module_world` fixture (once per test module, rolled back at the module's end)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.utils import timezone
+
+from billing import services as billing_services
+from config.kernel import scopes as scope_catalog
+from config.kernel.actors import Actor
+from config.kernel.scopes import ALL_SCOPES
+from credits import services as credit_services
+from customers import services as customer_services
+from discounts import services as discount_services
+
+SYSTEM = Actor.system("tests")
+
+
+def scopes_without(required) -> list[str]:
+    """Every scope but those that grant any of `required` (itself or one implying it)."""
+    return [scope for scope in ALL_SCOPES if not scope_catalog.grants_any([scope], required)]
+
+
+@dataclass
+class Tenant:
+    """One account and its objects. `ids` names them for paths and bodies (see `fill`)."""
+
+    account: object
+    customer: object
+    membership_type: object
+    membership: object
+    coupon: object
+    credit: object  # unused
+    used_credit: object  # redeemed once: `use`
+    use: object
+    rule: object  # membership credit rule
+    discount: object  # public discount rule, used once by `customer`
+    private_discount: object  # given to `customer`
+    discount_ref: object
+    usage_ref: object
+    wallet: object  # billing account of `customer`, topped up and debited once
+    debit: uuid.UUID
+    project: object
+    clients: dict[frozenset[str], tuple[object, str]] = field(default_factory=dict)
+    # Once built, a client made on demand is not kept: it lives in the test's transaction only, and a
+    # world shared by a module (rolled back after each test) must not hand it to the next test.
+    built: bool = False
+
+    @property
+    def ids(self) -> dict[str, object]:
+        return {
+            "aid": self.account.pk,
+            "customer": self.customer.pk,
+            "number": self.customer.number,
+            "card": self.customer.card_number,
+            "barcode": self.customer.barcode,
+            "type": self.membership_type.pk,
+            "membership": self.membership.pk,
+            "coupon": self.coupon.pk,
+            "credit": self.credit.pk,
+            "used_credit": self.used_credit.pk,
+            "use": self.use.pk,
+            "rule": self.rule.pk,
+            "discount": self.discount.pk,
+            "private_discount": self.private_discount.pk,
+            "wallet": self.wallet.pk,
+            "debit": self.debit,
+            "project": self.project.pk,
+        }
+
+    def uuids(self) -> set[str]:
+        """Every uuid of this account's objects, to check that an answer to another account shows none."""
+        return {str(value) for value in self.ids.values() if isinstance(value, uuid.UUID)}
+
+    def client(self, scopes=ALL_SCOPES) -> tuple[object, str]:
+        """The API client holding exactly `scopes`, with its secret: one made with the world, or a new one."""
+        key = frozenset(scopes)
+        if key in self.clients:
+            return self.clients[key]
+        name = "scopes: " + (" ".join(sorted(key)) or "none")
+        made = customer_services.api_client_create(
+            account=self.account, name=name[:100], scopes=sorted(key), actor=SYSTEM
+        )
+        if not self.built:
+            self.clients[key] = made
+        return made
+
+    def api(self, scopes=ALL_SCOPES, form: str = "api-key"):
+        from tests.conftest import Api
+
+        client, secret = self.client(scopes)
+        api = Api(secret, client_id=client.client_id, form=form)
+        api.client = client
+        return api
+
+
+@dataclass
+class World:
+    a: Tenant  # T00000001, the account whose objects the paths name
+    b: Tenant  # P00000002, the other account
+
+    @property
+    def ids(self) -> dict[str, object]:
+        return self.a.ids
+
+
+def fill(value, ids: dict):
+    """`value` with every {name} replaced by ids[name]; {new} is a fresh uuid each time."""
+    if isinstance(value, str):
+        return value.format(**ids, new=uuid.uuid4())
+    if isinstance(value, dict):
+        return {k: fill(v, ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [fill(v, ids) for v in value]
+    return value
+
+
+def build_tenant(account_id: str, name: str, currency: str, card: str, barcode: str) -> Tenant:
+    account = customer_services.account_create(account_id=account_id, name=name, currency=currency)
+    customer = customer_services.customer_create(
+        account=account, actor=SYSTEM, first_name="Ada", last_name="Lovelace", email="ada@example.com"
+    )
+    customer.card_number, customer.barcode = card, barcode
+    customer.save(update_fields=["card_number", "barcode"])
+    membership_type = customer_services.membership_type_create(account=account, name="Gold", actor=SYSTEM)
+    membership = customer_services.membership_create(
+        customer=customer,
+        membership_type_id=membership_type.pk,
+        started_at=timezone.now() - timedelta(days=3),
+        actor=SYSTEM,
+    )
+    coupon = credit_services.coupon_create(
+        account=account,
+        actor=SYSTEM,
+        name="60 min massage",
+        kind="offering",
+        offering="Massage 60 min",
+        benefit_key="massage",
+        default_revenue=4500,
+    )
+
+    def issue():
+        return credit_services.credit_issue(customer=customer, coupon=coupon, actor=SYSTEM, source="manual")
+
+    credit, used_credit = issue(), issue()
+    issue()  # a third, so that a benefit can be used while `credit` stays unused for other rows
+    use = credit_services.credit_redeem(
+        account=account, customer_id=customer.pk, credit_id=used_credit.pk, actor=SYSTEM
+    ).use_records.get()
+    rule = credit_services.membership_credit_rule_create(
+        account=account, membership_type_id=membership_type.pk, coupon_id=coupon.pk, actor=SYSTEM
+    )
+    discount = discount_services.discount_rule_create(
+        account=account, actor=SYSTEM, name="Five off", reward_type="discount_amount", reward_value=5
+    )
+    discount_ref, _ = discount_services.discount_usage_record(
+        rule=discount,
+        receipt=discount_services.Receipt(customer_id=customer.pk, ref="R-1", ref_type="receipt_add"),
+        actor=SYSTEM,
+    )
+    private_discount = discount_services.discount_rule_create(
+        account=account, actor=SYSTEM, name="Members", reward_type="discount_amount", reward_value=7, private=True
+    )
+    discount_services.discount_rule_give(rule=private_discount, customer_ids=[customer.pk], actor=SYSTEM)
+    wallet = billing_services.billing_account_create(account=account, org_id=customer.pk, actor=SYSTEM)
+    billing_services.billing_top_up(
+        account=account, billing_account_id=wallet.pk, usage_id=uuid.uuid4(), amount=500, actor=SYSTEM
+    )
+    debit = uuid.uuid4()
+    billing_services.billing_usage_report(
+        account=account,
+        billing_account_id=wallet.pk,
+        actor=SYSTEM,
+        usages=[
+            billing_services.Usage(id=debit, type="credit", amount=5),
+            billing_services.Usage(id=uuid.uuid4(), type="feature", amount=1, description="seats"),
+        ],
+    )
+    project = billing_services.project_create(account=account, org_id=customer.pk, name="Main", actor=SYSTEM)
+    return Tenant(
+        account=account,
+        customer=customer,
+        membership_type=membership_type,
+        membership=membership,
+        coupon=coupon,
+        credit=credit,
+        used_credit=used_credit,
+        use=use,
+        rule=rule,
+        discount=discount,
+        private_discount=private_discount,
+        discount_ref=discount_ref,
+        usage_ref=discount_ref.entries.get(),
+        wallet=wallet,
+        debit=debit,
+        project=project,
+    )
+
+
+def build_world() -> World:
+    a = build_tenant("T00000001", "Spa", "NOK", card="4242", barcode="B-1")
+    b = build_tenant("P00000002", "Other gym", "SEK", card="9999", barcode="B-9")
+    for tenant in (a, b):
+        tenant.client(ALL_SCOPES)
+        tenant.client(())
+    for scope in ALL_SCOPES:
+        a.client([scope])
+        a.client(scopes_without([scope]))
+    # A stored Idempotency-Key answer, so that every model has a row in the world.
+    answer = a.api().post("/customers/membership-types", {"name": "Silver"}, HTTP_IDEMPOTENCY_KEY="world-1")
+    assert answer.status_code == 201, answer.content
+    a.built = b.built = True
+    return World(a=a, b=b)
