@@ -21,6 +21,8 @@ import time
 import redis
 from django.conf import settings
 from django.core.cache import cache
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from rest_framework.throttling import BaseThrottle
 
 logger = logging.getLogger(__name__)
@@ -50,8 +52,8 @@ class _RedisState:
         if self.client is None or self.url != url:
             with self.lock:
                 timeout = settings.REDIS_TIMEOUT_SECONDS
-                self.client = redis.Redis.from_url(
-                    url, socket_timeout=timeout, socket_connect_timeout=timeout, retry_on_timeout=False
+                self.client = redis.Redis.from_url(  # no retries: a failure fails open at once
+                    url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0)
                 )
                 self.url = url
                 self.down_until = 0.0
