@@ -131,7 +131,7 @@ def decode_page_token(token: str) -> tuple[datetime, uuid.UUID]:
 class PageTokenPagination(BasePagination):
     """Keyset pages, newest first on (created_at, id), behind an opaque `page_token`. Opt-in: without
     `page_size` or `page_token` the vendor answers every item, so `paginate_queryset` answers None and
-    the view streams the whole list. The view names the list's key (`page_items_key`)."""
+    the view streams the whole list. A subclass names the list's key (`items_key`)."""
 
     page_size_query_param = "page_size"
     page_token_query_param = "page_token"
@@ -157,7 +157,6 @@ class PageTokenPagination(BasePagination):
     def paginate_queryset(self, queryset, request, view=None):
         if not self.requested(request):
             return None
-        self.items_key = getattr(view, "page_items_key", self.items_key)
         size = self.page_size(request)
         token = request.query_params.get(self.page_token_query_param)
         if token:

@@ -5,6 +5,7 @@ every field of a message, empty or not."""
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from billing.models import BillingAccount, BillingTransaction, Project
@@ -258,6 +259,7 @@ class BillingAccountGetSerializer(serializers.Serializer):
     billing_details = BillingDetailsSerializer()
 
 
+@extend_schema_serializer(many=False)  # the vendor's list message, not an array
 class BillingAccountList(serializers.Serializer):
     billing_accounts = BillingAccountSerializer(many=True)
 
@@ -324,5 +326,6 @@ class ProjectEnvelope(serializers.Serializer):
     project = ProjectSerializer()
 
 
+@extend_schema_serializer(many=False)  # the vendor's list message, not an array
 class ProjectList(serializers.Serializer):
     projects = ProjectSerializer(many=True)

@@ -78,7 +78,7 @@ class BillingAccountViewSet(_Org):
         operation_id="createBillingAccount",
         parameters=[ORG],
         request=s.BillingAccountCreateInputSerializer,
-        responses=s.BillingAccountEnvelope,
+        responses={200: s.BillingAccountEnvelope},
     )
     def create(self, request, org_id):
         data = _valid(s.BillingAccountCreateInputSerializer, request.data)
@@ -203,12 +203,15 @@ def _stream(rows) -> StreamingHttpResponse:
     return StreamingHttpResponse(chunks(), content_type="application/json")
 
 
+class TransactionPagination(PageTokenPagination):
+    items_key = "transactions"
+
+
 class TransactionViewSet(_Org):
     """Transactions of one billing account, newest first. Without page_size or page_token, every
     transaction in the range, streamed (as the vendor answers them all); with them, keyset pages."""
 
-    pagination_class = PageTokenPagination
-    page_items_key = "transactions"
+    pagination_class = TransactionPagination
     serializer_class = s.TransactionSerializer
     action_scopes = {"list": READ, "org_list": READ, "top_up": ADMIN}
     action_error_statuses = {"list": (400, 404), "org_list": (400, 404), "top_up": (400, 404, 409)}
@@ -391,7 +394,7 @@ class ProjectViewSet(_Org):
         operation_id="createProject",
         parameters=[ORG],
         request=s.ProjectCreateInputSerializer,
-        responses=s.ProjectEnvelope,
+        responses={200: s.ProjectEnvelope},
     )
     def create(self, request, org_id):
         name = _valid(s.ProjectCreateInputSerializer, request.data)["name"]

@@ -4,40 +4,39 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0003_staff_group_permissions'),
+        ("billing", "0003_staff_group_permissions"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='billingaccount',
-            name='address',
+            model_name="billingaccount",
+            name="address",
             field=models.JSONField(blank=True, db_default=models.Value({}, models.JSONField()), default=dict),
         ),
         migrations.AddField(
-            model_name='billingaccount',
-            name='email',
-            field=models.CharField(blank=True, db_default='', default='', max_length=255),
+            model_name="billingaccount",
+            name="email",
+            field=models.CharField(blank=True, db_default="", default="", max_length=255),
         ),
         migrations.AddField(
-            model_name='billingaccount',
-            name='metadata',
+            model_name="billingaccount",
+            name="metadata",
             field=models.JSONField(blank=True, db_default=models.Value({}, models.JSONField()), default=dict),
         ),
         migrations.AddField(
-            model_name='billingaccount',
-            name='name',
-            field=models.CharField(blank=True, db_default='', default='', max_length=255),
+            model_name="billingaccount",
+            name="name",
+            field=models.CharField(blank=True, db_default="", default="", max_length=255),
         ),
         migrations.AddField(
-            model_name='billingaccount',
-            name='phone',
-            field=models.CharField(blank=True, db_default='', default='', max_length=255),
+            model_name="billingaccount",
+            name="phone",
+            field=models.CharField(blank=True, db_default="", default="", max_length=255),
         ),
         migrations.AddField(
-            model_name='billingaccount',
-            name='tax_data',
+            model_name="billingaccount",
+            name="tax_data",
             field=models.JSONField(blank=True, db_default=models.Value([], models.JSONField()), default=list),
         ),
     ]
