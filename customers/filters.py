@@ -8,14 +8,15 @@ from customers.models import Customer
 
 
 class Int64FormField(forms.Field):
-    """An int64 written with the ASCII digits 0-9 (a leading "-" allowed); anything else is refused."""
+    """An int64 written with the ASCII digits 0-9 (a leading "-" allowed); anything else is refused, with the
+    message the NumberFilter it replaces gave."""
 
     def to_python(self, value):
         if value in (None, ""):
             return None
         number = ascii_int(value)
         if number is None:
-            raise forms.ValidationError("Must be a whole number written with the digits 0-9, within int64.")
+            raise forms.ValidationError("Enter a number.")  # the message NumberFilter gave
         return number
 
 

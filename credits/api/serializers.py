@@ -1,11 +1,11 @@
 from django.utils import timezone
 from rest_framework import serializers
 
-from config.api.fields import AwareDateTimeField, Int64Field
 from config.api.serializers import StaticFieldsModelSerializer
 from credits import durations
 from credits.models import Coupon, CreditUse, CustomerCredit, MembershipCreditRule
 from credits.rules import BENEFIT_KEY_PATTERN, BENEFIT_KEY_VALIDATOR
+from customers.api.family import DateTimeInput, IntegerInput
 
 INT32_MAX = 2**31 - 1
 
@@ -47,14 +47,14 @@ class CouponInputSerializer(serializers.Serializer):
     )
     kind = serializers.ChoiceField(choices=Coupon.Kind.choices, required=False)
     offering = serializers.CharField(required=False, allow_null=True, max_length=200)
-    value = Int64Field(required=False, allow_null=True, min_value=1)
+    value = IntegerInput(required=False, allow_null=True, min_value=1)
     currency = serializers.RegexField(
         r"^[A-Z]{3}$", required=False, allow_null=True, error_messages={"invalid": "Must be an ISO 4217 code."}
     )
     multi_use = serializers.BooleanField(required=False)
-    max_uses = Int64Field(required=False, allow_null=True, min_value=1, max_value=INT32_MAX)
+    max_uses = IntegerInput(required=False, allow_null=True, min_value=1, max_value=INT32_MAX)
     valid_for = serializers.CharField(required=False, allow_null=True, max_length=32, trim_whitespace=False)
-    default_revenue = Int64Field(required=False, min_value=0)
+    default_revenue = IntegerInput(required=False, min_value=0)
     active = serializers.BooleanField(required=False)
 
     def validate_valid_for(self, value):
@@ -117,8 +117,8 @@ class CreditIssueInputSerializer(serializers.Serializer):
     coupon_id = serializers.UUIDField()
     customer_id = serializers.UUIDField()
     membership_id = serializers.UUIDField(required=False, allow_null=True)
-    expiry_date = AwareDateTimeField(required=False, allow_null=True)
-    revenue = Int64Field(required=False, allow_null=True, min_value=0)
+    expiry_date = DateTimeInput(required=False, allow_null=True)
+    revenue = IntegerInput(required=False, allow_null=True, min_value=0)
 
     def validate_customer_id(self, value):
         if value != self.context["customer"].pk:
@@ -173,5 +173,5 @@ class MembershipCreditRuleInputSerializer(serializers.Serializer):
     issuing_frequency = serializers.ChoiceField(choices=MembershipCreditRule.Frequency.values, required=False)
     roll_over = serializers.BooleanField(required=False)
     issue_on_signup = serializers.BooleanField(required=False)
-    quantity = Int64Field(required=False, min_value=1, max_value=1000)
+    quantity = IntegerInput(required=False, min_value=1, max_value=1000)
     active = serializers.BooleanField(required=False)

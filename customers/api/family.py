@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import math
 
+from django.utils.dateparse import parse_datetime
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.utils import humanize_datetime
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.viewsets import ViewSetMixin
 
 from config.api.dialects import Dialect, Problem, register
+from config.api.fields import AwareDateTimeField, Int64Field, Int64FieldSchema
 from config.api.views import ActionRoutedViewSetMixin, FamilyAPIView
-from config.kernel.values import ascii_int
+from config.kernel.values import INT64_MAX, INT64_MIN, ascii_int
 from customers import selectors as customer_selectors
 from customers.models import Customer
 
@@ -52,6 +56,54 @@ class CreditsDialect(Dialect):
         }
 
 
+# --- input fields: the shared rules (config.api.fields), with the messages this family has always answered ---
+
+
+class IntegerInput(Int64Field):
+    """An integer as Int64Field reads it (ASCII digits only, within its bounds: int64 unless told), refused
+    with DRF IntegerField's messages, which the family's clients already know."""
+
+    default_error_messages = {
+        "invalid": "A valid integer is required.",
+        "min_value": "Ensure this value is greater than or equal to {min_value}.",
+        "max_value": "Ensure this value is less than or equal to {max_value}.",
+    }
+
+    def to_internal_value(self, data) -> int:
+        # Read wider than int64 (up to 20 digits), so that a number just past a bound is told so.
+        number = ascii_int(data, minimum=-(10**20), maximum=10**20)
+        if number is None:
+            self.fail("invalid")
+        if number < max(self.min_value, INT64_MIN):
+            self.fail("min_value", min_value=self.min_value)
+        if number > min(self.max_value, INT64_MAX):
+            self.fail("max_value", max_value=self.max_value)
+        return number
+
+
+class IntegerInputSchema(Int64FieldSchema):
+    """IntegerInput reads in the OpenAPI document as Int64Field does."""
+
+    target_class = IntegerInput
+
+
+class DateTimeInput(AwareDateTimeField):
+    """An RFC 3339 date-time with an offset, as AwareDateTimeField reads it; what is no date-time at all gets
+    DRF's message, a date-time without an offset gets AwareDateTimeField's."""
+
+    def to_internal_value(self, value):
+        parsed = None
+        if isinstance(value, str) and value.isascii():
+            try:
+                parsed = parse_datetime(value)
+            except ValueError:
+                parsed = None
+        if parsed is None:
+            formats = humanize_datetime.datetime_formats(api_settings.DATETIME_INPUT_FORMATS)
+            self.fail("invalid", format=formats)
+        return super().to_internal_value(value)
+
+
 # --- pagination ---
 
 MAX_PAGE = 2_147_483_647
@@ -61,7 +113,7 @@ def _positive_int(request, name: str, default: int, maximum: int | None = None) 
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    value = ascii_int(raw)
+    value = ascii_int(raw, minimum=-(10**20), maximum=10**20)  # past MAX_PAGE is told so below
     if value is None:
         raise ValidationError({name: ["Must be a whole number."]})
     if value < 1 or value > MAX_PAGE:

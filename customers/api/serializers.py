@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.api.fields import AwareDateTimeField
+from customers.api.family import DateTimeInput
 from customers.models import Customer, Membership, MembershipType
 
 
@@ -82,5 +82,5 @@ class MembershipOutputSerializer(serializers.ModelSerializer):
 
 class MembershipInputSerializer(serializers.Serializer):
     membership_type_id = serializers.UUIDField()
-    started_at = AwareDateTimeField(required=False)
-    ends_at = AwareDateTimeField(required=False, allow_null=True)
+    started_at = DateTimeInput(required=False)
+    ends_at = DateTimeInput(required=False, allow_null=True)

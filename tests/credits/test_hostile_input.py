@@ -199,3 +199,46 @@ def test_an_aware_expiry_in_the_future_is_accepted(api, customer, coupon, make_c
         {"coupon_id": str(coupon.pk), "customer_id": str(customer.pk), "expiry_date": expiry},
     )
     assert response.status_code == 201 and response.json()["data"]["status"] == "active"
+
+
+# --- the messages the family has always answered stay as they were ----------------------------------------
+
+DRF_DATETIME = (
+    "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
+)
+NAIVE = "Must be an RFC 3339 date-time with an offset, e.g. 2027-01-01T00:00:00Z."
+
+
+@pytest.mark.parametrize(
+    "change, errors",
+    [
+        ({"revenue": "lots"}, {"revenue": ["A valid integer is required."]}),
+        ({"revenue": "١٢٣"}, {"revenue": ["A valid integer is required."]}),
+        ({"revenue": -1}, {"revenue": ["Ensure this value is greater than or equal to 0."]}),
+        ({"revenue": 2**63}, {"revenue": ["Ensure this value is less than or equal to 9223372036854775807."]}),
+        ({"expiry_date": "tomorrow"}, {"expiry_date": [DRF_DATETIME]}),
+        ({"expiry_date": "٢٠٢٧-01-01T00:00:00Z"}, {"expiry_date": [DRF_DATETIME]}),
+        ({"expiry_date": "2027-01-01"}, {"expiry_date": [NAIVE]}),
+        ({"expiry_date": "2027-01-01T00:00:00"}, {"expiry_date": [NAIVE]}),
+    ],
+)
+def test_the_issue_errors_read_as_they_always_did(api, customer, coupon, change, errors):
+    body = {"coupon_id": str(coupon.pk), "customer_id": str(customer.pk), **change}
+    response = api.post(f"/customers/customers/{customer.pk}/credits", body)
+    assert response.status_code == 422
+    assert response.json()["errors"] == errors
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ("abc", "Must be a whole number."),
+        ("١٢٣", "Must be a whole number."),
+        ("0", "Must be between 1 and 2147483647."),
+    ],
+)
+def test_the_page_errors_read_as_they_always_did(api, credit, raw, message):
+    response = api.get(f"/customers/customers/{credit.customer_id}/credits", {"page": raw})
+    assert response.json() == {"message": f"page: {message}", "errors": {"page": [message]}}
+    response = api.get(f"/customers/customers/{credit.customer_id}/credits", {"page": "9" * 19})
+    assert response.json()["errors"] == {"page": ["Must be between 1 and 2147483647."]}
