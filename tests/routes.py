@@ -25,7 +25,9 @@ PUBLIC = ("<public>",)  # no credentials needed
 LISTS_OWN = "lists own"
 CREATES_OWN = "creates own"
 
-# Paths that are no API family's: Django's admin, the OpenAPI document and its UI, the health check.
+# Paths that are no API family's: Django's admin, the OpenAPI document and its UI, the health check
+# (the last three public by design). No route of the four families is public: the discounts family's
+# token endpoint is the only one that needs no scope, but it needs the client's id and secret (Basic).
 NOT_FAMILY_PREFIXES = ("/admin/", "/api/schema/", "/api/docs/", "/healthz")
 
 
