@@ -198,10 +198,10 @@ def _walk(patterns, prefix: str = ""):
             yield route, entry.callback
 
 
-def served() -> set[tuple[str, str, str]]:
+def served(urlconf=None) -> set[tuple[str, str, str]]:
     """(family, method, route) for every route the resolver serves under a family's prefix."""
     found = set()
-    for route, callback in _walk(get_resolver().url_patterns):
+    for route, callback in _walk(get_resolver(urlconf).url_patterns):
         family = family_of("/" + route)
         if family:
             found |= {(family, method, route) for method in _methods(callback)}
