@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import json as _json
 from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.db import transaction
-from django.test import Client
 from django.utils import timezone
 
 from config.kernel.scopes import ALL_SCOPES
@@ -17,6 +14,7 @@ from credits import services as credit_services
 from credits.models import Coupon, CustomerCredit
 from customers import services as customer_services
 from customers.models import Account, ApiClient, Customer, Membership, MembershipType
+from tests.api import Api  # also imported from here by many modules
 from tests.snapshots import snapshot  # noqa: F401  (every row of every model; imported from here too)
 from tests.world import SYSTEM, World, build_world
 
@@ -41,45 +39,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.write_line(
             f"SQLite run: {skipped} PostgreSQL-only tests skipped; set DATABASE_URL=postgres://... to run them."
         )
-
-
-class Api:
-    """A REST client of one API client, speaking JSON, with the credential in one of the four forms."""
-
-    def __init__(self, secret: str | None, *, client_id: str | None = None, form: str = "api-key"):
-        self.http = Client()
-        self.headers: dict[str, str] = {}
-        if secret is not None:
-            if form == "api-key":
-                self.headers["HTTP_X_API_KEY"] = secret
-            elif form == "bearer":
-                self.headers["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
-            elif form == "basic":
-                token = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
-                self.headers["HTTP_AUTHORIZATION"] = f"Basic {token}"
-
-    def request(self, method: str, path: str, body=None, *, raw: str | bytes | None = None, **extra):
-        kwargs = {**self.headers, **extra}
-        if raw is not None:
-            return self.http.generic(method, path, raw, content_type="application/json", **kwargs)
-        if body is None:
-            return self.http.generic(method, path, **kwargs)
-        return self.http.generic(method, path, _json.dumps(body), content_type="application/json", **kwargs)
-
-    def get(self, path, params=None, **extra):
-        return self.http.get(path, params or {}, **{**self.headers, **extra})
-
-    def post(self, path, body=None, **extra):
-        return self.request("POST", path, body, **extra)
-
-    def patch(self, path, body=None, **extra):
-        return self.request("PATCH", path, body, **extra)
-
-    def put(self, path, body=None, **extra):
-        return self.request("PUT", path, body, **extra)
-
-    def delete(self, path, body=None, **extra):
-        return self.request("DELETE", path, body, **extra)
 
 
 @pytest.fixture
@@ -197,7 +156,8 @@ def module_world(django_db_setup, django_db_blocker) -> World:
     """The same world, made once for a whole test module inside a transaction that is rolled back when
     the module ends. Each test of the module still runs in its own transaction (savepoint), rolled back
     after it, so every test sees the world exactly as built. Use it with `pytest.mark.django_db` (not
-    `transaction=True`)."""
+    `transaction=True`: other connections and threads do not see the world), and instead of the
+    `account`, `other_account`, ... fixtures, whose accounts have the same ids."""
     with django_db_blocker.unblock():
         atomic = transaction.atomic()
         atomic.__enter__()

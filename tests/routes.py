@@ -25,7 +25,9 @@ PUBLIC = ("<public>",)  # no credentials needed
 LISTS_OWN = "lists own"
 CREATES_OWN = "creates own"
 
-# Paths that are no API family's: Django's admin, the OpenAPI document and its UI, the health check.
+# Paths that are no API family's: Django's admin, the OpenAPI document and its UI, the health check
+# (the last three public by design). No route of the four families is public: the discounts family's
+# token endpoint is the only one that needs no scope, but it needs the client's id and secret (Basic).
 NOT_FAMILY_PREFIXES = ("/admin/", "/api/schema/", "/api/docs/", "/healthz")
 
 
@@ -196,10 +198,10 @@ def _walk(patterns, prefix: str = ""):
             yield route, entry.callback
 
 
-def served() -> set[tuple[str, str, str]]:
+def served(urlconf=None) -> set[tuple[str, str, str]]:
     """(family, method, route) for every route the resolver serves under a family's prefix."""
     found = set()
-    for route, callback in _walk(get_resolver().url_patterns):
+    for route, callback in _walk(get_resolver(urlconf).url_patterns):
         family = family_of("/" + route)
         if family:
             found |= {(family, method, route) for method in _methods(callback)}

@@ -7,12 +7,13 @@ tests/config/test_snapshots.py checks that nothing escapes it."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 from django.apps import AppConfig, apps
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 
 # Fields written by reading, not by changing anything: when an API client was last seen (written at
 # most once per API_CLIENT_LAST_USED_RESOLUTION by authentication, also for a request then refused).
@@ -43,14 +44,35 @@ def label(model: type[models.Model]) -> str:
     return f"{model._meta.app_label}.{model.__name__}"
 
 
+def columns(model: type[models.Model]) -> list[models.Field]:
+    skip = BOOKKEEPING_FIELDS.get(label(model), frozenset())
+    return [f for f in model._meta.concrete_fields if f.name not in skip]
+
+
 def rows(model: type[models.Model]) -> list[dict]:
     """All rows of one model, in primary-key order, every column but the bookkeeping ones."""
-    skip = BOOKKEEPING_FIELDS.get(label(model), frozenset())
-    columns = [f.attname for f in model._meta.concrete_fields if f.name not in skip]
-    return list(model._base_manager.order_by("pk").values(*columns))
+    fields = columns(model)
+    values = model._base_manager.order_by("pk").values_list(*(f.attname for f in fields))
+    return [{f.column: value for f, value in zip(fields, row, strict=True)} for row in values]
 
 
 def snapshot() -> dict[str, list[dict]]:
     """Every row of every project model, keyed by "app_label.Model": equal snapshots mean nothing
-    was created, changed or deleted in between."""
-    return {label(model): rows(model) for model in project_models()}
+    was created, changed or deleted in between. On PostgreSQL in one statement (each row as JSON, so
+    values are compared as PostgreSQL writes them); elsewhere one query per model."""
+    found = project_models()
+    if connection.vendor != "postgresql":
+        return {label(model): rows(model) for model in found}
+    quote = connection.ops.quote_name
+    tables = [
+        "(SELECT coalesce(json_agg(t ORDER BY t.{pk}), '[]')::text FROM (SELECT {columns} FROM {table}) t)".format(
+            pk=quote(model._meta.pk.column),
+            columns=", ".join(quote(field.column) for field in columns(model)),
+            table=quote(model._meta.db_table),
+        )
+        for model in found
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(tables))
+        answers = cursor.fetchone()
+    return {label(model): json.loads(answer) for model, answer in zip(found, answers, strict=True)}

@@ -18,6 +18,7 @@ from config.kernel.scopes import ALL_SCOPES
 from credits import services as credit_services
 from customers import services as customer_services
 from discounts import services as discount_services
+from tests.api import Api
 
 SYSTEM = Actor.system("tests")
 
@@ -91,9 +92,7 @@ class Tenant:
             self.clients[key] = made
         return made
 
-    def api(self, scopes=ALL_SCOPES, form: str = "api-key"):
-        from tests.conftest import Api
-
+    def api(self, scopes=ALL_SCOPES, form: str = "api-key") -> Api:
         client, secret = self.client(scopes)
         api = Api(secret, client_id=client.client_id, form=form)
         api.client = client

@@ -44,5 +44,5 @@ def test_lists_never_show_another_accounts_objects(world, route):
     response = world.b.api().request(route.method, fill(route.path, world.ids))
     assert response.status_code == 200, response.content
     assert not [uuid for uuid in world.a.uuids() if uuid in response.content.decode()]
-    own = world.b.api().request(route.method, fill(route.path, world.b.ids))
-    assert own.json()["meta"]["total"] >= 1, "the caller's own objects are listed"
+    own = world.b.api().request(route.method, fill(route.path, world.b.ids)).content.decode()
+    assert [uuid for uuid in world.b.uuids() if uuid in own], "the caller's own objects are listed"
