@@ -136,11 +136,26 @@ DISCOUNTS = [
         {"customer_id": "{customer}", "ref": "R-2", "ref_type": "receipt_add"},
         foreign=403,
     ),
+    Route("GET", ACCOUNT + "/discounts/customers/{customer}/rules", DISCOUNTS_READ, foreign=403),
+    Route("GET", ACCOUNT + "/discounts/available_for_receipt/claims", DISCOUNTS_READ, foreign=403),
+    Route(
+        "POST",
+        ACCOUNT + "/discounts/available_for_receipt/claims",
+        DISCOUNTS_WRITE,
+        {
+            "purchase_at": "2027-03-01T12:00:00Z",
+            "customer_id": "{customer}",
+            "discounts": [{"id": "{discount}", "refs": [{"id": "line-1", "amount": 100, "usage": 1}]}],
+            "ref": "{new}",
+        },
+        foreign=403,
+    ),
 ]
 
 # --- the billing family (Frontier-style) -------------------------------------------------------
 ORG = "/v1beta1/organizations/{customer}"
 WALLET = ORG + "/billing/{wallet}"
+ADMIN_WALLET = "/v1beta1/admin/organizations/{customer}/billing/{wallet}"
 BILLING_READ, BILLING_WRITE, BILLING_ADMIN = ("billing:read",), ("billing:write",), ("billing:admin",)
 BILLING = [
     Route(
@@ -166,6 +181,10 @@ BILLING = [
     Route("GET", WALLET + "/debited_transactions_total", BILLING_READ),
     Route("POST", WALLET + "/credits", BILLING_ADMIN, {"id": "{new}", "amount": 5}),
     Route("PUT", WALLET + "/limits", BILLING_ADMIN, {"credit_min": -5}),
+    Route("GET", WALLET, BILLING_READ),
+    Route("GET", ORG + "/billing/transactions", BILLING_READ),
+    Route("PUT", ADMIN_WALLET + "/limits", BILLING_ADMIN, {"credit_min": -5}),
+    Route("POST", ADMIN_WALLET + "/usage/{debit}/revert", BILLING_ADMIN, {"amount": 1}),
 ]
 
 ROUTES: list[Route] = [*CREDITS, *BENEFITS, *DISCOUNTS, *BILLING]
