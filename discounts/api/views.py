@@ -168,7 +168,7 @@ class DiscountRuleCustomerViewSet(DiscountsViewSet):
         operation_id="giveDiscountRuleToCustomers",
         parameters=[AID, DID],
         request=GiveInputSerializer,
-        responses=DiscountRuleOutputSerializer,
+        responses={200: DiscountRuleOutputSerializer},
         description="Answers the rule, as the vendor does. Customers are your own ids; one never seen before is "
         "created. Idempotent: giving a rule twice changes nothing.",
     )

@@ -112,3 +112,12 @@ def test_a_body_nested_too_deeply_is_a_400_not_a_500(api):
     response = api.post(RULES, raw="[" * 50_000 + "]" * 50_000)
     assert response.status_code == 400, response.content
     assert response.json()["error"]["code"] == "bad_request"
+
+
+def test_giving_a_rule_answers_the_documented_200(api, rule):
+    # The document said 201 (drf-spectacular's default for a ViewSet's create); giving answers 200 and the rule.
+    assert "201" not in documented_statuses("POST", RULE + "/customers")
+    response = api.post(f"{RULES}/{rule['id']}/customers", {"customers": ["0"]})
+    assert response.status_code == 200, response.content
+    assert response.json()["id"] == rule["id"]
+    assert_conforms(response, "POST", RULE + "/customers")
