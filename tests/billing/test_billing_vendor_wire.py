@@ -339,6 +339,13 @@ def test_organization_level_transactions_list(api, account, wallet, customer):
     assert_error(api.get(f"/v1beta1/organizations/{uuid.uuid4()}/billing/transactions"), 404, 5)
 
 
+def test_organization_level_list_of_an_organization_without_an_account_is_empty(api, account, make_customer):
+    # As the vendor's handler answers (customer.ErrNotFound: an empty list).
+    newcomer = make_customer(account, email="new@example.com")
+    body = read_json(api.get(f"/v1beta1/organizations/{newcomer.pk}/billing/transactions"))
+    assert body == {"transactions": [], "next_page_token": ""}
+
+
 def test_admin_limits_answer_the_vendors_empty_message(api, wallet, account, make_api):
     writer = make_api(account, scopes=["billing:write"], name="writer")
     before = ledger_state()
