@@ -131,8 +131,13 @@ class BillingAccountViewSet(_Org):
     @extend_schema(operation_id="getBillingDebitedTotal", parameters=[ORG, BILLING], responses=s.DebitedEnvelope)
     def debited_total(self, request, org_id, billing_id):
         account = self.billing_account()
-        debited = {"amount": selectors.debited_total(billing_account=account), "currency": account.currency}
-        return Response({"debited": s.AmountSerializer(debited).data})
+        # The vendor's BillingAccount.Balance message, every field present.
+        debited = {
+            "amount": selectors.debited_total(billing_account=account),
+            "currency": account.currency,
+            "updated_at": account.updated_at,
+        }
+        return Response({"debited": s.BalanceSerializer(debited).data})
 
     @extend_schema(
         operation_id="updateBillingLimits",
