@@ -45,6 +45,10 @@ def billing_account_default(*, customer: Customer) -> BillingAccount:
     return billing_account
 
 
+def billing_account_default_or_none(*, customer: Customer) -> BillingAccount | None:
+    return BillingAccount.objects.filter(customer=customer).order_by("created_at", "id").first()
+
+
 def billing_account_list(*, customer: Customer) -> QuerySet[BillingAccount]:
     return BillingAccount.objects.filter(customer=customer).order_by("created_at", "id")
 

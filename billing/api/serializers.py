@@ -290,11 +290,6 @@ class TransactionEnvelope(serializers.Serializer):
     transaction = TransactionSerializer()
 
 
-class AmountSerializer(serializers.Serializer):
-    amount = Int64Field(as_string=True, read_only=True)
-    currency = serializers.CharField()
-
-
 class BalanceSerializer(serializers.Serializer):
     amount = Int64Field(as_string=True, read_only=True)
     currency = serializers.CharField()
@@ -306,7 +301,7 @@ class BalanceEnvelope(serializers.Serializer):
 
 
 class DebitedEnvelope(serializers.Serializer):
-    debited = AmountSerializer()
+    debited = BalanceSerializer()
 
 
 class CheckResultSerializer(serializers.Serializer):
