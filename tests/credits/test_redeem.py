@@ -142,3 +142,18 @@ def test_the_api_answer_after_a_redeem(path, api, credit):
     body = api.post(credit_path(credit, "/redeem"), {"reference": "r"}).json()["data"]
     assert body["uses"] == 1 and body["status"] == "redeemed" and body["coupon"]["name"] == credit.coupon.name
     assert body["id"] == str(credit.pk) and body["customer_id"] == str(credit.customer_id)
+
+
+def test_credit_answers_built_from_shared_field_definitions_stay_apart(credit, customer, coupon, make_credit):
+    """The answer's fields are built once per class and copied per serializer: each copy is bound to its
+    own serializer, so one answer's context (its clock) never leaks into another's."""
+    from credits.api.serializers import CreditOutputSerializer
+
+    soon = make_credit(customer, coupon, expiry_date=timezone.now() + timedelta(hours=1))
+    later = timezone.now() + timedelta(days=1)
+    first = CreditOutputSerializer(credit, context={})
+    second = CreditOutputSerializer(soon, context={"now": later})
+    assert first.data["status"] == "active" and second.data["status"] == "expired"
+    assert first.fields["status"] is not second.fields["status"]
+    assert first.fields["status"].parent is first and second.fields["coupon"].parent is second
+    assert first.data["coupon"]["id"] == str(coupon.pk) and second.data["id"] == str(soon.pk)
