@@ -21,7 +21,8 @@ _ASCII_INTEGER = re.compile(r"-?[0-9]+")
 
 def ascii_int(value, *, minimum: int = INT64_MIN, maximum: int = INT64_MAX) -> int | None:
     """The integer `value` names, or None. Only ASCII digits make a number (str.isdigit() and int() also
-    take "²" and "١٢٣"); no sign but a leading "-", no padding, no "_", and never outside
+    take "²" and "١٢٣"); no sign but a leading "-", no white space, no "_" (leading zeros are read as
+    decimal, "007" is 7), and never outside
     [minimum, maximum] (int64 unless told). A JSON number passes when it is a whole int, never a bool."""
     if isinstance(value, bool):
         return None
