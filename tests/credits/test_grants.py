@@ -248,3 +248,25 @@ def test_sigkill_half_way_then_rerun_gives_exactly_one_credit_each(tmp_path, acc
     assert CustomerCredit.objects.count() == total
     assert CustomerCredit.objects.values("customer_id").distinct().count() == total
     assert CreditEvent.objects.count() == total
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("column", ["customer_id", "number"])
+def test_a_chunk_is_resolved_with_one_query_whatever_its_size(account, make_customer, other_account, column):
+    """One query per chunk; on PostgreSQL with one array parameter, not a placeholder per identifier.
+    Customers of another account, malformed and unknown identifiers resolve to nothing."""
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.conftest import ON_POSTGRES
+
+    mine = [make_customer(account, email=f"m{i}@example.com") for i in range(3)]
+    stranger = make_customer(other_account, email="s@example.com")
+    value = (lambda c: str(c.pk)) if column == "customer_id" else (lambda c: str(c.number))
+    rows = [grants.SourceRow(row=i, identifier=value(c)) for i, c in enumerate([*mine, stranger])]
+    rows += [grants.SourceRow(row=9, identifier="not-an-id"), grants.SourceRow(row=10, identifier="")]
+    with CaptureQueriesContext(connection) as captured:
+        resolved = grants._resolve(account, column, rows)
+    assert resolved == {value(c): c.pk for c in mine}
+    assert len(captured.captured_queries) == 1
+    if ON_POSTGRES:
+        assert "= ANY(" in captured.captured_queries[0]["sql"]
