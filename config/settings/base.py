@@ -180,7 +180,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "credits", "description": "Customer credits, coupons, customers and memberships (Trybe-style)."},
         {
             "name": "benefits",
-            "description": "Benefit eligibility and usage by customer number, card or barcode "
+            "description": "Benefit eligibility and usage by customer number, card number, barcode or PIN "
             "(Magicline-style). Uses a credit of the customer whose coupon carries the benefit key.",
         },
     ],
