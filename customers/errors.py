@@ -10,3 +10,5 @@ class CustomerError(StrEnum):
     MEMBERSHIP_NOT_FOUND = "membership.not_found"
     MEMBERSHIP_TYPE_NOT_FOUND = "membership_type.not_found"
     MEMBERSHIP_NOT_ACTIVE = "membership.not_active"
+    # Client-credentials access tokens (customers/api/tokens.py).
+    TOKEN_AUDIENCE_NOT_SERVED = "token.audience_not_served"

@@ -167,6 +167,15 @@ def build_tenant(account_id: str, name: str, currency: str, card: str, barcode: 
         account=account, actor=SYSTEM, name="Members", reward_type="discount_amount", reward_value=7, private=True
     )
     discount_services.discount_rule_give(rule=private_discount, customer_ids=[customer.pk], actor=SYSTEM)
+    # A claim (the point-of-sale way of recording use) of the private rule, so every model has a row.
+    discount_services.discount_claim_create(
+        account=account,
+        customer_id=str(customer.pk),
+        purchase_at=timezone.now(),
+        discounts=[{"id": private_discount.pk, "refs": [{"id": "line-1", "amount": 100, "usage": 1}]}],
+        actor=SYSTEM,
+        ref="C-1",
+    )
     wallet = billing_services.billing_account_create(account=account, org_id=customer.pk, actor=SYSTEM)
     billing_services.billing_top_up(
         account=account, billing_account_id=wallet.pk, usage_id=uuid.uuid4(), amount=500, actor=SYSTEM

@@ -20,6 +20,7 @@ from django.utils import timezone
 from rest_framework.exceptions import AuthenticationFailed
 
 from config.kernel.exceptions import InvalidInput
+from customers.errors import CustomerError
 from customers.models import ApiClient
 
 ALGORITHM = "HS256"
@@ -35,7 +36,7 @@ def _audiences() -> list[str] | None:
 def issue(client: ApiClient, *, audience: str) -> tuple[str, int]:
     allowed = _audiences()
     if audience and allowed is not None and audience not in allowed:
-        raise InvalidInput.single("audience", "This audience is not served here.", code="invalid_audience")
+        raise InvalidInput.single("audience", "This audience is not served here.", code=CustomerError.TOKEN_AUDIENCE_NOT_SERVED)
     now = timezone.now()
     lifetime = settings.ACCESS_TOKEN_LIFETIME
     claims = {

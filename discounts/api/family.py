@@ -22,6 +22,7 @@ from config.api.dialects import Dialect, Problem, register
 from config.api.views import FamilyAPIView
 from config.kernel.exceptions import InvalidInput
 from config.kernel.values import ascii_int, uuid_or_none
+from customers.errors import CustomerError
 from customers.models import ACCOUNT_ID_VALIDATOR
 from discounts.errors import DiscountError
 
@@ -45,7 +46,7 @@ _CODE_FOR_KIND = {
 }
 
 # The domain's codes as the vendor writes them. A code missing here is answered by its kind.
-VENDOR_CODES: dict[DiscountError, str] = {
+VENDOR_CODES: dict[DiscountError | CustomerError, str] = {
     DiscountError.DISCOUNT_DELETED: "discount_deleted",
     DiscountError.DISCOUNT_NOT_AVAILABLE: "discount_not_available",
     DiscountError.CUSTOMER_NOT_ELIGIBLE: "customer_not_eligible",
@@ -65,6 +66,7 @@ VENDOR_CODES: dict[DiscountError, str] = {
     DiscountError.INVALID_CURSOR: "invalid_cursor",
     DiscountError.INVALID_STATE: "invalid_state",
     DiscountError.UNSUPPORTED_GRANT_TYPE: "unsupported_grant_type",
+    CustomerError.TOKEN_AUDIENCE_NOT_SERVED: "invalid_audience",
 }
 _VENDOR_BY_VALUE = {str(code): vendor for code, vendor in VENDOR_CODES.items()}
 
