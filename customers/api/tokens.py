@@ -36,7 +36,9 @@ def _audiences() -> list[str] | None:
 def issue(client: ApiClient, *, audience: str) -> tuple[str, int]:
     allowed = _audiences()
     if audience and allowed is not None and audience not in allowed:
-        raise InvalidInput.single("audience", "This audience is not served here.", code=CustomerError.TOKEN_AUDIENCE_NOT_SERVED)
+        raise InvalidInput.single(
+            "audience", "This audience is not served here.", code=CustomerError.TOKEN_AUDIENCE_NOT_SERVED
+        )
     now = timezone.now()
     lifetime = settings.ACCESS_TOKEN_LIFETIME
     claims = {
