@@ -25,3 +25,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not env
     DATABASES["default"]["OPTIONS"]["options"] = DATABASES["default"]["OPTIONS"]["options"].replace(
         f"statement_timeout={DB_STATEMENT_TIMEOUT_MS}", "statement_timeout=60000"
     )
+
+# Tests need atomicity and visibility, not durability across a power cut: commits do not wait for the WAL
+# flush (the suite commits a lot: live servers, concurrency tests, flushes between TransactionTestCases).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["OPTIONS"]["options"] += " -c synchronous_commit=off"
