@@ -89,7 +89,7 @@ def _grow(bench: Bench, coupons: list[str], start: int, stop: int) -> None:
                    CASE WHEN g %% 10 = 0 THEN 'bench' END,
                    CASE WHEN g %% 10 = 0 THEN 'bench' END,
                    'bench', t.created, t.created
-            FROM generate_series(%(start)s + 1, %(stop)s) g
+            FROM generate_series(%(start)s::bigint + 1, %(stop)s::bigint) g
             CROSS JOIN LATERAL (
                 SELECT now() - interval '730 days' + interval '1 minute' * ((g * 7919) %% (720 * 24 * 60)) AS created
             ) t
