@@ -251,12 +251,14 @@ def _figures(iv, i_n, uv, u_n, xv, x_n, rv, r_n, ov, o_n) -> Figures:
     return figures
 
 
-# The report scans every credit of the account (linear in their number): it gets a longer statement
-# timeout than a request's default (DB_STATEMENT_TIMEOUT_MS).
+# A rebuild of the rollup (and LIABILITY_SQL, the full live scan kept as the reference the tests compare
+# with) reads every credit of the account, linear in their number: they get a longer statement timeout than
+# a request's default (DB_STATEMENT_TIMEOUT_MS).
 REPORT_STATEMENT_TIMEOUT_MS = 120_000
 
 
 def _rows_sql(*, account: Account, zone: str, now: datetime):
+    """Every month live, in one scan of the account's credits and uses (the reference for the rollup)."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL statement_timeout = {REPORT_STATEMENT_TIMEOUT_MS}")
         cursor.execute(LIABILITY_SQL, {"account": account.pk, "tz": zone, "now": now})
