@@ -191,6 +191,13 @@ class CustomerCredit(models.Model):
         indexes = [
             models.Index(fields=["customer", "-created_at", "-id"], name="credit_customer_newest"),
             models.Index(fields=["account", "-created_at"], name="credit_account_newest"),
+            # The liability report's range scans of one month's events (credits.reports).
+            models.Index(
+                fields=["account", "expiry_date"], name="credit_account_expiry", condition=Q(expiry_date__isnull=False)
+            ),
+            models.Index(
+                fields=["account", "revoked_at"], name="credit_account_revoked", condition=Q(revoked_at__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:
@@ -248,6 +255,11 @@ class CreditUse(models.Model):
                 condition=Q(reference__isnull=False, reversed_at__isnull=True),
                 name="credit_use_reference_once",
             ),
+        ]
+        # The liability report's range scans of one month's uses and reversals (credits.reports).
+        indexes = [
+            models.Index(fields=["used_at"], name="credit_use_used_at"),
+            models.Index(fields=["reversed_at"], name="credit_use_reversed_at", condition=Q(reversed_at__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -315,3 +327,44 @@ class MembershipCreditRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.coupon} for {self.membership_type} ({self.issuing_frequency})"
+
+
+class LiabilityRollup(models.Model):
+    """Where an account's liability rollup stands (credits.reports): the months before `closed_through`
+    (in `zone`) are in LiabilityMonth; `checked_at` and `seen_reversals` say which use reversals the
+    rollup already reflects. A derived cache: rebuilt from the credits at any time."""
+
+    account = models.OneToOneField(Account, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    zone = models.CharField(max_length=64)
+    closed_through = models.DateField(null=True)
+    checked_at = models.DateTimeField(null=True)
+    seen_reversals = models.JSONField(default=list)
+
+    def __str__(self) -> str:
+        return f"liability rollup of {self.account_id} through {self.closed_through}"
+
+
+class LiabilityMonth(models.Model):
+    """One closed month's flows of one coupon (events in that month, in the account's zone), as the live
+    computation in credits.reports gives them; outstanding is their running sum, computed on read."""
+
+    id = models.BigAutoField(primary_key=True)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    coupon_id = models.UUIDField()
+    month = models.DateField()
+    issued_value = models.BigIntegerField()
+    issued_count = models.BigIntegerField()
+    used_value = models.BigIntegerField()
+    used_count = models.BigIntegerField()
+    expired_value = models.BigIntegerField()
+    expired_count = models.BigIntegerField()
+    revoked_value = models.BigIntegerField()
+    revoked_count = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "month", "coupon_id"], name="liability_month_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.month:%Y-%m} {self.coupon_id}"

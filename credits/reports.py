@@ -12,15 +12,34 @@ Every credit ends up in exactly one of four places, so the totals reconcile:
 - outstanding: the rest, carried month to month.
 
 issued = used + expired + revoked + outstanding, in value and in count, for every coupon and in total.
-On PostgreSQL the aggregates are computed in SQL (one scan of the account's credits, one of their uses);
-elsewhere (the SQLite `make run`) the same rules run in Python.
+Outstanding is the running sum of the other four, so each (coupon, month) row only needs that month's
+flows.
+
+On PostgreSQL the flows are aggregated in SQL. The flows of closed months are kept in a rollup
+(LiabilityMonth, per account, coupon and month, with its state in LiabilityRollup), filled by
+`manage.py liability_rollup` (from cron) and lazily on view for any closed month missing; only the months
+since the last closed one are computed live, with range scans of the event times (created_at, the uses'
+used_at and reversed_at, revoked_at, expiry_date). So a view costs what the open month holds, not what the
+account ever issued. A month is closed once it ended more than CLOSE_MARGIN ago (a transaction that
+wrote an event of that month has committed by then).
+
+A closed month's figures do not change when later events happen, with one exception that the rules
+above imply: reversing a use re-attributes the credit (it is no longer fully used, so its used count
+leaves the month it was filled in; if it had expired, the revenue given back is expired value of its
+expiry month). The rollup sees every reversal (the uses' reversed_at is indexed) and recomputes the
+months from the reversed use's month on. Credits written straight into the database with a past
+created_at (an import) are not seen: run `manage.py liability_rollup --rebuild` after such an import.
+A fully used credit without redeemed_at (never written by credits.services) counts in the month of its
+updated_at only in a rebuild.
+
+Elsewhere (the SQLite `make run`) the same rules run in Python over every credit.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
@@ -28,7 +47,7 @@ from django.utils import timezone
 
 from customers.models import Account
 
-from .models import Coupon, CreditUse, CustomerCredit
+from .models import Coupon, CreditUse, CustomerCredit, LiabilityMonth, LiabilityRollup
 
 MEASURES = ("issued", "used", "expired", "revoked")
 
@@ -70,6 +89,62 @@ FROM m
 WINDOW w AS (PARTITION BY coupon_id ORDER BY month)
 ORDER BY month, coupon_id
 """
+
+
+_FULLY = "((NOT k.multi_use AND k.uses >= 1) OR (k.multi_use AND k.max_uses IS NOT NULL AND k.uses >= k.max_uses))"
+
+# The flows (not outstanding) of the events with a time in [lo, hi), per coupon and month: the same rules
+# as LIABILITY_SQL, each event found by a range scan of its own time column. The fully-used count is found
+# through the use that filled the credit (redeemed_at is that use's used_at). With %(scan)s (a rebuild over
+# every month) a fully used credit without redeemed_at counts at its updated_at, as in LIABILITY_SQL.
+FLOWS_SQL = f"""
+WITH ev AS (
+    SELECT k.coupon_id, k.created_at AS at, k.revenue AS iv, 1 AS i_n, 0::bigint AS uv, 0 AS u_n,
+           0::bigint AS xv, 0 AS x_n, 0::bigint AS rv, 0 AS r_n
+    FROM credits_customercredit k
+    WHERE k.account_id = %(account)s AND k.created_at >= %(lo)s AND k.created_at < %(hi)s
+    UNION ALL
+    SELECT k.coupon_id, k.redeemed_at, 0, 0, 0, 1, 0, 0, 0, 0
+    FROM credits_customercredit k
+    WHERE k.account_id = %(account)s AND {_FULLY} AND k.redeemed_at >= %(lo)s AND k.redeemed_at < %(hi)s
+      AND k.id IN (SELECT f.credit_id FROM credits_credituse f WHERE f.used_at >= %(lo)s AND f.used_at < %(hi)s)
+    UNION ALL
+    SELECT k.coupon_id, k.updated_at, 0, 0, 0, 1, 0, 0, 0, 0
+    FROM credits_customercredit k
+    WHERE %(scan)s AND k.account_id = %(account)s AND k.redeemed_at IS NULL AND {_FULLY}
+      AND k.updated_at >= %(lo)s AND k.updated_at < %(hi)s
+    UNION ALL
+    SELECT k.coupon_id, k.revoked_at, 0, 0, 0, 0, 0, 0, k.revenue - k.revenue_recognised, 1
+    FROM credits_customercredit k
+    WHERE k.account_id = %(account)s AND k.revoked_at >= %(lo)s AND k.revoked_at < %(hi)s
+      AND (k.expiry_date IS NULL OR k.revoked_at < k.expiry_date)
+    UNION ALL
+    SELECT k.coupon_id, k.expiry_date, 0, 0, 0, 0, k.revenue - k.revenue_recognised, 1, 0, 0
+    FROM credits_customercredit k
+    WHERE k.account_id = %(account)s AND k.expiry_date >= %(lo)s AND k.expiry_date < %(hi)s
+      AND k.expiry_date <= %(now)s AND NOT {_FULLY} AND (k.revoked_at IS NULL OR k.revoked_at >= k.expiry_date)
+    UNION ALL
+    SELECT k.coupon_id, u.used_at, 0, 0, u.revenue, 0, 0, 0, 0, 0
+    FROM credits_credituse u JOIN credits_customercredit k ON k.id = u.credit_id
+    WHERE k.account_id = %(account)s AND u.used_at >= %(lo)s AND u.used_at < %(hi)s
+    UNION ALL
+    SELECT k.coupon_id, u.reversed_at, 0, 0, -u.revenue, 0, 0, 0, 0, 0
+    FROM credits_credituse u JOIN credits_customercredit k ON k.id = u.credit_id
+    WHERE k.account_id = %(account)s AND u.reversed_at >= %(lo)s AND u.reversed_at < %(hi)s
+)
+SELECT coupon_id, date_trunc('month', at AT TIME ZONE %(tz)s)::date AS month,
+       SUM(iv), SUM(i_n), SUM(uv), SUM(u_n), SUM(xv), SUM(x_n), SUM(rv), SUM(r_n)
+FROM ev GROUP BY 1, 2
+"""  # noqa: S608 (no value in the f-string; every value is a parameter)
+
+# A month is closed (rolled up) once it ended more than this long ago: any transaction that wrote an event
+# of it has committed by then (requests and commands run far shorter).
+CLOSE_MARGIN = timedelta(minutes=15)
+
+FLOW_FIELDS = (
+    "issued_value", "issued_count", "used_value", "used_count",
+    "expired_value", "expired_count", "revoked_value", "revoked_count",
+)  # fmt: skip
 
 
 @dataclass
@@ -118,7 +193,7 @@ def liability_report(*, account: Account, now: datetime | None = None) -> Report
     now = now or timezone.now()
     zone = account.timezone or "UTC"
     if connection.vendor == "postgresql":
-        raw = _rows_sql(account=account, zone=zone, now=now)
+        raw = _rows_rollup(account=account, zone=zone, now=now)
     else:
         raw = _rows_python(account=account, zone=zone, now=now)
     names = dict(Coupon.objects.filter(account=account).values_list("id", "name"))
@@ -176,12 +251,14 @@ def _figures(iv, i_n, uv, u_n, xv, x_n, rv, r_n, ov, o_n) -> Figures:
     return figures
 
 
-# The report scans every credit of the account (linear in their number): it gets a longer statement
-# timeout than a request's default (DB_STATEMENT_TIMEOUT_MS).
+# A rebuild of the rollup (and LIABILITY_SQL, the full live scan kept as the reference the tests compare
+# with) reads every credit of the account, linear in their number: they get a longer statement timeout than
+# a request's default (DB_STATEMENT_TIMEOUT_MS).
 REPORT_STATEMENT_TIMEOUT_MS = 120_000
 
 
 def _rows_sql(*, account: Account, zone: str, now: datetime):
+    """Every month live, in one scan of the account's credits and uses (the reference for the rollup)."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL statement_timeout = {REPORT_STATEMENT_TIMEOUT_MS}")
         cursor.execute(LIABILITY_SQL, {"account": account.pk, "tz": zone, "now": now})
@@ -234,3 +311,126 @@ def _rows_python(*, account: Account, zone: str, now: datetime):
         running[coupon_id] = (ov, o_n)
         out.append((coupon_id, month, _figures(iv, i_n, uv, u_n, xv, x_n, rv, r_n, ov, o_n)))
     return out
+
+
+def _month_start(month: date, zone: str) -> datetime:
+    return datetime(month.year, month.month, 1, tzinfo=ZoneInfo(zone))
+
+
+def _next_month(month: date) -> date:
+    return date(month.year + 1, 1, 1) if month.month == 12 else date(month.year, month.month + 1, 1)
+
+
+def _flows(cursor, *, account: Account, zone: str, now: datetime, lo: datetime | None, hi: datetime | None, scan=False):
+    """{(coupon_id, month): [8 flows]} of the events in [lo, hi) (None: unbounded)."""
+    cursor.execute(
+        FLOWS_SQL,
+        {
+            "account": account.pk,
+            "tz": zone,
+            "now": now,
+            "lo": lo if lo is not None else "-infinity",
+            "hi": hi if hi is not None else "infinity",
+            "scan": scan,
+        },
+    )
+    return {(coupon_id, month): [int(v) for v in values] for coupon_id, month, *values in cursor.fetchall()}
+
+
+def _running(flows: dict[tuple, list[int]]):
+    """Rows (coupon_id, month, Figures) in month order, outstanding carried per coupon."""
+    out = []
+    running: dict = {}
+    for (coupon_id, month), (iv, i_n, uv, u_n, xv, x_n, rv, r_n) in sorted(
+        flows.items(), key=lambda item: (item[0][1], str(item[0][0]))
+    ):
+        ov, o_n = running.get(coupon_id, (0, 0))
+        ov, o_n = ov + iv - uv - xv - rv, o_n + i_n - u_n - x_n - r_n
+        running[coupon_id] = (ov, o_n)
+        out.append((coupon_id, month, _figures(iv, i_n, uv, u_n, xv, x_n, rv, r_n, ov, o_n)))
+    return out
+
+
+def _reversals_since(cursor, *, account: Account, since: datetime):
+    cursor.execute(
+        "SELECT u.id::text, u.used_at, u.reversed_at FROM credits_credituse u "
+        "JOIN credits_customercredit k ON k.id = u.credit_id "
+        "WHERE k.account_id = %s AND u.reversed_at >= %s",
+        [account.pk, since],
+    )
+    return cursor.fetchall()
+
+
+def _store(*, account: Account, flows: dict[tuple, list[int]]) -> None:
+    LiabilityMonth.objects.bulk_create(
+        [
+            LiabilityMonth(
+                account=account, coupon_id=coupon_id, month=month, **dict(zip(FLOW_FIELDS, values, strict=True))
+            )
+            for (coupon_id, month), values in flows.items()
+        ],
+        batch_size=1000,
+    )
+
+
+@transaction.atomic
+def rollup_refresh(*, account: Account, now: datetime | None = None, rebuild: bool = False) -> LiabilityRollup:
+    """Bring the account's rollup up to the last closed month: rebuilt from every credit when it is new,
+    when the account's zone changed or when asked (after an import of past credits); the months from a
+    reversed use's month on recomputed when a use was reversed since the last refresh; the months that
+    closed since, added. Concurrent refreshes of one account queue on the state row."""
+    now = now or timezone.now()
+    zone = account.timezone or "UTC"
+    LiabilityRollup.objects.get_or_create(account=account, defaults={"zone": zone})
+    state = LiabilityRollup.objects.select_for_update().get(account=account)
+    tz = ZoneInfo(zone)
+    edge = (now - CLOSE_MARGIN).astimezone(tz)
+    horizon = date(edge.year, edge.month, 1)  # the first month not closed
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL statement_timeout = {REPORT_STATEMENT_TIMEOUT_MS}")
+        window = (state.checked_at or now) - CLOSE_MARGIN
+        reversals = _reversals_since(cursor, account=account, since=min(window, now - CLOSE_MARGIN))
+        if rebuild or state.zone != zone or state.closed_through is None:
+            LiabilityMonth.objects.filter(account=account).delete()
+            state.zone, state.closed_through = zone, None
+        else:
+            seen = set(state.seen_reversals)
+            through = _month_start(state.closed_through, zone)
+            late = [used_at for use_id, used_at, _ in reversals if use_id not in seen and used_at < through]
+            if late:
+                moment = min(late).astimezone(tz)
+                first = date(moment.year, moment.month, 1)
+                LiabilityMonth.objects.filter(account=account, month__gte=first).delete()
+                state.closed_through = first
+        if state.closed_through is None:
+            flows = _flows(
+                cursor, account=account, zone=zone, now=now, lo=None, hi=_month_start(horizon, zone), scan=True
+            )
+            _store(account=account, flows=flows)
+            state.closed_through = horizon
+        elif state.closed_through < horizon:
+            lo, hi = _month_start(state.closed_through, zone), _month_start(horizon, zone)
+            _store(account=account, flows=_flows(cursor, account=account, zone=zone, now=now, lo=lo, hi=hi))
+            state.closed_through = horizon
+    state.checked_at = now
+    state.seen_reversals = sorted(use_id for use_id, _, reversed_at in reversals if reversed_at >= now - CLOSE_MARGIN)
+    state.save()
+    return state
+
+
+def _rows_rollup(*, account: Account, zone: str, now: datetime):
+    """The closed months from the rollup (refreshed first), the rest live."""
+    with transaction.atomic():
+        state = rollup_refresh(account=account, now=now)
+        tz = ZoneInfo(zone)
+        edge = (now - CLOSE_MARGIN).astimezone(tz)
+        through = min(state.closed_through, date(edge.year, edge.month, 1))
+        flows = {
+            (coupon_id, month): list(values)
+            for coupon_id, month, *values in LiabilityMonth.objects.filter(account=account, month__lt=through)
+            .values_list("coupon_id", "month", *FLOW_FIELDS)
+            .iterator()
+        }
+        with connection.cursor() as cursor:
+            flows.update(_flows(cursor, account=account, zone=zone, now=now, lo=_month_start(through, zone), hi=None))
+    return _running(flows)

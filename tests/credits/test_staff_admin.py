@@ -262,6 +262,7 @@ def test_liability_page_chart_and_csv_for_both_groups(desk, viewer, account, cus
     for client in (desk, viewer):
         page = client.get(REPORT).content.decode()
         assert "Totals reconcile." in page and "NOK 200.00" in page
+        assert "booked in the month its event happened" in page
         assert "credits/vendor/chart.umd.min.js" in page
         response = client.get(REPORT, {"account": account.pk, "format": "csv"})
         rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
