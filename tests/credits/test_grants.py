@@ -308,5 +308,6 @@ def test_postgresql_chunk_is_copy_and_one_statement_whatever_its_size(account, c
         )
     assert summary.granted == 6 and CreditEvent.objects.filter(action="issued").count() == 6
     statements = [q["sql"] for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]
-    assert len(statements) == 2, statements  # CREATE TEMPORARY TABLE IF NOT EXISTS, the grant statement
-    assert "customers_customer" in statements[1] and "INSERT INTO credits_creditevent" in statements[1]
+    # CREATE TEMPORARY TABLE IF NOT EXISTS, the transaction's settings, the grant statement
+    assert len(statements) == 3, statements
+    assert "customers_customer" in statements[2] and "INSERT INTO credits_creditevent" in statements[2]
