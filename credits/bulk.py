@@ -320,18 +320,23 @@ def grant_staged(
                        s.problem, r.customer_id, r.matches
                 FROM {GRANT_STAGE} s LEFT JOIN LATERAL ({RESOLVE[column]}) r ON true
             ), firsts AS (
-                -- The first row naming a customer with good values of its own is the one granted.
-                SELECT *, min(ord) FILTER (WHERE problem IS NULL AND customer_id IS NOT NULL)
-                          OVER (PARTITION BY customer_id) AS first_ord
+                -- The first row naming a customer with good values of its own is the one granted: with
+                -- the good rows sorted first, one window gives each row that first row (no self-join).
+                SELECT *,
+                       first_value(ord) OVER w AS first_ord,
+                       first_value(batch_row) OVER w AS first_row,
+                       first_value(problem IS NULL) OVER w AS first_good
                 FROM resolved
+                WINDOW w AS (PARTITION BY customer_id ORDER BY problem IS NOT NULL, ord)
             ), judged AS (
-                SELECT f.ord, f.batch_row, f.identifier, f.customer_id, f.expiry_date, f.revenue,
-                       CASE WHEN f.identifier = '' THEN %(no_identifier)s
-                            WHEN f.matches > 1 THEN 'email matches ' || f.matches || ' customers'
-                            WHEN f.customer_id IS NULL THEN %(unknown)s || f.identifier || ')'
-                            WHEN f.first_ord < f.ord THEN 'duplicate of row ' || coalesce(e.batch_row::text, 'None')
-                            ELSE f.problem END AS reason
-                FROM firsts f LEFT JOIN resolved e ON e.ord = f.first_ord AND f.first_ord < f.ord
+                SELECT ord, batch_row, identifier, customer_id, expiry_date, revenue,
+                       CASE WHEN identifier = '' THEN %(no_identifier)s
+                            WHEN matches > 1 THEN 'email matches ' || matches || ' customers'
+                            WHEN customer_id IS NULL THEN %(unknown)s || identifier || ')'
+                            WHEN first_good AND first_ord < ord
+                                THEN 'duplicate of row ' || coalesce(first_row::text, 'None')
+                            ELSE problem END AS reason
+                FROM firsts
             ), cleared AS (
                 -- Emptied by the same statement (which still reads it: one snapshot), so a chunk inside
                 -- an outer transaction (ON COMMIT has not come yet) starts from an empty table.

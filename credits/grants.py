@@ -1,10 +1,13 @@
 """Bulk grants: one credit of a coupon to each selected customer, exactly once per batch key.
 
-The input streams in chunks of `batch_size` rows; each chunk is resolved with one query, written with
-credits.bulk (a few statements) and committed, so memory stays flat however large the input, and a run
-killed half way loses at most the chunk in flight. Re-running the same grant (same batch key) issues
-only what is missing: a row whose customer already has a credit of the batch from the same input row
-counts as already granted; from another row, it is a duplicate and is rejected."""
+The input streams in chunks of `batch_size` rows; each chunk is resolved, written and committed on its
+own, so memory stays flat however large the input, and a run killed half way loses at most the chunk in
+flight. On PostgreSQL a chunk's raw identifiers are COPYed into a staging table and one statement
+(credits.bulk.grant_staged) resolves them against the customers table, rejects what names no single
+customer, inserts the rest with their history rows and answers only the exceptions; elsewhere (SQLite,
+`make run`) the chunk is resolved with one query and written with the ORM. Re-running the same grant
+(same batch key) issues only what is missing: a row whose customer already has a credit of the batch
+from the same input row counts as already granted; from another row, it is a duplicate and is rejected."""
 
 from __future__ import annotations
 

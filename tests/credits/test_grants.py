@@ -311,3 +311,24 @@ def test_postgresql_chunk_is_copy_and_one_statement_whatever_its_size(account, c
     # CREATE TEMPORARY TABLE IF NOT EXISTS, the transaction's settings, the grant statement
     assert len(statements) == 3, statements
     assert "customers_customer" in statements[2] and "INSERT INTO credits_creditevent" in statements[2]
+
+
+def test_a_row_with_bad_values_before_the_first_good_row_is_not_its_duplicate(tmp_path, account, coupon, customers):
+    """The first row naming a customer whose own values are good is granted; a bad row before it is
+    rejected for its values, every row after it (bad or not) as its duplicate."""
+    email = customers[0].email
+    path = write_csv(
+        tmp_path / "in.csv",
+        ["email", "revenue"],
+        [[email, "x"], [email, "7"], [email, "-1"], [email, ""]],
+    )
+    report = tmp_path / "report.csv"
+    output, status = grant(account.pk, "--coupon", str(coupon.pk), "--customers", path, "--report", str(report))
+    assert status == 1 and "granted 1, already granted 0, rejected 3" in output
+    with open(report, newline="") as f:
+        assert [(r["row"], r["reason"]) for r in csv.DictReader(f)] == [
+            ("2", "revenue 'x' is not a whole number >= 0"),
+            ("4", "duplicate of row 3"),
+            ("5", "duplicate of row 3"),
+        ]
+    assert CustomerCredit.objects.get().revenue == 7
