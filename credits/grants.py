@@ -1,10 +1,13 @@
 """Bulk grants: one credit of a coupon to each selected customer, exactly once per batch key.
 
-The input streams in chunks of `batch_size` rows; each chunk is resolved with one query, written with
-credits.bulk (a few statements) and committed, so memory stays flat however large the input, and a run
-killed half way loses at most the chunk in flight. Re-running the same grant (same batch key) issues
-only what is missing: a row whose customer already has a credit of the batch from the same input row
-counts as already granted; from another row, it is a duplicate and is rejected."""
+The input streams in chunks of `batch_size` rows; each chunk is resolved, written and committed on its
+own, so memory stays flat however large the input, and a run killed half way loses at most the chunk in
+flight. On PostgreSQL a chunk's raw identifiers are COPYed into a staging table and one statement
+(credits.bulk.grant_staged) resolves them against the customers table, rejects what names no single
+customer, inserts the rest with their history rows and answers only the exceptions; elsewhere (SQLite,
+`make run`) the chunk is resolved with one query and written with the ORM. Re-running the same grant
+(same batch key) issues only what is missing: a row whose customer already has a credit of the batch
+from the same input row counts as already granted; from another row, it is a duplicate and is rejected."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, time
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.db import connection
@@ -27,16 +31,16 @@ from config.kernel.exceptions import InvalidInput
 from config.kernel.values import INT64_MAX
 from customers.models import Account, Customer, MembershipType
 
-from . import bulk
+from . import bulk, rules
 from .models import Coupon, CustomerCredit
 from .services import default_expiry
 
 IDENTIFIER_COLUMNS = ("customer_id", "number", "email")
 
 
-@dataclass(frozen=True)
-class SourceRow:
-    """One input row: its line number (None for a database selection), identifier and overrides."""
+class SourceRow(NamedTuple):
+    """One input row: its line number (None for a database selection), identifier and overrides.
+    A named tuple: a million of them are made per million-row grant, so they must be cheap."""
 
     row: int | None
     identifier: str
@@ -75,21 +79,28 @@ class GrantSummary:
 def csv_rows(stream: io.TextIOBase) -> tuple[str, Iterator[SourceRow]]:
     """Read a CSV whose header names one of customer_id, number or email, and optionally expiry_date
     and revenue. Returns the identifier column and the rows."""
-    reader = csv.DictReader(stream)
-    header = [name.strip() for name in reader.fieldnames or []]
-    reader.fieldnames = header
+    reader = csv.reader(stream)
+    header = [name.strip() for name in next(reader, [])]
     column = next((name for name in IDENTIFIER_COLUMNS if name in header), None)
     if column is None:
         raise InvalidInput.single("customers", f"The CSV header must name one of {', '.join(IDENTIFIER_COLUMNS)}.")
+    # csv.reader, not DictReader: no dict per row. A short row's missing fields read as empty.
+    at = header.index(column)
+    expiry_at = header.index("expiry_date") if "expiry_date" in header else None
+    revenue_at = header.index("revenue") if "revenue" in header else None
+
+    def field(record: list[str], index: int | None) -> str:
+        return record[index].strip() if index is not None and index < len(record) else ""
 
     def rows() -> Iterator[SourceRow]:
+        if expiry_at is None and revenue_at is None:
+            for record in reader:
+                if record:
+                    yield SourceRow(reader.line_num, record[at].strip() if at < len(record) else "")
+            return
         for record in reader:
-            yield SourceRow(
-                row=reader.line_num,
-                identifier=(record.get(column) or "").strip(),
-                expiry_date=(record.get("expiry_date") or "").strip(),
-                revenue=(record.get("revenue") or "").strip(),
-            )
+            if record:
+                yield SourceRow(reader.line_num, field(record, at), field(record, expiry_at), field(record, revenue_at))
 
     return column, rows()
 
@@ -230,8 +241,8 @@ def credit_grant_bulk(
     if coupon.account_id != account.pk or not coupon.active:
         raise InvalidInput.single("coupon", "Must be an active coupon of this account.")
     now = timezone.now()
-    if expiry_date is not None and expiry_date <= now:
-        raise InvalidInput.single("expiry_date", "Must be in the future.")
+    if (error := rules.expiry_date_error(expiry_date, now=now)) is not None:
+        raise InvalidInput.single("expiry_date", error)
     if revenue is not None and not 0 <= revenue <= INT64_MAX:
         raise InvalidInput.single("revenue", "Must be an integer of at least 0.")
     if not batch_key or len(batch_key) > 100:
@@ -246,58 +257,46 @@ def credit_grant_bulk(
     )
     summary = GrantSummary(batch_key=batch_key, dry_run=dry_run)
 
-    def reject(row: SourceRow, reason: str) -> None:
+    def reject(row: int | None, identifier: str, reason: str) -> None:
         summary.rejected += 1
-        rejection = Rejection(row.row, row.identifier, reason)
+        rejection = Rejection(row, identifier, reason)
         if len(summary.rejections) < 1000:
             summary.rejections.append(rejection)
         if on_rejection:
             on_rejection(rejection)
 
+    def overrides(row: SourceRow) -> tuple[datetime | None, int | None]:
+        """The row's own expiry date and revenue (None: the grant's); ValueError says why they are bad."""
+        row_expiry = row_revenue = None
+        if row.expiry_date:
+            row_expiry = _parse_expiry(row.expiry_date, account)
+            if rules.expiry_date_error(row_expiry, now=now) is not None:
+                raise ValueError(f"expiry_date {row.expiry_date} is in the past")
+        if row.revenue:
+            if not (row.revenue.isascii() and row.revenue.isdigit() and int(row.revenue) <= INT64_MAX):
+                raise ValueError(f"revenue {row.revenue!r} is not a whole number >= 0")
+            row_revenue = int(row.revenue)
+        return row_expiry, row_revenue
+
+    grant_chunk = _grant_chunk_postgresql if connection.vendor == "postgresql" else _grant_chunk_orm
     for chunk in _chunks(rows, batch_size):
         summary.rows += len(chunk)
-        resolved = _resolve(account, column, chunk)
-        wanted: list[bulk.Wanted] = []
-        rows_by_customer: dict[uuid.UUID, SourceRow] = {}
-        for row in chunk:
-            target = resolved.get(row.identifier)
-            if not row.identifier:
-                reject(row, f"no {column}")
-                continue
-            if target is None:
-                reject(row, f"unknown customer ({column} {row.identifier})")
-                continue
-            if isinstance(target, str):
-                reject(row, target)
-                continue
-            if target in rows_by_customer:
-                reject(row, f"duplicate of row {rows_by_customer[target].row}")
-                continue
-            try:
-                row_expiry = _parse_expiry(row.expiry_date, account) if row.expiry_date else default_expiry_date
-                if row.expiry_date and row_expiry <= now:
-                    raise ValueError(f"expiry_date {row.expiry_date} is in the past")
-                if row.revenue and not (row.revenue.isdigit() and int(row.revenue) <= INT64_MAX):
-                    raise ValueError(f"revenue {row.revenue!r} is not a whole number >= 0")
-            except ValueError as exc:
-                reject(row, str(exc))
-                continue
-            rows_by_customer[target] = row
-            wanted.append(
-                bulk.Wanted(
-                    customer_id=target,
-                    revenue=int(row.revenue) if row.revenue else default_revenue,
-                    expiry_date=row_expiry,
-                    batch_row=row.row,
-                )
-            )
-        if dry_run:
-            inserted: set[tuple] = set()
-        else:
-            inserted = bulk.insert(batch, wanted, now=now)
-        missing = [w for w in wanted if (w.customer_id,) not in inserted]
-        existing = bulk.existing_keys(batch, missing) if missing else {}
-        for w in missing:
+        inserted, missing = grant_chunk(
+            batch=batch,
+            account=account,
+            column=column,
+            chunk=chunk,
+            now=now,
+            default_expiry_date=default_expiry_date,
+            default_revenue=default_revenue,
+            dry_run=dry_run,
+            overrides=overrides,
+            reject=reject,
+        )
+        # What the chunk wanted but did not insert: already granted by this row, or by another (a duplicate
+        # across chunks). Read after the insert committed, so a concurrent run's rows are seen too.
+        existing = bulk.existing_keys(batch, [w for w, _ in missing]) if missing else {}
+        for w, identifier in missing:
             key = (w.customer_id,)
             if key not in existing:
                 summary.granted += 1  # dry run: would grant
@@ -306,10 +305,90 @@ def credit_grant_bulk(
             else:
                 earlier = existing[key]
                 reject(
-                    rows_by_customer[w.customer_id],
+                    w.batch_row,
+                    identifier,
                     f"duplicate of row {earlier}" if earlier is not None else "already granted in this batch",
                 )
-        summary.granted += len(inserted)
+        summary.granted += inserted
         if on_progress:
             on_progress(len(chunk))
     return summary
+
+
+Missing = list[tuple[bulk.Wanted, str]]
+
+
+def _grant_chunk_postgresql(
+    *, batch, account, column, chunk, now, default_expiry_date, default_revenue, dry_run, overrides, reject
+) -> tuple[int, Missing]:
+    """PostgreSQL: the chunk's raw identifiers (and any per-row overrides, checked here) are COPYed into a
+    staging table; one statement resolves them against the customers table, rejects what names no single
+    customer or repeats an earlier row, inserts the rest with their history rows and returns only the
+    exceptions. Python does no per-row UUID parsing, lookup or adaptation."""
+    buffer = io.StringIO()
+    write = csv.writer(buffer, lineterminator="\n").writerow
+    for position, row in enumerate(chunk):
+        problem = row_expiry = row_revenue = None
+        if row.expiry_date or row.revenue:
+            try:
+                row_expiry, row_revenue = overrides(row)
+            except ValueError as exc:
+                problem = str(exc)
+        write((position, row.row, row.identifier, row_expiry.isoformat() if row_expiry else None, row_revenue, problem))
+    result = bulk.grant_staged(
+        batch,
+        column=column,
+        account_id=account.pk,
+        csv_rows=buffer.getvalue(),
+        now=now,
+        expiry_date=default_expiry_date,
+        revenue=default_revenue,
+        dry_run=dry_run,
+    )
+    for row, identifier, reason in result.rejections:
+        reject(row, identifier, reason)
+    missing = [
+        (bulk.Wanted(customer_id=customer_id, revenue=0, batch_row=row), identifier)
+        for row, identifier, customer_id in result.missing
+    ]
+    return result.inserted, missing
+
+
+def _grant_chunk_orm(
+    *, batch, account, column, chunk, now, default_expiry_date, default_revenue, dry_run, overrides, reject
+) -> tuple[int, Missing]:
+    """Elsewhere (SQLite, `make run`): resolve in Python, insert with the ORM."""
+    resolved = _resolve(account, column, chunk)
+    wanted: list[bulk.Wanted] = []
+    rows_by_customer: dict[uuid.UUID, SourceRow] = {}
+    for row in chunk:
+        target = resolved.get(row.identifier)
+        if not row.identifier:
+            reject(row.row, row.identifier, f"no {column}")
+            continue
+        if target is None:
+            reject(row.row, row.identifier, f"unknown customer ({column} {row.identifier})")
+            continue
+        if isinstance(target, str):
+            reject(row.row, row.identifier, target)
+            continue
+        if target in rows_by_customer:
+            reject(row.row, row.identifier, f"duplicate of row {rows_by_customer[target].row}")
+            continue
+        try:
+            row_expiry, row_revenue = overrides(row)
+        except ValueError as exc:
+            reject(row.row, row.identifier, str(exc))
+            continue
+        rows_by_customer[target] = row
+        wanted.append(
+            bulk.Wanted(
+                customer_id=target,
+                revenue=default_revenue if row_revenue is None else row_revenue,
+                expiry_date=default_expiry_date if row_expiry is None else row_expiry,
+                batch_row=row.row,
+            )
+        )
+    inserted = set() if dry_run else bulk.insert(batch, wanted, now=now)
+    missing = [(w, rows_by_customer[w.customer_id].identifier) for w in wanted if (w.customer_id,) not in inserted]
+    return len(inserted), missing

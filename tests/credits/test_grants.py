@@ -15,7 +15,7 @@ from django.db import connection
 
 from credits import bulk, grants
 from credits.models import CreditEvent, CustomerCredit
-from tests.conftest import SYSTEM, snapshot
+from tests.conftest import ON_POSTGRES, SYSTEM, snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -66,7 +66,9 @@ def test_rerun_grants_only_what_is_missing(tmp_path, account, coupon, customers)
 
 def test_interrupted_grant_rerun_gives_exactly_one_each(tmp_path, account, coupon, customers, monkeypatch):
     path = write_csv(tmp_path / "in.csv", ["email"], [[c.email] for c in customers])
-    real_insert, calls = bulk.insert, []
+    # The chunk writer: bulk.grant_staged on PostgreSQL, bulk.insert elsewhere.
+    name = "grant_staged" if ON_POSTGRES else "insert"
+    real_insert, calls = getattr(bulk, name), []
 
     def insert_then_die(*args, **kwargs):
         calls.append(1)
@@ -74,11 +76,11 @@ def test_interrupted_grant_rerun_gives_exactly_one_each(tmp_path, account, coupo
             raise KeyboardInterrupt  # the operator's ^C half way
         return real_insert(*args, **kwargs)
 
-    monkeypatch.setattr(bulk, "insert", insert_then_die)
+    monkeypatch.setattr(bulk, name, insert_then_die)
     with pytest.raises(KeyboardInterrupt):
         grant(account.pk, "--coupon", str(coupon.pk), "--customers", path, "--batch-size", "2")
     assert CustomerCredit.objects.count() == 2
-    monkeypatch.setattr(bulk, "insert", real_insert)
+    monkeypatch.setattr(bulk, name, real_insert)
     output, status = grant(account.pk, "--coupon", str(coupon.pk), "--customers", path, "--batch-size", "2")
     assert status == 0 and "granted 4, already granted 2" in output
     assert sorted(CustomerCredit.objects.values_list("customer_id", flat=True)) == sorted(c.pk for c in customers)
@@ -270,3 +272,63 @@ def test_a_chunk_is_resolved_with_one_query_whatever_its_size(account, make_cust
     assert len(captured.captured_queries) == 1
     if ON_POSTGRES:
         assert "= ANY(" in captured.captured_queries[0]["sql"]
+
+
+@pytest.mark.parametrize("column", ["customer_id", "number"])
+def test_identifiers_that_name_no_customer_of_the_account_are_rejected(
+    tmp_path, account, coupon, make_customer, other_account, column
+):
+    """Malformed, out-of-range, unknown and other accounts' identifiers are rejected one by one (on
+    PostgreSQL resolved in SQL: a malformed value must not fail the cast and the whole chunk)."""
+    mine = [make_customer(account, email=f"m{i}@example.com") for i in range(2)]
+    stranger = make_customer(other_account, email="s@example.com")
+    value = (lambda c: str(c.pk)) if column == "customer_id" else (lambda c: str(c.number))
+    bad = ["not-an-id", "12345678-1234-1234-1234-1234567890123", "9" * 19, "9" * 30, "1e5", 'a "quoted", value\nx']
+    path = write_csv(tmp_path / "in.csv", [column], [[value(c)] for c in [*mine, stranger]] + [[b] for b in bad])
+    report = tmp_path / "report.csv"
+    output, status = grant(account.pk, "--coupon", str(coupon.pk), "--customers", path, "--report", str(report))
+    assert status == 1 and "granted 2, already granted 0, rejected 7" in output
+    with open(report, newline="") as f:
+        reasons = [(r["identifier"], r["reason"]) for r in csv.DictReader(f)]
+    assert reasons == [(v, f"unknown customer ({column} {v})") for v in [value(stranger), *bad]]
+    assert sorted(CustomerCredit.objects.values_list("customer_id", flat=True)) == sorted(c.pk for c in mine)
+    assert CreditEvent.objects.filter(action="issued").count() == 2
+
+
+@pytest.mark.postgres
+def test_postgresql_chunk_is_copy_and_one_statement_whatever_its_size(account, coupon, customers):
+    """Per chunk: the staging COPY and one statement that resolves, judges and writes (plus the staging
+    table's CREATE IF NOT EXISTS and the transaction's savepoint statements) - never a query per row."""
+    from django.test.utils import CaptureQueriesContext
+
+    rows = [grants.SourceRow(row=i + 2, identifier=str(c.pk)) for i, c in enumerate(customers)]
+    with CaptureQueriesContext(connection) as captured:
+        summary = grants.credit_grant_bulk(
+            account=account, coupon=coupon, rows=rows, column="customer_id", batch_key="k", batch_size=100
+        )
+    assert summary.granted == 6 and CreditEvent.objects.filter(action="issued").count() == 6
+    statements = [q["sql"] for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]
+    # CREATE TEMPORARY TABLE IF NOT EXISTS, the transaction's settings, the grant statement
+    assert len(statements) == 3, statements
+    assert "customers_customer" in statements[2] and "INSERT INTO credits_creditevent" in statements[2]
+
+
+def test_a_row_with_bad_values_before_the_first_good_row_is_not_its_duplicate(tmp_path, account, coupon, customers):
+    """The first row naming a customer whose own values are good is granted; a bad row before it is
+    rejected for its values, every row after it (bad or not) as its duplicate."""
+    email = customers[0].email
+    path = write_csv(
+        tmp_path / "in.csv",
+        ["email", "revenue"],
+        [[email, "x"], [email, "7"], [email, "-1"], [email, ""]],
+    )
+    report = tmp_path / "report.csv"
+    output, status = grant(account.pk, "--coupon", str(coupon.pk), "--customers", path, "--report", str(report))
+    assert status == 1 and "granted 1, already granted 0, rejected 3" in output
+    with open(report, newline="") as f:
+        assert [(r["row"], r["reason"]) for r in csv.DictReader(f)] == [
+            ("2", "revenue 'x' is not a whole number >= 0"),
+            ("4", "duplicate of row 3"),
+            ("5", "duplicate of row 3"),
+        ]
+    assert CustomerCredit.objects.get().revenue == 7
