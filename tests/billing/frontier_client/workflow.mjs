@@ -124,5 +124,6 @@ await call("totalDebitedAfterRevert", client.frontierServiceTotalDebitedTransact
 
 report.billing_id = billingId;
 report.usage_ids = usages.map((u) => u.id);
-process.stdout.write(JSON.stringify(report));
-process.exit(report.failures.length ? 1 : 0);
+// Exit only once the report has reached the pipe: process.exit() right after write() cuts a pipe's
+// output at 64 KiB.
+process.stdout.write(JSON.stringify(report), () => process.exit(report.failures.length ? 1 : 0));
