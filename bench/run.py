@@ -245,6 +245,8 @@ def production_env(bench: Bench) -> dict[str, str]:
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DB_CONN_MAX_AGE": "600",
         "LOG_LEVEL": "WARNING",
+        # The harness stands where the TLS-terminating proxy would: plain HTTP on loopback, no redirect.
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
         # Production runs several processes, so throttle counters live in Redis (README). Without it they
         # fall back to the database cache, which adds statements to every request.
         "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/1"),

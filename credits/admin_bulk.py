@@ -13,12 +13,11 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.contrib import admin
 from django.template.response import TemplateResponse
-from django.utils import timezone
 
 from config.kernel.exceptions import DomainError, InvalidInput
 from customers.models import Account
 
-from . import grants
+from . import grants, rules
 from .models import Coupon
 
 TEMPLATE = "admin/credits/customercredit/bulk_grant.html"
@@ -66,8 +65,9 @@ class BulkGrantForm(forms.Form):
         account = data.get("account") or getattr(self, "account", None) or (coupon.account if coupon else None)
         if data.get("expiry_date") and account is not None:
             data["expiry_at"] = end_of_day(data["expiry_date"], account)
-            if data["expiry_at"] <= timezone.now():
-                self.add_error("expiry_date", "Must be in the future.")
+            problem = rules.expiry_date_error(data["expiry_at"])
+            if problem:
+                self.add_error("expiry_date", problem)
         return data
 
 

@@ -5,6 +5,7 @@ from config.api.serializers import StaticFieldsModelSerializer
 from credits import durations
 from credits.models import Coupon, CreditUse, CustomerCredit, MembershipCreditRule
 from credits.rules import BENEFIT_KEY_PATTERN, BENEFIT_KEY_VALIDATOR
+from credits.services import COUPON_FIELDS
 from customers.api.family import DateTimeInput, IntegerInput
 
 INT32_MAX = 2**31 - 1
@@ -13,23 +14,7 @@ INT32_MAX = 2**31 - 1
 class CouponOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Coupon
-        fields = [
-            "id",
-            "name",
-            "description",
-            "benefit_key",
-            "kind",
-            "offering",
-            "value",
-            "currency",
-            "multi_use",
-            "max_uses",
-            "valid_for",
-            "default_revenue",
-            "active",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", *COUPON_FIELDS, "created_at", "updated_at"]
         read_only_fields = fields
 
 
