@@ -54,6 +54,7 @@ def test_the_snapshot_has_every_row_and_every_column(world):
         assert all(set(row) == columns for row in rows), label(model)
 
 
+@pytest.mark.postgres
 def test_the_one_statement_snapshot_has_what_the_orm_reads(world):
     """On PostgreSQL the snapshot is one statement; it holds the rows the ORM reads, value for value."""
     state = snapshot()
