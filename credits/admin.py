@@ -739,6 +739,16 @@ class CustomerCreditAdmin(ServiceAdmin):
         request.current_app = self.admin_site.name
         return TemplateResponse(request, self.action_template, context)
 
+    def _perform(self, request, perform, *, done: str, failed: str, back: str, level=messages.SUCCESS):
+        """Run a credit action's service call, say how it went, and go back where the staff member was."""
+        try:
+            perform()
+        except DomainError as exc:
+            self.message_user(request, f"{failed}: {exc.message}", messages.ERROR)
+        else:
+            self.message_user(request, done, level)
+        return HttpResponseRedirect(back)
+
     def redeem_view(self, request, object_id):
         """Use the credit once, with an optional reference and note (GET: the form; POST: the service)."""
         if not self.has_redeem_permission(request):
@@ -747,20 +757,20 @@ class CustomerCreditAdmin(ServiceAdmin):
         back = safe_next(request, self._change_url(credit.pk))
         form = CreditRedeemForm(request.POST if request.method == "POST" else None)
         if form.is_bound and form.is_valid():
-            try:
-                services.credit_redeem(
+            return self._perform(
+                request,
+                lambda: services.credit_redeem(
                     account=credit.account,
                     customer_id=credit.customer_id,
                     credit_id=credit.pk,
                     reference=form.cleaned_data["reference"] or None,
                     note=form.cleaned_data["note"],
                     actor=Actor.staff(request.user),
-                )
-            except DomainError as exc:
-                self.message_user(request, f"Could not redeem {credit}: {exc.message}", messages.ERROR)
-            else:
-                self.message_user(request, f"Redeemed {credit} (one use).", messages.SUCCESS)
-            return HttpResponseRedirect(back)
+                ),
+                done=f"Redeemed {credit} (one use).",
+                failed=f"Could not redeem {credit}",
+                back=back,
+            )
         return self._action_page(
             request,
             credit,
@@ -779,19 +789,19 @@ class CustomerCreditAdmin(ServiceAdmin):
         back = safe_next(request, self._change_url(credit.pk))
         form = CreditRevokeForm(request.POST if request.method == "POST" else None)
         if form.is_bound and form.is_valid():
-            try:
-                services.credit_revoke(
+            return self._perform(
+                request,
+                lambda: services.credit_revoke(
                     account=credit.account,
                     customer_id=credit.customer_id,
                     credit_id=credit.pk,
                     reason=form.cleaned_data["reason"],
                     actor=Actor.staff(request.user),
-                )
-            except DomainError as exc:
-                self.message_user(request, f"Could not revoke {credit}: {exc.message}", messages.ERROR)
-            else:
-                self.message_user(request, f"Revoked {credit}.", messages.SUCCESS)
-            return HttpResponseRedirect(back)
+                ),
+                done=f"Revoked {credit}.",
+                failed=f"Could not revoke {credit}",
+                back=back,
+            )
         return self._action_page(
             request,
             credit,
@@ -813,21 +823,21 @@ class CustomerCreditAdmin(ServiceAdmin):
         back = safe_next(request, self._change_url(credit.pk))
         form = CreditReverseForm(request.POST if request.method == "POST" else None)
         if form.is_bound and form.is_valid():
-            try:
-                services.credit_use_reverse(
+            return self._perform(
+                request,
+                lambda: services.credit_use_reverse(
                     account=credit.account,
                     customer_id=credit.customer_id,
                     credit_id=credit.pk,
                     use_id=use.pk,
                     reason=form.cleaned_data["reason"],
                     actor=Actor.staff(request.user),
-                )
-            except DomainError as exc:
-                self.message_user(request, f"Could not reverse the use: {exc.message}", messages.ERROR)
-            else:
-                when = local_time_text(use.used_at, credit.account)
-                self.message_user(request, f"Reversed the use of {credit} made at {when}.")
-            return HttpResponseRedirect(back)
+                ),
+                done=f"Reversed the use of {credit} made at {local_time_text(use.used_at, credit.account)}.",
+                failed="Could not reverse the use",
+                back=back,
+                level=messages.INFO,
+            )
         context = {
             **self.admin_site.each_context(request),
             "title": "Reverse a use",
