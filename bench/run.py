@@ -882,7 +882,7 @@ def print_table(rows: list[Row]) -> None:
                 f"{r.cpu_ms:.2f}" if r.cpu_ms is not None else "",
             ]
         lines.append([*line, r.limit, r.ratio, r.target])
-    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
+    widths = [max([len(h), *(len(line[i]) for line in lines)]) for i, h in enumerate(header)]
     print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |")
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for line in lines:

@@ -38,7 +38,9 @@ import uuid
 from datetime import datetime
 from functools import cache
 
+import psycopg
 from django.db import connection
+from django.db.backends.utils import CursorDebugWrapper
 
 from config.kernel.actors import Actor
 
@@ -51,6 +53,37 @@ FAST_PATH = True
 
 def _fast() -> bool:
     return FAST_PATH and connection.vendor == "postgresql"
+
+
+class _PreparedCursor(psycopg.Cursor):
+    """Binds the parameters on the server and prepares the statement on its first use on a connection
+    (psycopg keeps it for the connection's life), so PostgreSQL parses and plans the redeem statement once
+    per connection instead of once per redeem. With DB_PREPARED_STATEMENTS off (psycopg's
+    prepare_threshold None), nothing is prepared and the statement is only bound on the server."""
+
+    def execute(self, query, params=None, *, prepare=None, binary=None):
+        return super().execute(query, params, prepare=True, binary=binary)
+
+
+class _LoggedCursor(CursorDebugWrapper):
+    """Django's query log (connection.queries, CaptureQueriesContext) for a prepared statement: psycopg
+    keeps no composed text of a statement it ran by name, so Django's own log would record None; this
+    one records the statement's text (with its %(name)s placeholders)."""
+
+    def execute(self, sql, params=None):
+        with self.debug_sql(sql, params):
+            return super(CursorDebugWrapper, self).execute(sql, params)
+
+
+def _cursor():
+    """A Django cursor over a _PreparedCursor: the same health check, thread check, error wrapping and
+    query log as connection.cursor()."""
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        connection.validate_thread_sharing()
+        raw = _PreparedCursor(connection.connection)
+        return _LoggedCursor(raw, connection) if connection.queries_logged else connection.make_cursor(raw)
 
 
 # --- the ORM path's write (SQLite, and the PostgreSQL fallback) --------------------------------------
@@ -112,34 +145,55 @@ _USE_REVENUE = (
 _FILLS_LIMIT = "(NOT {c}.multi_use OR ({c}.max_uses IS NOT NULL AND {c}.uses + 1 >= {c}.max_uses))"
 
 
+def _typed(name: str, model, field_name: str) -> str:
+    """The parameter `name`, cast to the column type of `model.field_name`. The statement is prepared
+    with its parameters bound on the server (see _PreparedCursor), where a parameter in a SELECT list
+    would otherwise be taken as text."""
+    field = model._meta.get_field(field_name)
+    return f"CAST(%({name})s AS {field.cast_db_type(connection)})"
+
+
 def _write_ctes(locked: str) -> str:
     """The CTEs after `locked` (one usable, locked credit row with its `use_revenue`): insert the use,
     update the credit, append the event. The statement's last CTE is `credit` (the updated row)."""
     credit, use, event = CustomerCredit._meta.db_table, CreditUse._meta.db_table, CreditEvent._meta.db_table
     returning = ", ".join(f"c.{column}" for column in _columns(CustomerCredit))
+    values = ", ".join(
+        [
+            _typed("use_id", CreditUse, "id"),
+            "locked.id",
+            _typed("now", CreditUse, "used_at"),
+            _typed("reference", CreditUse, "reference"),
+            _typed("note", CreditUse, "note"),
+            "locked.use_revenue",
+            _typed("actor", CreditUse, "used_by"),
+            _typed("user", CreditUse, "used_by_user"),
+            _typed("client", CreditUse, "used_by_client"),
+        ]
+    )
     return f"""{locked},
 use AS (
     INSERT INTO {use} (id, credit_id, used_at, reference, note, revenue, used_by, used_by_user_id, used_by_client_id)
-    SELECT %(use_id)s, locked.id, %(now)s, %(reference)s, %(note)s, locked.use_revenue, %(actor)s, %(user)s,
-           %(client)s
+    SELECT {values}
       FROM locked
     ON CONFLICT (credit_id, reference) WHERE reference IS NOT NULL AND reversed_at IS NULL DO NOTHING
-    RETURNING id, credit_id, revenue
+    RETURNING id, credit_id, revenue, used_at, reference, used_by, used_by_user_id, used_by_client_id
 ),
 credit AS (
     UPDATE {credit} AS c
        SET uses = c.uses + 1,
            revenue_recognised = c.revenue_recognised + use.revenue,
-           redeemed_at = CASE WHEN {_FILLS_LIMIT.format(c="c")} THEN %(now)s ELSE c.redeemed_at END,
-           updated_at = %(now)s
+           redeemed_at = CASE WHEN {_FILLS_LIMIT.format(c="c")} THEN use.used_at ELSE c.redeemed_at END,
+           updated_at = use.used_at
       FROM use
      WHERE c.id = use.credit_id
     RETURNING {returning}
 ),
 event AS (
     INSERT INTO {event} (credit_id, action, actor, user_id, api_client_id, use_id, reason, data, created_at)
-    SELECT use.credit_id, '{CreditEvent.Action.USED.value}', %(actor)s, %(user)s, %(client)s, use.id, '',
-           jsonb_build_object('reference', %(reference)s::text, 'revenue', use.revenue), %(now)s
+    SELECT use.credit_id, '{CreditEvent.Action.USED.value}', use.used_by, use.used_by_user_id,
+           use.used_by_client_id, use.id, '', jsonb_build_object('reference', use.reference, 'revenue', use.revenue),
+           use.used_at
       FROM use
 )"""  # noqa: S608 (table and column names from the models; every value is a parameter)
 
@@ -209,7 +263,7 @@ def try_redeem(
         return None
     params = _params(actor=actor, now=now, reference=reference, note=note)
     params.update(account=account_id, customer=customer_id, credit=credit_id)
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(_redeem_sql(), params)
         row = cursor.fetchone()
     if row is None:
@@ -233,7 +287,7 @@ def try_use_benefit(
         return None
     params = _params(actor=actor, now=now, reference=None, note="")
     params.update(account=account_id, benefit_key=benefit_key, customer=value)
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(_benefit_sql(field), params)
         row = cursor.fetchone()
     if row is None:

@@ -1,6 +1,9 @@
 import logging
 
 from django.conf import settings
+from django.contrib.auth import middleware as auth_middleware
+from django.contrib.messages import middleware as messages_middleware
+from django.contrib.sessions import middleware as sessions_middleware
 from django.http import HttpRequest, HttpResponse
 
 from . import deadline, dialects, errors, request_id
@@ -48,6 +51,21 @@ def _dialect_for(path: str) -> dialects.Dialect | None:
     return None
 
 
+def api_dialect(request: HttpRequest) -> dialects.Dialect | None:
+    """The dialect of the family whose path prefix was asked (None: not an API path), worked out once
+    per request."""
+    try:
+        return request._api_dialect
+    except AttributeError:
+        request._api_dialect = dialect = _dialect_for(request.path)
+        return dialect
+
+
+def is_api(request: HttpRequest) -> bool:
+    """An API request: a family's path, or /healthz."""
+    return request.path == "/healthz" or api_dialect(request) is not None
+
+
 def _over_limits(request: HttpRequest) -> Problem | None:
     """414 for an over-long URL, 431 for an over-long header, in the family's dialect. (Beyond
     gunicorn's own limits, gunicorn.conf.py, gunicorn answers itself, in HTML: see README.)"""
@@ -75,13 +93,12 @@ class FamilyErrorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        dialect = _dialect_for(request.path)
+        dialect = api_dialect(request)
         if dialect is not None and (problem := _over_limits(request)) is not None:
             return errors.render(problem, dialect)
         response = self.get_response(request)
         if response.status_code < 400 or response.get("Content-Type", "").startswith("application/json"):
             return response
-        dialect = _dialect_for(request.path)
         if dialect is None:
             return response
         problem = _GENERIC.get(response.status_code)
@@ -90,7 +107,7 @@ class FamilyErrorMiddleware:
         return errors.render(problem, dialect)
 
     def process_exception(self, request: HttpRequest, exception: Exception):
-        dialect = _dialect_for(request.path)
+        dialect = api_dialect(request)
         if dialect is None:
             return None
         problem = errors.problem_from_exception(exception)
@@ -108,10 +125,38 @@ class DatabaseDeadlineMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path != "/healthz" and _dialect_for(request.path) is None:
+        if not is_api(request):
             return self.get_response(request)
         deadline.begin()
         try:
             return self.get_response(request)
         finally:
             deadline.end()
+
+
+# --- the admin's middleware, which API requests skip ---
+
+
+class _BrowserOnly:
+    """Django's middleware for the admin's browser sessions, which an API request (is_api) passes by: the
+    API authenticates every request by its key or token (DRF's authentication, never a session cookie),
+    sets no cookies and shows no messages. Skipping them saves about 30 us of CPU per API request. They
+    are subclasses, so Django's admin checks (admin.E408-E410) still find them. (CSRF stays Django's own,
+    for every request: `check --deploy` looks for it by name, and DRF's views are csrf_exempt anyway.)"""
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if is_api(request):
+            return self.get_response(request)
+        return super().__call__(request)
+
+
+class SessionMiddleware(_BrowserOnly, sessions_middleware.SessionMiddleware):
+    pass
+
+
+class AuthenticationMiddleware(_BrowserOnly, auth_middleware.AuthenticationMiddleware):
+    pass
+
+
+class MessageMiddleware(_BrowserOnly, messages_middleware.MessageMiddleware):
+    pass

@@ -1,7 +1,7 @@
 from django.utils import timezone
 from rest_framework import serializers
 
-from config.api.serializers import StaticFieldsModelSerializer
+from config.api.serializers import StaticFieldsModelSerializer, StaticInputSerializer
 from credits import durations
 from credits.models import Coupon, CreditUse, CustomerCredit, MembershipCreditRule
 from credits.rules import BENEFIT_KEY_PATTERN, BENEFIT_KEY_VALIDATOR
@@ -111,7 +111,7 @@ class CreditIssueInputSerializer(serializers.Serializer):
         return value
 
 
-class CreditRedeemInputSerializer(serializers.Serializer):
+class CreditRedeemInputSerializer(StaticInputSerializer):
     reference = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=255)
     note = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=5000)
 

@@ -161,3 +161,31 @@ def test_openapi_document_and_docs_are_served(client):
     docs = client.get("/api/docs/")
     assert docs.status_code == 200 and b"swagger" in docs.content.lower()
     assert b"//cdn" not in docs.content.lower()  # the page carries a random CSRF token: "cdn" alone may occur in it
+
+
+def test_api_requests_pass_the_admins_session_login_and_messages_middleware_by(rf):
+    """An API request is authenticated by its key or token only: Django's session, login and messages
+    middleware (the admin's) do not run for it; for the admin they do."""
+    from django.http import HttpResponse
+
+    from config.api.middleware import AuthenticationMiddleware, MessageMiddleware, SessionMiddleware
+
+    seen = {}
+
+    def view(request):
+        seen[request.path] = [hasattr(request, name) for name in ("session", "user", "_messages")]
+        return HttpResponse()
+
+    chain = SessionMiddleware(AuthenticationMiddleware(MessageMiddleware(view)))
+    api_paths = [
+        "/customers/coupons",
+        "/v1/customers/1/benefits",
+        "/v1/accounts/T00000001/discounts/rules",
+        "/v1beta1/organizations/x/billing",
+        "/v1/nonexistent",
+        "/healthz",
+    ]
+    for path in [*api_paths, "/admin/", "/api/docs/"]:
+        chain(rf.get(path))
+    assert all(seen[path] == [False, False, False] for path in api_paths), seen
+    assert seen["/admin/"] == seen["/api/docs/"] == [True, True, True]

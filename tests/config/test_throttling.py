@@ -81,18 +81,25 @@ def test_counters_live_in_redis_shared_by_every_process(api):
 
 @pytest.mark.skipif(not redis_running(), reason="needs Redis on 127.0.0.1:6379")
 @override_settings(API_THROTTLE_RATE="2/minute", REDIS_URL=REDIS_URL)
-def test_one_round_trip_per_request_on_a_client_reused_across_requests(api, monkeypatch):
-    from redis.client import Pipeline
+def test_one_command_per_request_on_a_connection_reused_across_requests(api, monkeypatch):
+    """The throttle's whole cost in Redis is one EVAL per request (INCR, and EXPIRE only when the
+    window's key is new), sent on the thread's own connection, the same one request after request."""
+    import redis
 
-    from config.api import throttling
-
-    calls = []
-    original = Pipeline.execute
-    monkeypatch.setattr(Pipeline, "execute", lambda self, *a, **k: calls.append(self) or original(self, *a, **k))
-    api.get("/customers/coupons")
-    first = throttling.redis_client()
-    api.get("/customers/coupons")
-    assert len(calls) == 2 and throttling.redis_client() is first
+    server = redis.Redis.from_url(REDIS_URL)
+    server.delete(*server.keys("throttle:*") or ["none"])
+    sent = []
+    original = redis.Connection.send_command
+    monkeypatch.setattr(
+        redis.Connection, "send_command", lambda self, *a, **k: sent.append((self, a[0])) or original(self, *a, **k)
+    )
+    for _ in range(3):
+        api.get("/customers/coupons")
+    assert [name for _, name in sent] == ["EVAL"] * 3
+    assert sent[0][0] is sent[1][0] is sent[2][0]
+    [key] = server.keys("throttle:*")
+    assert int(server.get(key)) == 3 and 60 < server.ttl(key) <= 65
+    server.delete(key)
 
 
 @override_settings(API_THROTTLE_RATE="1/minute", REDIS_URL="redis://127.0.0.1:1/0", REDIS_RETRY_SECONDS=60)

@@ -2,6 +2,9 @@
 fallback) write the same rows under the same rules. Every test runs on both paths; on SQLite both
 parameters run the ORM path."""
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -10,7 +13,7 @@ from django.utils import timezone
 from config.kernel.exceptions import Conflict, NotFound
 from credits import redeem, services
 from credits.models import CreditEvent, CreditUse, CustomerCredit
-from tests.conftest import SYSTEM, credit_path
+from tests.conftest import ON_POSTGRES, SYSTEM, credit_path
 
 pytestmark = pytest.mark.django_db
 
@@ -157,3 +160,40 @@ def test_credit_answers_built_from_shared_field_definitions_stay_apart(credit, c
     assert first.fields["status"] is not second.fields["status"]
     assert first.fields["status"].parent is first and second.fields["coupon"].parent is second
     assert first.data["coupon"]["id"] == str(coupon.pk) and second.data["id"] == str(soon.pk)
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="the one-statement path is PostgreSQL's")
+def test_the_statement_is_prepared_once_per_connection_and_logged_with_its_text(credit, make_credit, customer, coupon):
+    """The server parses and plans the redeem statement once per connection (DB_PREPARED_STATEMENTS), not
+    per redeem; Django's query log still records it (CaptureQueriesContext is how the statement budgets
+    and the harness count statements)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def prepared() -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements WHERE statement LIKE 'WITH locked AS%%'")
+            return [row[0] for row in cursor.fetchall()]
+
+    others = [make_credit(customer, coupon) for _ in range(2)]
+    with CaptureQueriesContext(connection) as captured:
+        for each in (credit, *others):
+            assert _redeem(each).uses == 1
+    assert len(prepared()) == 1
+    writes = [q["sql"] for q in captured.captured_queries if not q["sql"].startswith(("SELECT", "SAVEPOINT", "RELEASE"))]
+    assert len(writes) == 3 and all(sql.startswith("WITH locked AS") for sql in writes)
+    assert CreditUse.objects.filter(credit__in=[credit, *others]).count() == 3
+
+
+def test_prepared_statements_can_be_switched_off_for_a_transaction_pooler():
+    script = "import django; django.setup(); from django.conf import settings as s; "
+    script += "print(s.DATABASES['default']['OPTIONS'].get('prepare_threshold'))"
+
+    def threshold(**extra) -> str:
+        env = {**os.environ, "DATABASE_URL": "postgres://u@127.0.0.1:5432/x", **extra}
+        env["DJANGO_SETTINGS_MODULE"] = "config.settings.local"
+        run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+        return run.stdout.strip()
+
+    assert threshold() == "5"
+    assert threshold(DB_PREPARED_STATEMENTS="false") == "None"
