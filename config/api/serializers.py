@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db.models import Model
 from rest_framework import fields as drf_fields
 from rest_framework import serializers
 from rest_framework.fields import SkipField
@@ -27,19 +28,36 @@ _VALUE, _METHOD, _NESTED = 0, 1, 2
 
 
 def _plan(cls) -> list | None:
-    """[(name, bound field, kind)] for the readable fields of `cls`, bound once to a prototype instance; None
-    when a field could read the context through its parent (then DRF's own to_representation runs)."""
+    """[(name, bound field, kind, attribute)] for the readable fields of `cls`, bound once to a prototype
+    instance; `attribute` is the one attribute the field reads (None: a dotted or "*" source, read by
+    DRF's get_attribute). None when a field could read the context through its parent (then DRF's own
+    to_representation runs)."""
     plan = []
     for field in cls()._readable_fields:
+        attribute = field.source_attrs[0] if len(field.source_attrs) == 1 else None
         if isinstance(field, drf_fields.SerializerMethodField):
-            plan.append((field.field_name, field, _METHOD))
+            plan.append((field.field_name, field, _METHOD, None))
         elif isinstance(field, StaticFieldsModelSerializer):
-            plan.append((field.field_name, field, _NESTED))
+            plan.append((field.field_name, field, _NESTED, attribute))
         elif isinstance(field, _CONTEXT_FREE) and not isinstance(field, serializers.BaseSerializer):
-            plan.append((field.field_name, field, _VALUE))
+            plan.append((field.field_name, field, _VALUE, attribute))
         else:
             return None
     return plan
+
+
+def _attribute(field, instance, name):
+    """What DRF's field.get_attribute(instance) gives, read straight off a model instance when the field's
+    source is one plain attribute (a column value or a related object: never callable); anything else (a
+    dict, a missing attribute, a callable) takes DRF's own way, with its defaults and SkipField."""
+    if name is not None and isinstance(instance, Model):
+        try:
+            value = getattr(instance, name)
+        except Exception:  # DRF's get_attribute decides what each failure means
+            return field.get_attribute(instance)
+        if not callable(value):
+            return value
+    return field.get_attribute(instance)
 
 
 def _copy(field):
@@ -100,12 +118,12 @@ class StaticFieldsModelSerializer(serializers.ModelSerializer):
         if plan is None:
             return super().to_representation(instance)
         ret = {}
-        for name, field, kind in plan:
+        for name, field, kind, source in plan:
             if kind == _METHOD:
                 ret[name] = getattr(self, field.method_name)(instance)
                 continue
             try:
-                attribute = field.get_attribute(instance)
+                attribute = _attribute(field, instance, source)
             except SkipField:
                 continue
             if (attribute.pk if isinstance(attribute, PKOnlyObject) else attribute) is None:

@@ -127,3 +127,21 @@ def test_a_static_input_serializer_refuses_fields_with_children():
 
         class Listy(StaticInputSerializer):
             items = serializers.ListField(child=serializers.CharField())
+
+
+class _Sources(StaticFieldsModelSerializer):
+    label = serializers.CharField(source="__str__")  # a method: DRF calls it
+    fully_used = serializers.ReadOnlyField()  # a property
+    coupon_name = serializers.CharField(source="coupon.name")  # dotted
+    membership_id = serializers.UUIDField(allow_null=True)  # None stays None
+
+    class Meta:
+        model = CustomerCredit
+        fields = ["id", "label", "fully_used", "coupon_name", "membership_id"]
+
+
+def test_methods_properties_and_dotted_sources_read_as_drf_reads_them(credit):
+    answer = _Sources(credit).data
+    assert answer == _drf(_Sources(credit), credit)
+    assert answer["label"] == str(credit) and answer["coupon_name"] == credit.coupon.name
+    assert answer["fully_used"] is False and answer["membership_id"] is None
