@@ -103,10 +103,15 @@ class CustomerCredit(models.Model):
         REVOKED = "revoked"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="credits")
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="credits")
+    # Foreign keys without an index of their own are covered by an index below that leads with them, or
+    # by a partial one that leaves out NULL (most credits have no membership, rule or issuing user): every
+    # index is written on every insert, and bulk grants insert a million rows (see the Meta's indexes).
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="credits", db_index=False)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="credits", db_index=False)
     coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, related_name="credits")
-    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, null=True, blank=True, related_name="credits")
+    membership = models.ForeignKey(
+        Membership, on_delete=models.PROTECT, null=True, blank=True, related_name="credits", db_index=False
+    )
     source = models.CharField(max_length=10, choices=Source.choices)
     multi_use = models.BooleanField(default=False)
     max_uses = models.PositiveIntegerField(null=True, blank=True)
@@ -120,17 +125,25 @@ class CustomerCredit(models.Model):
     revoked_by = models.CharField(max_length=200, null=True, blank=True)
     issued_by = models.CharField(max_length=200)
     issued_by_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
-    issued_by_client = models.ForeignKey(ApiClient, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    issued_by_client = models.ForeignKey(
+        ApiClient, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
     # Bulk grants: the batch and the input row that granted this credit (exactly once per batch key).
     batch_key = models.CharField(max_length=100, null=True, blank=True, editable=False)
     batch_row = models.BigIntegerField(null=True, blank=True, editable=False)
     # Membership credit rules: the rule, period and n-th credit of that period (exactly once each).
-    rule = models.ForeignKey(
-        "MembershipCreditRule", on_delete=models.PROTECT, null=True, blank=True, related_name="credits", editable=False
+    rule = models.ForeignKey(  # indexed by credit_once_per_rule_period, which leads with it
+        "MembershipCreditRule",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="credits",
+        editable=False,
+        db_index=False,
     )
     period_start = models.DateTimeField(null=True, blank=True, editable=False)
     period_nth = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
@@ -191,6 +204,10 @@ class CustomerCredit(models.Model):
         indexes = [
             models.Index(fields=["customer", "-created_at", "-id"], name="credit_customer_newest"),
             models.Index(fields=["account", "-created_at"], name="credit_account_newest"),
+            *[
+                models.Index(fields=[name], name=f"credit_{name}", condition=Q(**{f"{name}__isnull": False}))
+                for name in ("membership", "issued_by_user", "issued_by_client")
+            ],
             # The liability report's range scans of one month's events (credits.reports).
             models.Index(
                 fields=["account", "expiry_date"], name="credit_account_expiry", condition=Q(expiry_date__isnull=False)
@@ -239,9 +256,11 @@ class CreditUse(models.Model):
     revenue = models.BigIntegerField()
     used_by = models.CharField(max_length=200)
     used_by_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
-    used_by_client = models.ForeignKey(ApiClient, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    used_by_client = models.ForeignKey(
+        ApiClient, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
     reversed_at = models.DateTimeField(null=True, blank=True)
     reversed_by = models.CharField(max_length=200, null=True, blank=True)
 
@@ -260,6 +279,11 @@ class CreditUse(models.Model):
         indexes = [
             models.Index(fields=["used_at"], name="credit_use_used_at"),
             models.Index(fields=["reversed_at"], name="credit_use_reversed_at", condition=Q(reversed_at__isnull=False)),
+            # Partial: only the uses a user or a client made (a foreign key's index otherwise holds every NULL).
+            *[
+                models.Index(fields=[name], name=f"credit_use_{name}", condition=Q(**{f"{name}__isnull": False}))
+                for name in ("used_by_user", "used_by_client")
+            ],
         ]
 
     def __str__(self) -> str:
@@ -276,21 +300,33 @@ class CreditEvent(AppendOnlyModel):
         USE_REVERSED = "use_reversed"
 
     id = models.BigAutoField(primary_key=True)
-    credit = models.ForeignKey(CustomerCredit, on_delete=models.PROTECT, related_name="events")
+    # Written once per issue, use, revoke and reversal, so its indexes are few: the credit's is
+    # credit_event_credit_time (which leads with it), the others leave out NULL.
+    credit = models.ForeignKey(CustomerCredit, on_delete=models.PROTECT, related_name="events", db_index=False)
     action = models.CharField(max_length=20, choices=Action.choices)
     actor = models.CharField(max_length=200)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
-    api_client = models.ForeignKey(ApiClient, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    use = models.ForeignKey(CreditUse, on_delete=models.PROTECT, null=True, blank=True, related_name="events")
+    api_client = models.ForeignKey(
+        ApiClient, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
+    use = models.ForeignKey(
+        CreditUse, on_delete=models.PROTECT, null=True, blank=True, related_name="events", db_index=False
+    )
     reason = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["credit", "created_at"], name="credit_event_credit_time")]
+        indexes = [
+            models.Index(fields=["credit", "created_at"], name="credit_event_credit_time"),
+            *[
+                models.Index(fields=[name], name=f"credit_event_{name}", condition=Q(**{f"{name}__isnull": False}))
+                for name in ("user", "api_client", "use")
+            ],
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} by {self.actor}"
