@@ -45,7 +45,8 @@ class Row:
     p99_ms: float | None = None
     statements: str | None = None
     # Python CPU per request in one process (bench/statements.py), beside the HTTP rows.
-    cpu_ms: float | None = None
+    cpu_ms: float | None = None  # median of the rounds
+    cpu_ms_min: float | None = None  # the least loaded round
 
     @property
     def rate(self) -> float:
@@ -476,6 +477,7 @@ def statement_counts(bench: Bench, requests: list[dict], cpu: dict | None = None
         log(f"{name}: {len(statements)} statements ({control} BEGIN/COMMIT/ROLLBACK), status {found['status']}")
         if cpu is not None and found.get("cpu_ms") is not None:
             cpu[name] = found["cpu_ms"]
+            cpu[f"{name}:min"] = found["cpu_ms_min"]
             log(f"    in-process CPU {found['cpu_ms']:.2f} ms/request (median; min {found['cpu_ms_min']:.2f})")
         for sql in statements:
             log(f"    {sql[:150]}")
@@ -694,6 +696,7 @@ def redeem_rows(bench: Bench) -> list[Row]:
                     p99_ms=percentile(latencies, 0.99) * 1000,
                     statements=statements[name],
                     cpu_ms=cpu.get(name),
+                    cpu_ms_min=cpu.get(f"{name}:min"),
                     limit=f"pgbench {limit['tps']:,.0f} tx/s" if limit else "pgbench missing",
                     ratio=f"{rate / limit['tps']:.0%} of pgbench" if limit else "n/a",
                     target=REDEEM_TARGET,
@@ -863,7 +866,7 @@ def print_table(rows: list[Row]) -> None:
     """The table; the latency and statement columns only when some row times requests."""
     timed = any(r.p50_ms is not None or r.statements is not None for r in rows)
     header = ["measurement", "rows", "seconds", "rows/s", "peak MB"]
-    header += ["p50 ms", "p99 ms", "SQL/req", "CPU ms/req"] if timed else []
+    header += ["p50 ms", "p99 ms", "SQL/req", "CPU ms/req, median (min) of 10 rounds"] if timed else []
     header += ["limit measured in this run", "ratio", "target"]
     lines = []
     for r in rows:
@@ -879,7 +882,9 @@ def print_table(rows: list[Row]) -> None:
                 f"{r.p50_ms:.1f}" if r.p50_ms is not None else "",
                 f"{r.p99_ms:.1f}" if r.p99_ms is not None else "",
                 r.statements or "",
-                f"{r.cpu_ms:.2f}" if r.cpu_ms is not None else "",
+                (f"{r.cpu_ms:.2f}" + (f" (min {r.cpu_ms_min:.2f})" if r.cpu_ms_min is not None else ""))
+                if r.cpu_ms is not None
+                else "",
             ]
         lines.append([*line, r.limit, r.ratio, r.target])
     widths = [max([len(h), *(len(line[i]) for line in lines)]) for i, h in enumerate(header)]
