@@ -18,7 +18,7 @@ from tests.api import Api  # also imported from here by many modules
 from tests.snapshots import snapshot  # noqa: F401  (every row of every model; imported from here too)
 from tests.world import SYSTEM, World, build_world
 
-ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "config.postgresql"
 
 
 def pytest_collection_modifyitems(config, items):

@@ -98,7 +98,8 @@ DB_PREPARED_STATEMENTS = env.bool("DB_PREPARED_STATEMENTS", default=True)
 if env.str("DATABASE_URL", default=""):
     _db = env.db("DATABASE_URL")
     if _db["ENGINE"] in {"django.db.backends.postgresql", "django.db.backends.postgresql_psycopg2"}:
-        _db["ENGINE"] = "django.db.backends.postgresql"
+        # Django's backend, with a health check that needs no round trip (config/postgresql/base.py).
+        _db["ENGINE"] = "config.postgresql"
         _db.setdefault("OPTIONS", {})
         _options = _db["OPTIONS"]
         _options.setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
