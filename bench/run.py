@@ -125,6 +125,13 @@ class Bench:
                     f.write(block)
         return path
 
+    def settle(self) -> None:
+        """Write out what earlier measurements left dirty (CHECKPOINT) before the next one starts, so that
+        its limit and its figure are not measured while the server flushes someone else's writes (the
+        redeem rows wait for each commit's WAL flush, which a checkpoint in progress slows)."""
+        with self.connect() as conn:
+            conn.execute("CHECKPOINT")
+
     def clear_credits(self) -> None:
         with self.connect() as conn:
             conn.execute("TRUNCATE credits_creditevent, credits_credituse, credits_customercredit")
@@ -167,8 +174,10 @@ def grant_rows(bench: Bench) -> list[Row]:
     for size in SIZES:
         path = bench.customer_file(size)
         log(f"raw COPY of {size:,} credit rows")
+        bench.settle()
         raw = bench.raw_copy_seconds(coupon_id, size)
         log(f"grant_credits of {size:,} credits")
+        bench.settle()
         seconds, peak, output = run_isolated(
             bench, "grant_credits", ACCOUNT, "--coupon", coupon_id, "--customers", str(path), "--batch-size", "10000"
         )
@@ -215,6 +224,7 @@ def membership_rows(bench: Bench, grant_rate: float) -> list[Row]:
         conn.execute("ANALYZE")
     log(f"issue_membership_credits for {MEMBERSHIPS:,} memberships")
     as_of = (signup + timedelta(days=1)).isoformat()
+    bench.settle()
     seconds, peak, output = run_isolated(bench, "issue_membership_credits", "--as-of", as_of, "--batch-size", "10000")
     if f"issued {MEMBERSHIPS} credits" not in output:
         raise RuntimeError(f"issue_membership_credits did not issue {MEMBERSHIPS}: {output}")
@@ -660,6 +670,7 @@ def redeem_rows(bench: Bench) -> list[Row]:
     cpu: dict[str, float] = {}
     statements = statement_counts(bench, samples, cpu)
 
+    bench.settle()
     limit = _pgbench_redeem(bench, keys[0][0])
     rows: list[Row] = []
     if limit is None:
@@ -679,6 +690,7 @@ def redeem_rows(bench: Bench) -> list[Row]:
     server = Server(bench, workers=REDEEM_WORKERS)
     try:
         for name, label, request_for, expect, endpoint in kinds:
+            bench.settle()
             log(f"redeem: {label} over HTTP, {REDEEM_CLIENTS} clients, {REDEEM_WORKERS} workers (2 s warm-up)")
             http_load(server, REDEEM_CLIENTS, 2, request_for, expect)
             count, seconds, latencies, client_cpu = http_load(
