@@ -149,8 +149,14 @@ class StaffInBrowser(StaticLiveServerTestCase):
         self.by_css("#id_username").send_keys(username)
         self.by_css("#id_password").send_keys(PASSWORD)
         self.by_css("input[type=submit]").click()
-        assert self.by_css("#site-name")  # the admin index
-        assert "login" not in self.browser.current_url
+        # The login page has the admin's header too: wait for the browser to have left it (the index), not
+        # for an element both pages share.
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        WebDriverWait(self.browser, 10).until(
+            lambda browser: "/admin/login/" not in browser.current_url, message=f"{username} was not signed in"
+        )
+        assert self.by_css("#site-name") and self.browser.current_url.endswith("/admin/")
 
     def messages(self) -> str:
         return " ".join(element.text for element in self.all_css("ul.messagelist li"))
