@@ -158,6 +158,16 @@ class StaffInBrowser(StaticLiveServerTestCase):
         )
         assert self.by_css("#site-name") and self.browser.current_url.endswith("/admin/")
 
+    def submit(self, selector: str):
+        """Click a form's submit button and wait until the browser has left that page (the POST answered and
+        its redirect loaded): reading the next page right after the click can read the old one."""
+        from selenium.webdriver.support import expected_conditions
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        button = self.by_css(selector)
+        button.click()
+        WebDriverWait(self.browser, 10).until(expected_conditions.staleness_of(button), message="the form was not sent")
+
     def messages(self) -> str:
         return " ".join(element.text for element in self.all_css("ul.messagelist li"))
 
@@ -208,12 +218,15 @@ class StaffInBrowser(StaticLiveServerTestCase):
         with self.step("open-credit"):
             row = self.by_xpath("//div[contains(@class,'inline-group')]//tr[contains(., 'Massage')]")
             row.find_element("css selector", "a.inlineviewlink, a.inlinechangelink").click()
-            assert "/admin/credits/customercredit/" in self.browser.current_url
+            from selenium.webdriver.support import expected_conditions
+            from selenium.webdriver.support.ui import WebDriverWait
+
+            WebDriverWait(self.browser, 10).until(expected_conditions.url_contains("/admin/credits/customercredit/"))
         with self.step("redeem"):
             self.by_css(".object-tools a.redeem").click()
             self.by_css("#id_reference").send_keys("RCPT-1")
             self.by_css("#id_note").send_keys("at the front desk")
-            self.by_css("#credit-action-form input[type=submit]").click()
+            self.submit("#credit-action-form input[type=submit]")
             assert "Redeemed" in self.messages()
             use = CreditUse.objects.get(credit=self.massage_credit)
             assert (use.reference, use.note, use.used_by) == ("RCPT-1", "at the front desk", "staff:desk")
@@ -221,7 +234,7 @@ class StaffInBrowser(StaticLiveServerTestCase):
             self.open(f"/admin/credits/customercredit/{self.gift_credit.pk}/change/")
             self.by_css(".object-tools a.revoke").click()
             self.by_css("#id_reason").send_keys("refunded at the till")
-            self.by_css("#credit-action-form input[type=submit]").click()
+            self.submit("#credit-action-form input[type=submit]")
             assert "Revoked" in self.messages()
             revoked = CustomerCredit.objects.get(pk=self.gift_credit.pk)
             assert (revoked.revoke_reason, revoked.revoked_by) == ("refunded at the till", "staff:desk")
