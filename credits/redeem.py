@@ -38,9 +38,7 @@ import uuid
 from datetime import datetime
 from functools import cache
 
-import psycopg
 from django.db import connection
-from django.db.backends.utils import CursorDebugWrapper
 
 from config.kernel.actors import Actor
 
@@ -53,37 +51,6 @@ FAST_PATH = True
 
 def _fast() -> bool:
     return FAST_PATH and connection.vendor == "postgresql"
-
-
-class _PreparedCursor(psycopg.Cursor):
-    """Binds the parameters on the server and prepares the statement on its first use on a connection
-    (psycopg keeps it for the connection's life), so PostgreSQL parses and plans the redeem statement once
-    per connection instead of once per redeem. With DB_PREPARED_STATEMENTS off (psycopg's
-    prepare_threshold None), nothing is prepared and the statement is only bound on the server."""
-
-    def execute(self, query, params=None, *, prepare=None, binary=None):
-        return super().execute(query, params, prepare=True, binary=binary)
-
-
-class _LoggedCursor(CursorDebugWrapper):
-    """Django's query log (connection.queries, CaptureQueriesContext) for a prepared statement: psycopg
-    keeps no composed text of a statement it ran by name, so Django's own log would record None; this
-    one records the statement's text (with its %(name)s placeholders)."""
-
-    def execute(self, sql, params=None):
-        with self.debug_sql(sql, params):
-            return super(CursorDebugWrapper, self).execute(sql, params)
-
-
-def _cursor():
-    """A Django cursor over a _PreparedCursor: the same health check, thread check, error wrapping and
-    query log as connection.cursor()."""
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        connection.validate_thread_sharing()
-        raw = _PreparedCursor(connection.connection)
-        return _LoggedCursor(raw, connection) if connection.queries_logged else connection.make_cursor(raw)
 
 
 # --- the ORM path's write (SQLite, and the PostgreSQL fallback) --------------------------------------
@@ -147,7 +114,7 @@ _FILLS_LIMIT = "(NOT {c}.multi_use OR ({c}.max_uses IS NOT NULL AND {c}.uses + 1
 
 def _typed(name: str, model, field_name: str) -> str:
     """The parameter `name`, cast to the column type of `model.field_name`. The statement is prepared
-    with its parameters bound on the server (see _PreparedCursor), where a parameter in a SELECT list
+    with its parameters bound on the server (connection.prepared_cursor), where a parameter in a SELECT list
     would otherwise be taken as text."""
     field = model._meta.get_field(field_name)
     return f"CAST(%({name})s AS {field.cast_db_type(connection)})"
@@ -263,7 +230,7 @@ def try_redeem(
         return None
     params = _params(actor=actor, now=now, reference=reference, note=note)
     params.update(account=account_id, customer=customer_id, credit=credit_id)
-    with _cursor() as cursor:
+    with connection.prepared_cursor() as cursor:
         cursor.execute(_redeem_sql(), params)
         row = cursor.fetchone()
     if row is None:
@@ -287,7 +254,7 @@ def try_use_benefit(
         return None
     params = _params(actor=actor, now=now, reference=None, note="")
     params.update(account=account_id, benefit_key=benefit_key, customer=value)
-    with _cursor() as cursor:
+    with connection.prepared_cursor() as cursor:
         cursor.execute(_benefit_sql(field), params)
         row = cursor.fetchone()
     if row is None:

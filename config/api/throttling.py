@@ -3,8 +3,8 @@ counts against the same limit. Over the limit: 429 with Retry-After.
 
 The store is Redis when REDIS_URL is set: one command per request, an EVAL of `_INCR_WINDOW` (INCR, and
 EXPIRE when the window's key is new), atomic on the server, sent on a connection each thread keeps (no
-pool checkout, no pipeline object: the throttle is on every request's path). Without REDIS_URL: the default cache (the
-database cache in production settings).
+pool checkout, no pipeline object: the throttle is on every request's path). Without REDIS_URL: the
+default cache (the database cache in production settings).
 
 Degraded mode, Redis unreachable: the throttle FAILS OPEN. The request is let through unthrottled, a
 warning is logged (`config.api.throttling`, at most once per REDIS_RETRY_SECONDS per process) and the

@@ -151,22 +151,22 @@ class StaffInBrowser(StaticLiveServerTestCase):
         self.by_css("input[type=submit]").click()
         # The login page has the admin's header too: wait for the browser to have left it (the index), not
         # for an element both pages share.
-        from selenium.webdriver.support.ui import WebDriverWait
-
-        WebDriverWait(self.browser, 10).until(
-            lambda browser: "/admin/login/" not in browser.current_url, message=f"{username} was not signed in"
-        )
+        self.wait_until(lambda browser: "/admin/login/" not in browser.current_url, f"{username} was not signed in")
         assert self.by_css("#site-name") and self.browser.current_url.endswith("/admin/")
 
     def submit(self, selector: str):
         """Click a form's submit button and wait until the browser has left that page (the POST answered and
         its redirect loaded): reading the next page right after the click can read the old one."""
         from selenium.webdriver.support import expected_conditions
-        from selenium.webdriver.support.ui import WebDriverWait
 
         button = self.by_css(selector)
         button.click()
-        WebDriverWait(self.browser, 10).until(expected_conditions.staleness_of(button), message="the form was not sent")
+        self.wait_until(expected_conditions.staleness_of(button), "the form was not sent")
+
+    def wait_until(self, condition, message: str, seconds: float = 10):
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        WebDriverWait(self.browser, seconds).until(condition, message=message)
 
     def messages(self) -> str:
         return " ".join(element.text for element in self.all_css("ul.messagelist li"))
@@ -218,10 +218,9 @@ class StaffInBrowser(StaticLiveServerTestCase):
         with self.step("open-credit"):
             row = self.by_xpath("//div[contains(@class,'inline-group')]//tr[contains(., 'Massage')]")
             row.find_element("css selector", "a.inlineviewlink, a.inlinechangelink").click()
-            from selenium.webdriver.support import expected_conditions
-            from selenium.webdriver.support.ui import WebDriverWait
-
-            WebDriverWait(self.browser, 10).until(expected_conditions.url_contains("/admin/credits/customercredit/"))
+            self.wait_until(
+                lambda browser: "/admin/credits/customercredit/" in browser.current_url, "the credit did not open"
+            )
         with self.step("redeem"):
             self.by_css(".object-tools a.redeem").click()
             self.by_css("#id_reference").send_keys("RCPT-1")
