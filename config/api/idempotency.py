@@ -37,6 +37,7 @@ from config.kernel.exceptions import Conflict, InvalidInput
 from config.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
+META_KEY = "HTTP_IDEMPOTENCY_KEY"  # HEADER in the WSGI environ
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 REPLAYED_HEADERS = ("Location", "Link", "Deprecation", "Retry-After")
 
@@ -136,7 +137,7 @@ def _claim(request, key: str, fingerprint: str, now) -> IdempotencyRecord:
 def begin(request, *, store_answer: bool = True) -> Claim | None:
     """Open the request's transaction and claim the key in it, or raise Replay / an error. None when no
     key applies. Every Claim returned must be passed to finish()."""
-    key = request.headers.get(HEADER)
+    key = request.META.get(META_KEY)
     if key is None or request.method not in UNSAFE or not getattr(request.user, "is_api_client", False):
         return None
     if not 1 <= len(key) <= 255 or "\x00" in key:  # PostgreSQL can neither store nor compare a NUL

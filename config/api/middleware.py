@@ -17,7 +17,7 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        value = request_id.choose(request.headers.get(request_id.HEADER))
+        value = request_id.choose(request.META.get(request_id.META_KEY))  # META: see config/api/negotiation.py
         request.request_id = value
         token = request_id.bind(value)
         try:

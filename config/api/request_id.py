@@ -7,6 +7,7 @@ import uuid
 from contextvars import ContextVar
 
 HEADER = "X-Request-ID"
+META_KEY = "HTTP_X_REQUEST_ID"  # HEADER in the WSGI environ
 _SANE = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _current: ContextVar[str] = ContextVar("request_id", default="-")
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from django.conf import settings
 from django.db.models import Model
+from django.utils import timezone
+from rest_framework import ISO_8601, serializers
 from rest_framework import fields as drf_fields
-from rest_framework import serializers
 from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject
+from rest_framework.settings import api_settings
 
 # The fields whose representation of a value reads nothing but the value and the field's own options
 # (never the context, the request or the parent), so one bound copy can answer for every serializer
@@ -24,7 +29,8 @@ _CONTEXT_FREE = (
     drf_fields.ReadOnlyField,
     drf_fields.UUIDField,
 )
-_VALUE, _METHOD, _NESTED = 0, 1, 2
+_VALUE, _METHOD, _NESTED, _DATETIME = 0, 1, 2, 3
+_UNSET = object()
 
 
 def _plan(cls) -> list | None:
@@ -39,11 +45,79 @@ def _plan(cls) -> list | None:
             plan.append((field.field_name, field, _METHOD, None))
         elif isinstance(field, StaticFieldsModelSerializer):
             plan.append((field.field_name, field, _NESTED, attribute))
+        elif isinstance(field, drf_fields.DateTimeField) and _plain_iso(field):
+            plan.append((field.field_name, field, _DATETIME, attribute))
         elif isinstance(field, _CONTEXT_FREE) and not isinstance(field, serializers.BaseSerializer):
             plan.append((field.field_name, field, _VALUE, attribute))
         else:
             return None
     return plan
+
+
+def _plain_iso(field) -> bool:
+    """A DateTimeField that answers ISO 8601 in the current time zone (no format or time zone of its own)."""
+    output = getattr(field, "format", api_settings.DATETIME_FORMAT)
+    return isinstance(output, str) and output.lower() == ISO_8601 and not hasattr(field, "timezone")
+
+
+def _plan_of(cls) -> list | None:
+    if "_representation_plan" not in cls.__dict__:
+        cls._representation_plan = _plan(cls)
+    return cls._representation_plan
+
+
+def _needs_instance(cls) -> bool:
+    """Whether answering for `cls` needs a serializer instance: DRF's own path, a method field (it may read
+    the context), or a nested serializer that needs one."""
+    if "_representation_needs_instance" not in cls.__dict__:
+        plan = _plan_of(cls)
+        own = cls.to_representation is not StaticFieldsModelSerializer.to_representation
+        cls._representation_needs_instance = (
+            own
+            or plan is None
+            or any(kind == _METHOD or (kind == _NESTED and _needs_instance(type(field))) for _, field, kind, _ in plan)
+        )
+    return cls._representation_needs_instance
+
+
+def _represent(plan: list, serializer, instance) -> dict:
+    """The answer for `instance` by `plan` (see StaticFieldsModelSerializer): what DRF's
+    Serializer.to_representation gives, field by field. `serializer` answers the method fields and lends
+    its context to nested serializers that need one (None when the plan needs neither: _needs_instance)."""
+    ret = {}
+    zone = _UNSET
+    for name, field, kind, source in plan:
+        if kind == _METHOD:
+            ret[name] = getattr(serializer, field.method_name)(instance)
+            continue
+        try:
+            attribute = _attribute(field, instance, source)
+        except SkipField:
+            continue
+        if (attribute.pk if isinstance(attribute, PKOnlyObject) else attribute) is None:
+            ret[name] = None
+        elif kind == _DATETIME and isinstance(attribute, datetime) and attribute.utcoffset() is not None:
+            # DateTimeField.to_representation for an aware value, with the current time zone looked up once
+            # per answer instead of once per field. An overflow (or USE_TZ off) takes DRF's own way.
+            if zone is _UNSET:
+                zone = timezone.get_current_timezone() if settings.USE_TZ else None
+            try:
+                text = attribute.astimezone(zone).isoformat() if zone is not None else None
+            except OverflowError:
+                text = None
+            if text is None:
+                ret[name] = field.to_representation(attribute)
+            else:
+                ret[name] = text[:-6] + "Z" if text.endswith("+00:00") else text
+        elif kind == _NESTED:
+            nested = type(field)
+            if _needs_instance(nested):
+                ret[name] = nested(context=serializer.context).to_representation(attribute)
+            else:
+                ret[name] = _represent(_plan_of(nested), None, attribute)
+        else:
+            ret[name] = field.to_representation(attribute)
+    return ret
 
 
 def _attribute(field, instance, name):
@@ -97,7 +171,9 @@ class StaticFieldsModelSerializer(serializers.ModelSerializer):
     #   field's to_representation) with fields bound once per class to a prototype. That is only done for
     #   fields whose representation reads nothing but the value (_CONTEXT_FREE); a SerializerMethodField is
     #   called on this instance (so it sees this instance's context), a nested StaticFieldsModelSerializer
-    #   the same way; any other field sends the class back to DRF's own path.
+    #   the same way (made with this context only when it has method fields of its own); an ISO 8601
+    #   DateTimeField reads the current time zone once per answer, not once per field; any other field
+    #   sends the class back to DRF's own path.
     # Only for serializers whose fields never depend on the instance, the context or the request: answers
     # with a fixed `Meta.fields`. tests/config/test_static_serializers.py checks the answers equal DRF's.
     # (A comment, not a docstring: drf-spectacular would show a docstring as every subclass's description.)
@@ -111,25 +187,7 @@ class StaticFieldsModelSerializer(serializers.ModelSerializer):
         return {name: _copy(field) for name, field in built.items()}
 
     def to_representation(self, instance):
-        cls = type(self)
-        if "_representation_plan" not in cls.__dict__:
-            cls._representation_plan = _plan(cls)
-        plan = cls._representation_plan
+        plan = _plan_of(type(self))
         if plan is None:
             return super().to_representation(instance)
-        ret = {}
-        for name, field, kind, source in plan:
-            if kind == _METHOD:
-                ret[name] = getattr(self, field.method_name)(instance)
-                continue
-            try:
-                attribute = _attribute(field, instance, source)
-            except SkipField:
-                continue
-            if (attribute.pk if isinstance(attribute, PKOnlyObject) else attribute) is None:
-                ret[name] = None
-            elif kind == _NESTED:
-                ret[name] = field.__class__(context=self.context).to_representation(attribute)
-            else:
-                ret[name] = field.to_representation(attribute)
-        return ret
+        return _represent(plan, self, instance)

@@ -59,6 +59,26 @@ def test_credit_answers_equal_drfs_in_every_state(credits_in_every_state):
     assert many == [_drf(CreditOutputSerializer(c, context={"now": now}), c) for c in credits_in_every_state]
 
 
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Oslo", "America/St_Johns"])
+def test_times_are_answered_in_the_current_time_zone_as_drf_does(credits_in_every_state, zone):
+    """The ISO 8601 times read the current time zone once per answer: under any activated zone (a whole
+    hour off UTC, or a half hour) the answer still equals DRF's, "Z" for UTC and an offset otherwise."""
+    now = timezone.now()
+    with timezone.override(zone):
+        for credit in credits_in_every_state:
+            answer = CreditOutputSerializer(credit, context={"now": now}).data
+            assert answer == _drf(CreditOutputSerializer(credit, context={"now": now}), credit)
+            assert answer["created_at"].endswith("Z") == (zone == "UTC")
+
+
+def test_a_nested_answer_without_method_fields_needs_no_serializer_of_its_own():
+    from config.api import serializers as machinery
+
+    assert not machinery._needs_instance(CreditCouponSerializer)
+    assert machinery._needs_instance(CreditOutputSerializer)  # `status` is a method field
+    assert machinery._needs_instance(_ReadsContext)  # DRF's own path
+
+
 def test_a_method_field_reads_its_own_instances_context(customer, coupon, make_credit):
     """The fields are bound once per class, but `status` is asked of the serializer at hand: two answers
     with two clocks say two things."""

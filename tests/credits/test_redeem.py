@@ -163,6 +163,25 @@ def test_credit_answers_built_from_shared_field_definitions_stay_apart(credit, c
 
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="the one-statement path is PostgreSQL's")
+def test_the_redeemed_credit_is_the_instance_the_orm_would_load(credit):
+    """try_redeem builds its answer's credit and coupon without Model.__init__ (redeem._loaded): each must
+    equal what the ORM loads afterwards, field by field, and be a saved instance of this database. That
+    way of building skips post_init, so no receiver may watch these models."""
+    from django.db.models.signals import post_init, pre_init
+
+    from credits.models import Coupon
+
+    answered = _redeem(credit)
+    loaded = CustomerCredit.objects.select_related("coupon").get(pk=credit.pk)
+    for model, ours, orm in ((CustomerCredit, answered, loaded), (Coupon, answered.coupon, loaded.coupon)):
+        assert type(ours) is model and not ours._state.adding and ours._state.db == orm._state.db
+        for field in model._meta.concrete_fields:
+            assert getattr(ours, field.attname) == getattr(orm, field.attname), field.attname
+        assert not post_init.has_listeners(model) and not pre_init.has_listeners(model)
+    assert answered.uses == 1 and answered.coupon_id == answered.coupon.pk
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="the one-statement path is PostgreSQL's")
 def test_the_statement_is_prepared_once_per_connection_and_logged_with_its_text(credit, make_credit, customer, coupon):
     """The server parses and plans the redeem statement once per connection (DB_PREPARED_STATEMENTS), not
     per redeem; Django's query log still records it (CaptureQueriesContext is how the statement budgets
@@ -180,7 +199,9 @@ def test_the_statement_is_prepared_once_per_connection_and_logged_with_its_text(
         for each in (credit, *others):
             assert _redeem(each).uses == 1
     assert len(prepared()) == 1
-    writes = [q["sql"] for q in captured.captured_queries if not q["sql"].startswith(("SELECT", "SAVEPOINT", "RELEASE"))]
+    writes = [
+        q["sql"] for q in captured.captured_queries if not q["sql"].startswith(("SELECT", "SAVEPOINT", "RELEASE"))
+    ]
     assert len(writes) == 3 and all(sql.startswith("WITH locked AS") for sql in writes)
     assert CreditUse.objects.filter(credit__in=[credit, *others]).count() == 3
 
