@@ -564,6 +564,100 @@ def http_load(server: Server, clients: int, seconds: float, request_for, expect:
     return len(flat), elapsed, flat, client_cpu
 
 
+# The same load from wrk (a C load generator, Debian package `wrk`), beside the Python client above: the
+# Python client takes 0.6-0.9 ms of the machine's 2 cores per request (it shares them with the server),
+# while pgbench, the limit, is a C client too. Each of wrk's threads keeps one connection and its own API
+# client's key (as http_load's clients do); gunicorn's sync workers close every connection, and wrk opens
+# the next one. Paths are drawn at random per request, as http_load draws them.
+WRK_SCRIPT = r"""
+local paths = dofile("{paths}")
+local keys = dofile("{keys}")
+local method, body, expect = "{method}", {body}, {expect}
+local counter, threads = 0, {{}}
+
+function setup(thread)
+  counter = counter + 1
+  thread:set("key", keys[counter])
+  thread:set("seed", counter)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  math.randomseed(seed)
+  headers = {{["X-API-KEY"] = key, ["Content-Type"] = "application/json"}}
+  expected, unexpected = 0, 0
+end
+
+function request()
+  return wrk.format(method, paths[math.random(#paths)], headers, body)
+end
+
+function response(status, headers, body)
+  if status == expect then expected = expected + 1 else unexpected = unexpected + 1 end
+end
+
+function done(summary, latency, requests)
+  local good, bad = 0, 0
+  for _, thread in ipairs(threads) do
+    good = good + thread:get("expected")
+    bad = bad + thread:get("unexpected")
+  end
+  io.write(string.format(
+    "WRK-JSON {{\"requests\": %d, \"seconds\": %f, \"p50_us\": %d, \"p99_us\": %d, \"expected\": %d, " ..
+    "\"unexpected\": %d, \"socket_errors\": %d}}\n",
+    summary.requests, summary.duration / 1e6, latency:percentile(50), latency:percentile(99), good, bad,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+"""
+
+
+def wrk_load(
+    bench: Bench, server: Server, name: str, paths: list[str], keys: list[str], method: str, body, expect: int
+):
+    """wrk with one thread and one connection per client for REDEEM_SECONDS (after a 2 s warm-up), each
+    thread with its own key; (requests, seconds, p50 s, p99 s). None when wrk is not installed. Any answer
+    other than `expect`, or a socket error, fails the row."""
+    import json
+    import shutil
+
+    if shutil.which("wrk") is None:
+        log("wrk NOT FOUND on PATH: no wrk row (Debian: apt-get install wrk)")
+        return None
+
+    def lua_list(values: list[str]) -> str:
+        return "return {" + ",".join(json.dumps(value) for value in values) + "}"
+
+    (bench.tmp / f"wrk-{name}-paths.lua").write_text(lua_list(paths))
+    (bench.tmp / f"wrk-{name}-keys.lua").write_text(lua_list(keys))
+    script = bench.tmp / f"wrk-{name}.lua"
+    script.write_text(
+        WRK_SCRIPT.format(
+            paths=bench.tmp / f"wrk-{name}-paths.lua",
+            keys=bench.tmp / f"wrk-{name}-keys.lua",
+            method=method,
+            body="nil" if body is None else json.dumps(body.decode()),
+            expect=expect,
+        )
+    )
+    found = None
+    for seconds in (2, round(REDEEM_SECONDS)):
+        process = subprocess.run(
+            [
+                "wrk", "--threads", str(len(keys)), "--connections", str(len(keys)), "--duration", f"{seconds}s",
+                "--timeout", "60s", "--script", str(script), f"http://127.0.0.1:{server.port}",
+            ],
+            capture_output=True,
+            text=True,
+        )  # fmt: skip
+        if process.returncode != 0:
+            raise RuntimeError(f"wrk failed: {process.stderr[-2000:]}")
+        line = next(line for line in process.stdout.splitlines() if line.startswith("WRK-JSON "))
+        found = json.loads(line.removeprefix("WRK-JSON "))
+        if found["unexpected"] or found["socket_errors"]:
+            raise RuntimeError(f"wrk: expected only {expect} answers, got {found}")
+    return found["requests"], found["seconds"], found["p50_us"] / 1e6, found["p99_us"] / 1e6
+
+
 # --- redeem over HTTP beside pgbench ---------------------------------------------------------------
 
 REDEEM_CLIENTS = int(os.environ.get("BENCH_REDEEM_CLIENTS", "16"))
@@ -681,6 +775,12 @@ def redeem_rows(bench: Bench) -> list[Row]:
         ("benefits", "benefit use", benefit_use, 204, "POST /v1/customers/{n}/benefits/{key}/use"),
         ("credits", "credit redeem", credit_redeem, 200, "POST .../credits/{id}/redeem"),
     ]
+    # The same requests for wrk: every path it may draw, and the body.
+    every_path = {
+        "benefits": [f"/v1/customers/{number}/benefits/{REDEEM_KEY}/use" for number, _, _ in credits],
+        "credits": [f"/customers/customers/{customer}/credits/{credit}/redeem" for _, customer, credit in credits],
+    }
+    wrk_body = {"benefits": None, "credits": redeem_body}
     samples = []
     for name, _, request_for, _, _ in kinds:
         method, path, body, headers = request_for(0, random.Random(0))
@@ -733,6 +833,29 @@ def redeem_rows(bench: Bench) -> list[Row]:
                     limit=f"pgbench {limit['tps']:,.0f} tx/s" if limit else "pgbench missing",
                     ratio=f"{rate / limit['tps']:.0%} of pgbench" if limit else "n/a",
                     target=REDEEM_TARGET,
+                )
+            )
+            bench.settle()
+            log(f"redeem: {label} over HTTP from wrk, {REDEEM_CLIENTS} connections (2 s warm-up)")
+            found = wrk_load(
+                bench, server, name, every_path[name], [secret for _, secret in keys], "POST", wrk_body[name], expect
+            )
+            if found is None:
+                rows.append(Row(f"{endpoint}: wrk NOT FOUND on PATH, no wrk row", 0, 0.0, limit="wrk missing"))
+                continue
+            count, seconds, p50, p99 = found
+            log(f"    {count / seconds:,.0f} requests/s")
+            rows.append(
+                Row(
+                    f"same, load from wrk (C), {REDEEM_CLIENTS} connections",
+                    count,
+                    seconds,
+                    p50_ms=p50 * 1000,
+                    p99_ms=p99 * 1000,
+                    statements=statements[name],
+                    limit=f"pgbench {limit['tps']:,.0f} tx/s" if limit else "pgbench missing",
+                    ratio=f"{count / seconds / limit['tps']:.0%} of pgbench" if limit else "n/a",
+                    target=REDEEM_TARGET.split("; CPU")[0],
                 )
             )
     finally:
