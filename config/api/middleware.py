@@ -69,16 +69,15 @@ def is_api(request: HttpRequest) -> bool:
 def _over_limits(request: HttpRequest) -> Problem | None:
     """414 for an over-long URL, 431 for an over-long header, in the family's dialect. (Beyond
     gunicorn's own limits, gunicorn.conf.py, gunicorn answers itself, in HTML: see README.)"""
-    if len(request.get_full_path()) > settings.API_MAX_URL_LENGTH:
-        return Problem(
-            "too_large", f"The URL is longer than {settings.API_MAX_URL_LENGTH} characters.", "uri_too_long", status=414
-        )
+    url_limit, header_limit = settings.API_MAX_URL_LENGTH, settings.API_MAX_HEADER_LENGTH
+    if len(request.get_full_path()) > url_limit:
+        return Problem("too_large", f"The URL is longer than {url_limit} characters.", "uri_too_long", status=414)
     for name, value in request.META.items():
-        if name.startswith("HTTP_") and isinstance(value, str) and len(value) > settings.API_MAX_HEADER_LENGTH:
+        if name.startswith("HTTP_") and isinstance(value, str) and len(value) > header_limit:
             header = name[5:].replace("_", "-").title()
             return Problem(
                 "too_large",
-                f"The {header} header is longer than {settings.API_MAX_HEADER_LENGTH} characters.",
+                f"The {header} header is longer than {header_limit} characters.",
                 "header_too_large",
                 status=431,
             )

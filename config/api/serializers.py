@@ -86,12 +86,13 @@ def _represent(plan: list, serializer, instance) -> dict:
     its context to nested serializers that need one (None when the plan needs neither: _needs_instance)."""
     ret = {}
     zone = _UNSET
+    model = isinstance(instance, Model)
     for name, field, kind, source in plan:
         if kind == _METHOD:
             ret[name] = getattr(serializer, field.method_name)(instance)
             continue
         try:
-            attribute = _attribute(field, instance, source)
+            attribute = _attribute(field, instance, source if model else None)
         except SkipField:
             continue
         if (attribute.pk if isinstance(attribute, PKOnlyObject) else attribute) is None:
@@ -123,8 +124,9 @@ def _represent(plan: list, serializer, instance) -> dict:
 def _attribute(field, instance, name):
     """What DRF's field.get_attribute(instance) gives, read straight off a model instance when the field's
     source is one plain attribute (a column value or a related object: never callable); anything else (a
-    dict, a missing attribute, a callable) takes DRF's own way, with its defaults and SkipField."""
-    if name is not None and isinstance(instance, Model):
+    dict, a missing attribute, a callable) takes DRF's own way, with its defaults and SkipField. `name`:
+    that attribute, or None when `instance` is not a model instance (the caller checks once per answer)."""
+    if name is not None:
         try:
             value = getattr(instance, name)
         except Exception:  # DRF's get_attribute decides what each failure means
