@@ -193,7 +193,7 @@ def grant_rows(bench: Bench) -> list[Row]:
                 seconds,
                 peak,
                 limit=f"raw COPY {raw_rate:,.0f} rows/s",
-                ratio=f"{size / seconds / raw_rate:.0%} of COPY",
+                ratio=f"{size / seconds / raw_rate:.1%} of COPY",
                 target=">= 50% of COPY; <= 300 MB, flat",
             )
         )
@@ -400,7 +400,7 @@ def billing_rows(bench: Bench) -> list[Row]:
             http_seconds,
             None,
             limit=f"raw INSERT {raw_rate:,.0f} rows/s",
-            ratio=f"{total / http_seconds / raw_rate:.0%} of INSERT",
+            ratio=f"{total / http_seconds / raw_rate:.1%} of INSERT",
             target=">= 10,000 usages/s",
         )
     ]
@@ -831,7 +831,7 @@ def redeem_rows(bench: Bench) -> list[Row]:
                     cpu_ms_min=cpu.get(f"{name}:min"),
                     cpu_reference=_times_healthz(cpu, name),
                     limit=f"pgbench {limit['tps']:,.0f} tx/s" if limit else "pgbench missing",
-                    ratio=f"{rate / limit['tps']:.0%} of pgbench" if limit else "n/a",
+                    ratio=f"{rate / limit['tps']:.1%} of pgbench" if limit else "n/a",
                     target=REDEEM_TARGET,
                 )
             )
@@ -854,7 +854,7 @@ def redeem_rows(bench: Bench) -> list[Row]:
                     p99_ms=p99 * 1000,
                     statements=statements[name],
                     limit=f"pgbench {limit['tps']:,.0f} tx/s" if limit else "pgbench missing",
-                    ratio=f"{count / seconds / limit['tps']:.0%} of pgbench" if limit else "n/a",
+                    ratio=f"{count / seconds / limit['tps']:.1%} of pgbench" if limit else "n/a",
                     target=REDEEM_TARGET.split("; CPU")[0],
                 )
             )
