@@ -790,26 +790,31 @@ def redeem_rows(bench: Bench) -> list[Row]:
     cpu: dict[str, float] = {}
     statements = statement_counts(bench, samples, cpu)
 
+    def limit_row(found: dict, when: str) -> Row:
+        return Row(
+            f"pgbench: redeem transaction in SQL, {REDEEM_CLIENTS} clients, {when}",
+            found["transactions"],
+            found["transactions"] / found["tps"],
+            p50_ms=percentile(found["latencies"], 0.50) * 1000,
+            p99_ms=percentile(found["latencies"], 0.99) * 1000,
+            statements="6 (4 + BEGIN/END)",
+            limit="the physical limit",
+        )
+
+    # The limit is measured right before and right after each kind's rows, and each row's ratio is to the
+    # mean of the two: the machine's speed drifts within a run, and a limit measured a minute earlier
+    # would favour or handicap the rows by that drift.
     bench.settle()
-    limit = _pgbench_redeem(bench, keys[0][0])
+    before = _pgbench_redeem(bench, keys[0][0])
     rows: list[Row] = []
-    if limit is None:
+    if before is None:
         rows.append(Row("pgbench: NOT FOUND on PATH, no redeem limit measured", 0, 0.0, limit="pgbench missing"))
     else:
-        rows.append(
-            Row(
-                f"pgbench: redeem transaction in SQL, {REDEEM_CLIENTS} clients",
-                limit["transactions"],
-                limit["transactions"] / limit["tps"],
-                p50_ms=percentile(limit["latencies"], 0.50) * 1000,
-                p99_ms=percentile(limit["latencies"], 0.99) * 1000,
-                statements="6 (4 + BEGIN/END)",
-                limit="the physical limit",
-            )
-        )
+        rows.append(limit_row(before, f"before the {kinds[0][1]} rows"))
     server = Server(bench, workers=REDEEM_WORKERS)
     try:
         for name, label, request_for, expect, endpoint in kinds:
+            measured: list[dict] = []
             bench.settle()
             log(f"redeem: {label} over HTTP, {REDEEM_CLIENTS} clients, {REDEEM_WORKERS} workers (2 s warm-up)")
             http_load(server, REDEEM_CLIENTS, 2, request_for, expect)
@@ -818,20 +823,17 @@ def redeem_rows(bench: Bench) -> list[Row]:
             )
             # The load client shares the machine with the server: say how much of it the client took.
             log(f"    {count / seconds:,.0f} requests/s; the load client used {client_cpu:.0%} of one core")
-            rate = count / seconds
-            rows.append(
-                Row(
-                    f"{endpoint} ({expect}), {REDEEM_CLIENTS} clients, gunicorn {REDEEM_WORKERS} sync workers",
-                    count,
-                    seconds,
+            measured.append(
+                dict(
+                    what=f"{endpoint} ({expect}), {REDEEM_CLIENTS} clients, gunicorn {REDEEM_WORKERS} sync workers",
+                    rows=count,
+                    seconds=seconds,
                     p50_ms=percentile(latencies, 0.50) * 1000,
                     p99_ms=percentile(latencies, 0.99) * 1000,
                     statements=statements[name],
                     cpu_ms=cpu.get(name),
                     cpu_ms_min=cpu.get(f"{name}:min"),
                     cpu_reference=_times_healthz(cpu, name),
-                    limit=f"pgbench {limit['tps']:,.0f} tx/s" if limit else "pgbench missing",
-                    ratio=f"{rate / limit['tps']:.1%} of pgbench" if limit else "n/a",
                     target=REDEEM_TARGET,
                 )
             )
@@ -842,22 +844,39 @@ def redeem_rows(bench: Bench) -> list[Row]:
             )
             if found is None:
                 rows.append(Row(f"{endpoint}: wrk NOT FOUND on PATH, no wrk row", 0, 0.0, limit="wrk missing"))
-                continue
-            count, seconds, p50, p99 = found
-            log(f"    {count / seconds:,.0f} requests/s")
-            rows.append(
-                Row(
-                    f"same, load from wrk (C), {REDEEM_CLIENTS} connections",
-                    count,
-                    seconds,
-                    p50_ms=p50 * 1000,
-                    p99_ms=p99 * 1000,
-                    statements=statements[name],
-                    limit=f"pgbench {limit['tps']:,.0f} tx/s" if limit else "pgbench missing",
-                    ratio=f"{count / seconds / limit['tps']:.1%} of pgbench" if limit else "n/a",
-                    target=REDEEM_TARGET.split("; CPU")[0],
+            else:
+                count, seconds, p50, p99 = found
+                log(f"    {count / seconds:,.0f} requests/s")
+                measured.append(
+                    dict(
+                        what=f"same, load from wrk (C), {REDEEM_CLIENTS} connections",
+                        rows=count,
+                        seconds=seconds,
+                        p50_ms=p50 * 1000,
+                        p99_ms=p99 * 1000,
+                        statements=statements[name],
+                        target=REDEEM_TARGET.split("; CPU")[0],
+                    )
                 )
-            )
+            after = None
+            if before is not None:
+                bench.settle()
+                after = _pgbench_redeem(bench, keys[0][0])
+            for each in measured:
+                if after is None:
+                    rows.append(Row(**each, limit="pgbench missing", ratio="n/a"))
+                    continue
+                tps = (before["tps"] + after["tps"]) / 2
+                rows.append(
+                    Row(
+                        **each,
+                        limit=f"pgbench {before['tps']:,.0f} before, {after['tps']:,.0f} after: {tps:,.0f} tx/s",
+                        ratio=f"{each['rows'] / each['seconds'] / tps:.1%} of pgbench",
+                    )
+                )
+            if after is not None:
+                rows.append(limit_row(after, f"after the {label} rows"))
+            before = after
     finally:
         server.stop()
     bench.clear_credits()
