@@ -240,9 +240,7 @@ def _liability_rollup(account) -> None:
     if connection.vendor == "postgresql":
         reports.rollup_refresh(account=account, now=later)
         return
-    LiabilityRollup.objects.create(
-        account=account, zone=account.timezone, closed_through=later.date(), checked_at=later
-    )
+    LiabilityRollup.objects.create(account=account, zone=account.timezone, closed_through=later.date(), checked_at=later)
     LiabilityMonth.objects.create(
         account=account, coupon_id=uuid.uuid4(), month=timezone.now().date().replace(day=1),
         **dict.fromkeys(reports.FLOW_FIELDS, 0),

@@ -4,9 +4,11 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("credits", "0006_benefit_key_validator"),
-        ("credits", "0006_liability_report_permission"),
+        ('credits', '0006_benefit_key_validator'),
+        ('credits', '0006_liability_report_permission'),
     ]
 
-    operations = []
+    operations = [
+    ]

@@ -5,33 +5,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("customers", "0002_audit_labels"),
+        ('customers', '0002_audit_labels'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="customer",
-            name="pin",
-            field=models.CharField(blank=True, max_length=64, null=True, verbose_name="PIN"),
+            model_name='customer',
+            name='pin',
+            field=models.CharField(blank=True, max_length=64, null=True, verbose_name='PIN'),
         ),
         migrations.AlterField(
-            model_name="customer",
-            name="card_number",
-            field=models.CharField(
-                blank=True,
-                help_text="Decimal digits.",
-                max_length=20,
-                null=True,
-                validators=[
-                    django.core.validators.RegexValidator(
-                        "^[0-9]{1,20}\\Z", "A card number is a decimal number of up to 20 digits."
-                    )
-                ],
-            ),
+            model_name='customer',
+            name='card_number',
+            field=models.CharField(blank=True, help_text='Decimal digits.', max_length=20, null=True, validators=[django.core.validators.RegexValidator('^[0-9]{1,20}\\Z', 'A card number is a decimal number of up to 20 digits.')]),
         ),
         migrations.AddConstraint(
-            model_name="customer",
-            constraint=models.UniqueConstraint(fields=("account", "pin"), name="customer_pin_unique"),
+            model_name='customer',
+            constraint=models.UniqueConstraint(fields=('account', 'pin'), name='customer_pin_unique'),
         ),
     ]

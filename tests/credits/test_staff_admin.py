@@ -304,12 +304,7 @@ def test_give_discount_counts_only_customers_who_did_not_have_it(account, custom
 
     root = client_for(get_user_model().objects.create_superuser("root", "r@example.com", "x"))
     rule = discount_services.discount_rule_create(
-        account=account,
-        actor=SYSTEM,
-        name="Coffee",
-        reward_type="discount_percent",
-        reward_value=10,
-        requirement_stamp=5,
+        account=account, actor=SYSTEM, name="Coffee", reward_type="discount_percent", reward_value=10, requirement_stamp=5
     )
     other = customer_services.customer_create(account=account, actor=SYSTEM, first_name="Bob")
     discount_services.discount_rule_give(rule=rule, customer_ids=[customer.pk], actor=SYSTEM)
