@@ -277,7 +277,7 @@ def _loaded(model, values):
     """The instance Model.from_db(alias, _field_names(model), values) gives (every concrete field loaded, not
     adding, of this database), built by setting its attributes at once instead of running Model.__init__
     field by field, with its pre_init and post_init signals: about 20 us for a credit and its coupon. Only
-    for models that no post_init receiver watches (tests/credits/test_redeem_sql.py checks these two)."""
+    for models that no post_init receiver watches (tests/credits/test_redeem.py checks these two)."""
     instance = model.__new__(model)
     instance.__dict__.update(zip(_field_names(model), values, strict=True))
     state = instance._state = ModelState()

@@ -98,18 +98,9 @@ def _represent(plan: list, serializer, instance) -> dict:
         if (attribute.pk if isinstance(attribute, PKOnlyObject) else attribute) is None:
             ret[name] = None
         elif kind == _DATETIME and isinstance(attribute, datetime) and attribute.utcoffset() is not None:
-            # DateTimeField.to_representation for an aware value, with the current time zone looked up once
-            # per answer instead of once per field. An overflow (or USE_TZ off) takes DRF's own way.
-            if zone is _UNSET:
+            if zone is _UNSET:  # looked up once per answer, not once per field
                 zone = timezone.get_current_timezone() if settings.USE_TZ else None
-            try:
-                text = attribute.astimezone(zone).isoformat() if zone is not None else None
-            except OverflowError:
-                text = None
-            if text is None:
-                ret[name] = field.to_representation(attribute)
-            else:
-                ret[name] = text[:-6] + "Z" if text.endswith("+00:00") else text
+            ret[name] = _iso(field, attribute, zone)
         elif kind == _NESTED:
             nested = type(field)
             if _needs_instance(nested):
@@ -119,6 +110,18 @@ def _represent(plan: list, serializer, instance) -> dict:
         else:
             ret[name] = field.to_representation(attribute)
     return ret
+
+
+def _iso(field, value: datetime, zone) -> str:
+    """DateTimeField.to_representation of an aware `value` in `zone` (the current time zone); without a
+    zone (USE_TZ off), or on an overflow, DRF's own way, with its errors."""
+    if zone is None:
+        return field.to_representation(value)
+    try:
+        text = value.astimezone(zone).isoformat()
+    except OverflowError:
+        return field.to_representation(value)
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def _attribute(field, instance, name):
