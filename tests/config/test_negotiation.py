@@ -1,0 +1,92 @@
+"""config/api/negotiation.py: the remembered choice of renderer is the one DRF's own negotiation makes, for
+every Accept header and format; a refusal (406) is answered every time and never remembered; and the
+memo stops growing at its bound."""
+
+import pytest
+from rest_framework import exceptions
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.test import APIRequestFactory
+
+from config.api import negotiation
+from config.api.negotiation import ContentNegotiation
+
+ACCEPTS = [
+    None,
+    "*/*",
+    "application/json",
+    "application/json; indent=4",
+    "application/*",
+    "text/html",
+    "text/html;q=0.9, application/json",
+    "application/json;q=0.1, text/html",
+    "application/vnd.oai.openapi+json",
+]
+
+
+def _request(accept: str | None, query: str = "") -> Request:
+    extra = {} if accept is None else {"HTTP_ACCEPT": accept}
+    return Request(APIRequestFactory().get("/customers/customers" + query, **extra))
+
+
+@pytest.fixture(autouse=True)
+def empty_memo(monkeypatch):
+    monkeypatch.setattr(negotiation, "_CHOSEN", {})
+
+
+@pytest.mark.parametrize("renderer_classes", [[JSONRenderer], [JSONRenderer, BrowsableAPIRenderer]])
+@pytest.mark.parametrize("query", ["", "?format=json", "?format=api"])
+@pytest.mark.parametrize("accept", ACCEPTS)
+def test_the_remembered_choice_is_drfs(accept, query, renderer_classes):
+    def drf():
+        renderers = [cls() for cls in renderer_classes]
+        try:
+            renderer, media_type = DefaultContentNegotiation().select_renderer(_request(accept, query), renderers)
+        except (exceptions.NotAcceptable, exceptions.NotFound) as exc:
+            return type(exc), None
+        except Exception as exc:  # Http404 for an unknown format
+            return type(exc), None
+        return type(renderer), media_type
+
+    def ours():
+        renderers = [cls() for cls in renderer_classes]
+        try:
+            renderer, media_type = ContentNegotiation().select_renderer(_request(accept, query), renderers)
+        except (exceptions.NotAcceptable, exceptions.NotFound) as exc:
+            return type(exc), None
+        except Exception as exc:
+            return type(exc), None
+        assert any(renderer is each for each in renderers)  # one of this request's own renderers
+        return type(renderer), media_type
+
+    expected = drf()
+    assert ours() == expected  # negotiated
+    assert ours() == expected  # remembered (or refused again)
+    assert bool(negotiation._CHOSEN) == (expected[1] is not None)
+
+
+def test_a_refusal_is_answered_every_time_and_never_remembered():
+    for _ in range(2):
+        with pytest.raises(exceptions.NotAcceptable):
+            ContentNegotiation().select_renderer(_request("text/csv"), [JSONRenderer()])
+    assert negotiation._CHOSEN == {}
+
+
+def test_the_memo_stops_growing_at_its_bound(monkeypatch):
+    monkeypatch.setattr(negotiation, "_CHOSEN_MAX", 3)
+    for n in range(6):
+        _, media_type = ContentNegotiation().select_renderer(_request(f"application/json; indent={n}"), [JSONRenderer()])
+        assert media_type == f"application/json; indent={n}"  # still negotiated, just not remembered
+    assert len(negotiation._CHOSEN) == 3
+
+
+def test_an_api_request_is_answered_in_the_accepted_media_type(api, customer):
+    response = api.get("/customers/customers", HTTP_ACCEPT="application/json; indent=2")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response.content.startswith(b"{\n  ")  # indented as asked, the first time and the next
+    again = api.get("/customers/customers", HTTP_ACCEPT="application/json; indent=2")
+    assert again.content == response.content
+    refused = api.get("/customers/customers", HTTP_ACCEPT="text/csv")
+    assert refused.status_code == 406
