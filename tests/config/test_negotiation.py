@@ -5,6 +5,7 @@ memo stops growing at its bound."""
 import pytest
 from rest_framework import exceptions
 from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
@@ -90,3 +91,29 @@ def test_an_api_request_is_answered_in_the_accepted_media_type(api, customer):
     assert again.content == response.content
     refused = api.get("/customers/customers", HTTP_ACCEPT="text/csv")
     assert refused.status_code == 406
+
+
+def _posted(content_type: str) -> Request:
+    return Request(APIRequestFactory().generic("POST", "/x", b"{}", content_type=content_type))
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/json", "application/json; charset=utf-8", "application/JSON", "text/plain", "application/*", ""],
+)
+def test_the_remembered_parser_is_drfs(content_type):
+    parsers = [JSONParser(), FormParser()]
+    expected = DefaultContentNegotiation().select_parser(_posted(content_type), parsers)
+    for _ in range(2):  # negotiated, then remembered
+        found = ContentNegotiation().select_parser(_posted(content_type), parsers)
+        assert found is expected
+    assert bool(negotiation._CHOSEN) == (expected is not None)
+
+
+def test_an_unsupported_body_is_refused_every_time(api, credit):
+    path = f"/customers/customers/{credit.customer_id}/credits/{credit.pk}/redeem"
+    for _ in range(2):
+        response = api.post(path, raw=None, data=b"{}", content_type="text/plain")
+        assert response.status_code == 415
+    credit.refresh_from_db()
+    assert credit.uses == 0
