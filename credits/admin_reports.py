@@ -4,6 +4,8 @@ this app's static files) and the CSV, for one account at a time. Permission: cre
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from django.contrib.admin.sites import AdminSite
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
@@ -63,9 +65,7 @@ def liability_view(request, admin_site: AdminSite):
     return TemplateResponse(request, "admin/credits/liability_report.html", context)
 
 
-def _zone(name: str):
-    from zoneinfo import ZoneInfo
-
+def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 

@@ -42,6 +42,7 @@ from django.db import connection
 from django.db.models.base import ModelState
 
 from config.kernel.actors import Actor
+from customers.models import Customer
 
 from .models import Coupon, CreditEvent, CreditUse, CustomerCredit
 
@@ -188,8 +189,6 @@ _CUSTOMER_COLUMNS = {"number": "number", "card_number": "card_number", "barcode"
 @cache
 def _benefit_sql(lookup_field: str) -> str:
     credit, coupon = CustomerCredit._meta.db_table, Coupon._meta.db_table
-    from customers.models import Customer
-
     customer = Customer._meta.db_table
     column = _CUSTOMER_COLUMNS[lookup_field]
     # Burn-down order: soonest expiry first, no expiry last, then oldest issued, then id (as

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import available_timezones
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from config.kernel import scopes as scope_catalog
@@ -14,9 +15,10 @@ from config.kernel.exceptions import Conflict, InvalidInput
 from config.kernel.updates import model_save, model_set
 
 from . import cards
+from .credentials import SECRET_PREFIX_LENGTH, forget_api_client, secret_digest
 from .errors import CustomerError
 from .models import Account, ApiClient, Customer, Membership, MembershipType
-from .selectors import SECRET_PREFIX_LENGTH, secret_digest
+from .selectors import customer_by_external_id
 
 CUSTOMER_NUMBER_MIN = 1_000_000_000
 CUSTOMER_NUMBER_SPAN = 9_000_000_000  # ten-digit numbers, easy to read out at a front desk
@@ -85,6 +87,7 @@ def api_client_update(
         api_client.name = name.strip()
     api_client.updated_by = actor.label
     api_client.save(update_fields=["name", "scopes", "updated_by"])
+    forget_api_client(api_client.pk)
     return api_client
 
 
@@ -96,7 +99,18 @@ def api_client_deactivate(*, api_client: ApiClient, actor: Actor) -> ApiClient:
         api_client.deactivated_at = timezone.now()
         api_client.deactivated_by = actor.label
         api_client.save(update_fields=["is_active", "deactivated_at", "deactivated_by"])
+        forget_api_client(api_client.pk)
     return api_client
+
+
+def api_client_mark_used(*, api_client: ApiClient) -> None:
+    """Record a client's last use, at most once per API_CLIENT_LAST_USED_RESOLUTION seconds (not a write
+    per request). Bookkeeping, not a change of the client: no actor is recorded."""
+    now = timezone.now()
+    resolution = timedelta(seconds=settings.API_CLIENT_LAST_USED_RESOLUTION)
+    if api_client.last_used_at is None or now - api_client.last_used_at >= resolution:
+        ApiClient.objects.filter(pk=api_client.pk).update(last_used_at=now)
+        api_client.last_used_at = now
 
 
 CUSTOMER_FIELDS = ("email", "first_name", "last_name", "external_ref", "card_number", "barcode", "pin")
@@ -213,10 +227,6 @@ def customer_get_or_create_by_external_id(*, account: Account, external_id: str,
     that a client that never called the customers API still works. Two first uses at once create one
     customer: a transaction-level advisory lock on (account, id) serializes them on PostgreSQL (SQLite
     transactions are already serialized)."""
-    from django.db import connection
-
-    from .selectors import customer_by_external_id
-
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:

@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.db import DatabaseError
-from django.db.models import QuerySet
 from rest_framework.generics import GenericAPIView
 from rest_framework.metadata import SimpleMetadata
 
@@ -50,9 +49,6 @@ class FamilyAPIView(GenericAPIView):
     @property
     def actor(self) -> Actor:
         return Actor.client(self.request.user)
-
-    def filtered(self, queryset: QuerySet) -> QuerySet:
-        return self.filter_queryset(queryset)
 
     # --- Idempotency-Key (config/api/idempotency.py) ---
 

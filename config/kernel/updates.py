@@ -1,5 +1,6 @@
-"""The one partial-update step every service uses (HackSoft's `model_update`): set the given fields that
-are present in `data` and actually change, stamp who changed them, and write only those columns."""
+"""The partial-update steps of the services that update a model (HackSoft's `model_update`, split in two
+so that a service can check its rules between them): set the given fields that are present in `data` and
+actually change, then stamp who changed them and write only those columns."""
 
 from __future__ import annotations
 
@@ -38,10 +39,3 @@ def model_save(*, instance: M, changed: Iterable[str], actor: Actor) -> M:
         columns.append("updated_at")
     instance.save(update_fields=columns)
     return instance
-
-
-def model_update(*, instance: M, fields: Iterable[str], data: Mapping, actor: Actor) -> tuple[M, bool]:
-    """model_set then model_save, for updates with no rule to check in between."""
-    changed = model_set(instance=instance, fields=fields, data=data)
-    model_save(instance=instance, changed=changed, actor=actor)
-    return instance, bool(changed)

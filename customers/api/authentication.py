@@ -17,7 +17,8 @@ from django.utils.module_loading import import_string
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
-from customers import selectors
+from customers import credentials as client_credentials
+from customers import services
 from customers.models import ApiClient
 
 BAD_CREDENTIALS = "Invalid or missing credentials."
@@ -51,9 +52,10 @@ class ApiClientAuthentication(BaseAuthentication):
         return 'Bearer realm="api"'
 
     def _secret(self, secret: str) -> tuple[ApiClient, None]:
-        client = selectors.api_client_for_secret(secret=secret)
+        client = client_credentials.api_client_for_secret(secret=secret)
         if client is None:
             raise AuthenticationFailed(BAD_CREDENTIALS)
+        services.api_client_mark_used(api_client=client)
         return client, None
 
     def _basic(self, credentials: str) -> tuple[ApiClient, None]:
@@ -64,9 +66,10 @@ class ApiClientAuthentication(BaseAuthentication):
         client_id, sep, secret = decoded.partition(":")
         if not sep:
             raise AuthenticationFailed(BAD_CREDENTIALS)
-        client = selectors.api_client_for_credentials(client_id=client_id, secret=secret)
+        client = client_credentials.api_client_for_credentials(client_id=client_id, secret=secret)
         if client is None:
             raise AuthenticationFailed(BAD_CREDENTIALS)
+        services.api_client_mark_used(api_client=client)
         return client, None
 
     def _access_token(self, token: str) -> tuple[ApiClient, None]:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from rest_framework.exceptions import AuthenticationFailed
 
 from config.kernel.exceptions import InvalidInput
+from customers import credentials
 from customers.errors import CustomerError
 from customers.models import ApiClient
 
@@ -69,7 +70,7 @@ def client_for_access_token(token: str) -> ApiClient:
         )
     except jwt.PyJWTError:
         raise AuthenticationFailed(BAD_TOKEN) from None
-    client = ApiClient.objects.select_related("account").filter(client_id=claims["sub"], is_active=True).first()
+    client = credentials.api_client_active(client_id=claims["sub"])
     if client is None or client.account_id != claims["aid"]:
         raise AuthenticationFailed(BAD_TOKEN)
     client.scopes = sorted(set(client.scopes) & set(str(claims.get("scope", "")).split()))

@@ -12,8 +12,8 @@ from config.kernel.actors import Actor
 from credits import services as credit_services
 from credits.models import Coupon, CreditEvent, CustomerCredit, MembershipCreditRule
 from customers import services as customer_services
+from customers.credentials import secret_digest
 from customers.models import Account, ApiClient, Customer, Membership
-from customers.selectors import secret_digest
 
 SYSTEM = Actor.system("test")
 CREDITS = reverse("admin:credits_customercredit_changelist")
@@ -747,8 +747,8 @@ def test_api_client_name_and_scopes_are_edited_through_the_service(db):
 
     from config.kernel.actors import Actor as _Actor
     from customers import services as customer_services
+    from customers.credentials import api_client_for_secret
     from customers.models import Account as _Account
-    from customers.selectors import api_client_for_secret
 
     account = _Account.objects.create(id="T00000077", name="Edit")
     client_obj, secret = customer_services.api_client_create(

@@ -1,12 +1,13 @@
-"""The per-process cache of authenticated API clients (customers/selectors.py): a change saved in this
-process applies at once; a change made elsewhere (another server process, here a plain UPDATE that no
-post_save sees) applies within API_CLIENT_CACHE_SECONDS; only the exact credential hits the cache."""
+"""The per-process cache of authenticated API clients (customers/credentials.py): a change saved in this
+process (through a service) applies at once; a change made elsewhere (another server process, here a
+plain UPDATE) applies within API_CLIENT_CACHE_SECONDS; only the exact credential hits the cache."""
 
 import pytest
 
-from customers import selectors
+from customers import credentials, services
 from customers.models import ApiClient
 from tests.conftest import Api
+from tests.world import SYSTEM
 
 pytestmark = pytest.mark.django_db
 
@@ -16,7 +17,7 @@ PATH = "/customers/customers"
 @pytest.fixture
 def clock(monkeypatch):
     now = [1000.0]
-    monkeypatch.setattr(selectors.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(credentials.time, "monotonic", lambda: now[0])
     return now
 
 
@@ -38,8 +39,7 @@ def test_a_scope_change_saved_here_applies_at_once(account, make_client, setting
     client, secret = make_client(account)
     api = Api(secret)
     assert api.get(PATH).status_code == 200
-    client.scopes = ["coupons:write"]
-    client.save()
+    services.api_client_update(api_client=client, scopes=["coupons:write"], actor=SYSTEM)
     assert api.get(PATH).status_code == 403
 
 

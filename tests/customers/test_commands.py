@@ -4,8 +4,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from customers.credentials import api_client_for_secret
 from customers.models import Account, ApiClient, Customer
-from customers.selectors import api_client_for_secret
 from tests.conftest import Api
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,5 @@
 import secrets
+import uuid
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
@@ -6,12 +7,16 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from billing import services as billing_services
+from billing.models import BillingAccount
 from config.kernel.actors import Actor
 from config.kernel.scopes import ALL_SCOPES
 from credits import services as credit_services
 from credits.models import Coupon, CustomerCredit, MembershipCreditRule
 from customers import services
 from customers.models import Account, Customer, Membership, MembershipType
+from discounts import services as discount_services
+from discounts.models import DiscountRule
 
 DEMO_ACCOUNT = "T00000001"
 DEMO_CUSTOMERS = [
@@ -138,13 +143,6 @@ class Command(BaseCommand):
         )
 
     def _stamp_card_and_billing(self, account, customers, actor) -> None:
-        import uuid
-
-        from billing import services as billing_services
-        from billing.models import BillingAccount
-        from discounts import services as discount_services
-        from discounts.models import DiscountRule
-
         if not DiscountRule.objects.filter(account=account, name="Coffee stamp card").exists():
             discount_services.discount_rule_create(
                 account=account,
