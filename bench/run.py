@@ -665,7 +665,7 @@ REDEEM_SECONDS = float(os.environ.get("BENCH_REDEEM_SECONDS", "15"))
 REDEEM_WORKERS = int(os.environ.get("BENCH_REDEEM_WORKERS", "4"))  # 2 per core: the work is CPU-bound
 REDEEM_CREDITS = int(os.environ.get("BENCH_REDEEM_CREDITS", "10000"))
 REDEEM_KEY = "sauna"
-# The CPU target as issue 14 set it, on a machine where GET /healthz cost 0.5 ms: 2.5 ms is 5x /healthz.
+# The CPU target was set on a machine where GET /healthz cost 0.5 ms: 2.5 ms is 5x /healthz.
 REDEEM_TARGET = ">= 35% of pgbench; p99 <= 100 ms; <= 6 SQL/req; CPU <= 2.5 ms/req (5x /healthz)"
 
 # The redeem transaction of credits.services (credit_redeem -> _locked_credit -> use_locked_credit), by

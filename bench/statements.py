@@ -25,7 +25,7 @@ The reference: GET /healthz is timed in the same rounds, right beside each reque
 figure is also given as a multiple of it (the median over the rounds of request / healthz in that
 round). On a shared host the speed a process gets drifts by up to 3x within minutes (seen here: the same
 credit redeem at 1.1 and at 4.2 ms/request half an hour apart); the multiple does not drift with it.
-Issue 14 stated its CPU target (2.5 ms) on a machine where /healthz cost 0.5 ms: 5x /healthz.
+The CPU target (2.5 ms per request) was set on a machine where /healthz cost 0.5 ms: 5x /healthz.
 
 Why not pg_stat_statements: it needs shared_preload_libraries and a server restart; and log_statement
 would need the harness to read the server's log file. Counting in-process needs neither."""

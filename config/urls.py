@@ -13,8 +13,8 @@ admin.site.site_title = "Benefit Ledger"
 admin.site.index_title = "Credits, benefits, discounts and billing"
 
 # The families' routes are spliced in, not include()d: an include with an empty prefix is a nested resolver
-# that every request passing it walks and records as tried (about 5 us per API request of the 10-25 us
-# that resolving took; the vendor paths share no prefix to include them under).
+# that every request passing it walks and records as tried (what that cost is in docs/scaling.md; the vendor
+# paths share no prefix to include them under).
 urlpatterns = [
     *customers_api.urlpatterns,
     *credits_api.urlpatterns,

@@ -275,7 +275,7 @@ def try_use_benefit(
 def _loaded(model, values):
     """The instance Model.from_db(alias, _field_names(model), values) gives (every concrete field loaded, not
     adding, of this database), built by setting its attributes at once instead of running Model.__init__
-    field by field, with its pre_init and post_init signals: about 20 us for a credit and its coupon. Only
+    field by field, with its pre_init and post_init signals (what that saves: docs/scaling.md). Only
     for models that no post_init receiver watches (tests/credits/test_redeem.py checks these two)."""
     instance = model.__new__(model)
     instance.__dict__.update(zip(_field_names(model), values, strict=True))

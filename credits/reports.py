@@ -38,6 +38,7 @@ Elsewhere (the SQLite `make run`) the same rules run in Python over every credit
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -244,10 +245,14 @@ def _month_range(first: date, last: date) -> list[date]:
     return months
 
 
-def _figures(iv, i_n, uv, u_n, xv, x_n, rv, r_n, ov, o_n) -> Figures:
+def _figures(flows: Sequence[int], outstanding: Sequence[int]) -> Figures:
+    """A month's figures from its eight flows, in FLOW_FIELDS' order (value then count of each measure), and
+    the outstanding (value, count) at its end."""
     figures = Figures()
-    figures.value.update(issued=int(iv), used=int(uv), expired=int(xv), revoked=int(rv), outstanding=int(ov))
-    figures.count.update(issued=int(i_n), used=int(u_n), expired=int(x_n), revoked=int(r_n), outstanding=int(o_n))
+    for index, measure in enumerate(MEASURES):
+        figures.value[measure] = int(flows[2 * index])
+        figures.count[measure] = int(flows[2 * index + 1])
+    figures.value["outstanding"], figures.count["outstanding"] = int(outstanding[0]), int(outstanding[1])
     return figures
 
 
@@ -262,7 +267,7 @@ def _rows_sql(*, account: Account, zone: str, now: datetime):
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL statement_timeout = {REPORT_STATEMENT_TIMEOUT_MS}")
         cursor.execute(LIABILITY_SQL, {"account": account.pk, "tz": zone, "now": now})
-        return [(coupon_id, month, _figures(*values)) for coupon_id, month, *values in cursor.fetchall()]
+        return [(coupon_id, month, _figures(values[:8], values[8:])) for coupon_id, month, *values in cursor.fetchall()]
 
 
 def _rows_python(*, account: Account, zone: str, now: datetime):
@@ -301,16 +306,7 @@ def _rows_python(*, account: Account, zone: str, now: datetime):
         add(coupon_id, used_at, 1, revenue, 0)
         if reversed_at is not None:
             add(coupon_id, reversed_at, 1, -revenue, 0)
-    out = []
-    running: dict = {}
-    for (coupon_id, month), (iv, i_n, uv, u_n, xv, x_n, rv, r_n) in sorted(
-        cells.items(), key=lambda item: (item[0][1], str(item[0][0]))
-    ):
-        ov, o_n = running.get(coupon_id, (0, 0))
-        ov, o_n = ov + iv - uv - xv - rv, o_n + i_n - u_n - x_n - r_n
-        running[coupon_id] = (ov, o_n)
-        out.append((coupon_id, month, _figures(iv, i_n, uv, u_n, xv, x_n, rv, r_n, ov, o_n)))
-    return out
+    return _running(cells)
 
 
 def _month_start(month: date, zone: str) -> datetime:
@@ -340,14 +336,14 @@ def _flows(cursor, *, account: Account, zone: str, now: datetime, lo: datetime |
 def _running(flows: dict[tuple, list[int]]):
     """Rows (coupon_id, month, Figures) in month order, outstanding carried per coupon."""
     out = []
-    running: dict = {}
-    for (coupon_id, month), (iv, i_n, uv, u_n, xv, x_n, rv, r_n) in sorted(
-        flows.items(), key=lambda item: (item[0][1], str(item[0][0]))
-    ):
-        ov, o_n = running.get(coupon_id, (0, 0))
-        ov, o_n = ov + iv - uv - xv - rv, o_n + i_n - u_n - x_n - r_n
-        running[coupon_id] = (ov, o_n)
-        out.append((coupon_id, month, _figures(iv, i_n, uv, u_n, xv, x_n, rv, r_n, ov, o_n)))
+    outstanding: dict[uuid.UUID, tuple[int, int]] = {}
+    for (coupon_id, month), flows_of_month in sorted(flows.items(), key=lambda item: (item[0][1], str(item[0][0]))):
+        issued, used, expired, revoked = (flows_of_month[i : i + 2] for i in range(0, 8, 2))
+        value, count = outstanding.get(coupon_id, (0, 0))
+        value += issued[0] - used[0] - expired[0] - revoked[0]
+        count += issued[1] - used[1] - expired[1] - revoked[1]
+        outstanding[coupon_id] = (value, count)
+        out.append((coupon_id, month, _figures(flows_of_month, (value, count))))
     return out
 
 

@@ -139,7 +139,7 @@ class DatabaseDeadlineMiddleware:
 class _BrowserOnly:
     """Django's middleware for the admin's browser sessions, which an API request (is_api) passes by: the
     API authenticates every request by its key or token (DRF's authentication, never a session cookie),
-    sets no cookies and shows no messages. Skipping them saves about 30 us of CPU per API request. They
+    sets no cookies and shows no messages. Skipping them saves CPU on every API request (docs/scaling.md). They
     are subclasses, so Django's admin checks (admin.E408-E410) still find them. (CSRF stays Django's own,
     for every request: `check --deploy` looks for it by name, and DRF's views are csrf_exempt anyway.)"""
 

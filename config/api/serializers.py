@@ -151,8 +151,8 @@ def _copy(field):
 
 class StaticInputSerializer(serializers.Serializer):
     # A Serializer for request bodies whose declared fields are copied per instance attribute by attribute
-    # instead of by DRF's deepcopy, which builds every field again from its arguments (about 20 us for the
-    # two fields of a redeem body). Only for flat bodies of scalar fields (no ListField, DictField or nested
+    # instead of by DRF's deepcopy, which builds every field again from its arguments (the cost is in
+    # docs/scaling.md). Only for flat bodies of scalar fields (no ListField, DictField or nested
     # serializer: their child fields are bound to their parent once, at construction).
     # (A comment, not a docstring: drf-spectacular would show it as every subclass's description.)
 

@@ -1,4 +1,4 @@
-"""Issue 10: the OpenAPI document lists every query parameter the server honours on every list of the credits
+"""The OpenAPI document lists every query parameter the server honours on every list of the credits
 and benefits families, and no other. The table below names, for each list, each parameter the server reads
 and a value of it that changes the answer; the tests check the table against the document (same operations,
 same parameters) and against the server (each probe changes the answer, an unknown parameter does not)."""

@@ -1,4 +1,4 @@
-"""Issue 11, points 4 and 5, for the credits and benefits families: numbers that are not ASCII digits within
+"""Hostile numbers and times, for the credits and benefits families: numbers that are not ASCII digits within
 their bounds, and date-times without an offset, are refused in the family's dialect (422 in the credits
 family, 400 in the benefits family) on every numeric and date-time input, and nothing is written."""
 

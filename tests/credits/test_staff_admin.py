@@ -1,4 +1,4 @@
-"""Issue 12: the customer summary, the per-credit action pages, exports, filters, the liability report
+"""Staff pages: the customer summary, the per-credit action pages, exports, filters, the liability report
 (which reconciles on a generated data set with uses, reversals, expiries and revokes)."""
 
 import contextlib

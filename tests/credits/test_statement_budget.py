@@ -1,4 +1,4 @@
-"""A redeem or a benefit use costs at most 6 SQL statements including BEGIN and COMMIT (issue 14).
+"""A redeem or a benefit use costs at most 6 SQL statements including BEGIN and COMMIT.
 
 On PostgreSQL the write is one statement (credits/redeem.py), which is its own transaction (no BEGIN
 or COMMIT is sent for it), and an authenticated API client is kept by the server process for

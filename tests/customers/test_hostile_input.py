@@ -1,4 +1,4 @@
-"""Issue 11, points 4 and 5, for the customers part of the credits family: numbers that are not ASCII digits
+"""Hostile numbers and times, for the customers part of the credits family: numbers that are not ASCII digits
 within int64, and date-times without an offset, are a 422 in the family's dialect, and nothing is written."""
 
 import pytest

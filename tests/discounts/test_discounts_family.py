@@ -1,4 +1,4 @@
-"""Issue 13 for the discounts family: one seam (api/family.py) holding the dialect with an explicit
+"""The discounts family's structure: one seam (api/family.py) holding the dialect with an explicit
 code map, the keyset pagination as a DRF pagination class, the base views; one account-id pattern;
 selectors as the only way views reach data."""
 

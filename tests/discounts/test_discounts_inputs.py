@@ -1,4 +1,4 @@
-"""Issue 11, points 4 and 5, in the discounts dialect: every numeric and date-time input of the family refuses
+"""Hostile numbers and times, in the discounts dialect: every numeric and date-time input of the family refuses
 Unicode digits, padded numbers, values outside int64 and naive date-times with a 400, writing nothing; a sum
 that would overflow the statistics is a 400 too, never a database error."""
 

@@ -1,4 +1,4 @@
-"""Vendor fidelity, round 2 (issue 10), discounts: opaque customer ids created on first use, the vendor's
+"""Vendor fidelity, discounts: opaque customer ids created on first use, the vendor's
 rule shape, the customers endpoints, vendor states, a customer's rules, claims and the token call. Black box
 over HTTP; a refused request also proves nothing changed."""
 

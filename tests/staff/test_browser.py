@@ -1,4 +1,4 @@
-"""Issue 12 in a real browser: Selenium driving headless Chromium (Debian `chromium` and
+"""The staff pages in a real browser: Selenium driving headless Chromium (Debian `chromium` and
 `chromium-driver`; .ci/run installs them) against a live server. One browser session for the module.
 
 As a Credit desk user: find a customer by card number, read the summary, redeem from the credit page,
