@@ -33,8 +33,9 @@ from config.kernel.exceptions import DomainError
 from customers.admin import CustomerPagePiece, customer_number_query, local_time_text, money
 from customers.models import Customer, Membership, MembershipType
 
-from . import admin_bulk, grants, selectors, services
+from . import admin_bulk, selectors, services
 from .models import Coupon, CreditEvent, CreditUse, CustomerCredit, MembershipCreditRule
+from .services import grants
 
 
 def credit_status_label(credit: CustomerCredit) -> str:

@@ -1,5 +1,5 @@
 """Bulk grants from the admin: a CSV upload on the credits list, or an action on selected customers.
-Both run the same service as `grant_credits` (credits.grants), with the staff user named in each
+Both run the same service as `grant_credits` (credits.services.grants), with the staff user named in each
 credit's history, and show the same summary and rejected rows."""
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from django.template.response import TemplateResponse
 from config.kernel.exceptions import DomainError, InvalidInput
 from customers.models import Account
 
-from . import grants, rules
+from . import validation
 from .models import Coupon
+from .services import grants
 
 TEMPLATE = "admin/credits/customercredit/bulk_grant.html"
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -65,7 +66,7 @@ class BulkGrantForm(forms.Form):
         account = data.get("account") or getattr(self, "account", None) or (coupon.account if coupon else None)
         if data.get("expiry_date") and account is not None:
             data["expiry_at"] = end_of_day(data["expiry_date"], account)
-            problem = rules.expiry_date_error(data["expiry_at"])
+            problem = validation.expiry_date_error(data["expiry_at"])
             if problem:
                 self.add_error("expiry_date", problem)
         return data

@@ -16,6 +16,7 @@ from customers.models import Account
 
 from . import reports
 from .admin import csv_response
+from .services import liability
 
 PERMISSION = "credits.view_liability_report"
 COLUMNS = (*reports.MEASURES, "outstanding")
@@ -27,7 +28,10 @@ def liability_view(request, admin_site: AdminSite):
     accounts = list(Account.objects.order_by("id"))
     chosen = request.GET.get("account") or (accounts[0].pk if accounts else None)
     account = next((a for a in accounts if a.pk == chosen), None)
-    report = reports.liability_report(account=account) if account is not None else None
+    report = None
+    if account is not None:
+        liability.liability_rollup_refresh(account=account)  # any closed month missing, and late reversals
+        report = reports.liability_report(account=account)
     if report is not None and request.GET.get("format") == "csv":
         return _csv(report)
     context = {

@@ -10,7 +10,7 @@ from django.utils import timezone
 from config.kernel.history import AppendOnlyModel
 from customers.models import Account, ApiClient, Customer, Membership, MembershipType
 
-from .rules import BENEFIT_KEY_VALIDATOR
+from .validation import BENEFIT_KEY_VALIDATOR
 
 
 class Coupon(models.Model):

@@ -17,7 +17,8 @@ flows.
 
 On PostgreSQL the flows are aggregated in SQL. The flows of closed months are kept in a rollup
 (LiabilityMonth, per account, coupon and month, with its state in LiabilityRollup), filled by
-`manage.py liability_rollup` (from cron) and lazily on view for any closed month missing; only the months
+credits.services.liability (`manage.py liability_rollup` from cron, and the staff page before it reads the
+report, for any closed month missing); only the months
 since the last closed one are computed live, with range scans of the event times (created_at, the uses'
 used_at and reversed_at, revoked_at, expiry_date). So a view costs what the open month holds, not what the
 account ever issued. A month is closed once it ended more than CLOSE_MARGIN ago (a transaction that
@@ -309,7 +310,7 @@ def _rows_python(*, account: Account, zone: str, now: datetime):
     return _running(cells)
 
 
-def _month_start(month: date, zone: str) -> datetime:
+def month_start(month: date, zone: str) -> datetime:
     return datetime(month.year, month.month, 1, tzinfo=ZoneInfo(zone))
 
 
@@ -317,7 +318,9 @@ def _next_month(month: date) -> date:
     return date(month.year + 1, 1, 1) if month.month == 12 else date(month.year, month.month + 1, 1)
 
 
-def _flows(cursor, *, account: Account, zone: str, now: datetime, lo: datetime | None, hi: datetime | None, scan=False):
+def flows_between(
+    cursor, *, account: Account, zone: str, now: datetime, lo: datetime | None, hi: datetime | None, scan=False
+):
     """{(coupon_id, month): [8 flows]} of the events in [lo, hi) (None: unbounded)."""
     cursor.execute(
         FLOWS_SQL,
@@ -347,77 +350,14 @@ def _running(flows: dict[tuple, list[int]]):
     return out
 
 
-def _reversals_since(cursor, *, account: Account, since: datetime):
-    cursor.execute(
-        "SELECT u.id::text, u.used_at, u.reversed_at FROM credits_credituse u "
-        "JOIN credits_customercredit k ON k.id = u.credit_id "
-        "WHERE k.account_id = %s AND u.reversed_at >= %s",
-        [account.pk, since],
-    )
-    return cursor.fetchall()
-
-
-def _store(*, account: Account, flows: dict[tuple, list[int]]) -> None:
-    LiabilityMonth.objects.bulk_create(
-        [
-            LiabilityMonth(
-                account=account, coupon_id=coupon_id, month=month, **dict(zip(FLOW_FIELDS, values, strict=True))
-            )
-            for (coupon_id, month), values in flows.items()
-        ],
-        batch_size=1000,
-    )
-
-
-@transaction.atomic
-def rollup_refresh(*, account: Account, now: datetime | None = None, rebuild: bool = False) -> LiabilityRollup:
-    """Bring the account's rollup up to the last closed month: rebuilt from every credit when it is new,
-    when the account's zone changed or when asked (after an import of past credits); the months from a
-    reversed use's month on recomputed when a use was reversed since the last refresh; the months that
-    closed since, added. Concurrent refreshes of one account queue on the state row."""
-    now = now or timezone.now()
-    zone = account.timezone or "UTC"
-    LiabilityRollup.objects.get_or_create(account=account, defaults={"zone": zone})
-    state = LiabilityRollup.objects.select_for_update().get(account=account)
-    tz = ZoneInfo(zone)
-    edge = (now - CLOSE_MARGIN).astimezone(tz)
-    horizon = date(edge.year, edge.month, 1)  # the first month not closed
-    with connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL statement_timeout = {REPORT_STATEMENT_TIMEOUT_MS}")
-        window = (state.checked_at or now) - CLOSE_MARGIN
-        reversals = _reversals_since(cursor, account=account, since=min(window, now - CLOSE_MARGIN))
-        if rebuild or state.zone != zone or state.closed_through is None:
-            LiabilityMonth.objects.filter(account=account).delete()
-            state.zone, state.closed_through = zone, None
-        else:
-            seen = set(state.seen_reversals)
-            through = _month_start(state.closed_through, zone)
-            late = [used_at for use_id, used_at, _ in reversals if use_id not in seen and used_at < through]
-            if late:
-                moment = min(late).astimezone(tz)
-                first = date(moment.year, moment.month, 1)
-                LiabilityMonth.objects.filter(account=account, month__gte=first).delete()
-                state.closed_through = first
-        if state.closed_through is None:
-            flows = _flows(
-                cursor, account=account, zone=zone, now=now, lo=None, hi=_month_start(horizon, zone), scan=True
-            )
-            _store(account=account, flows=flows)
-            state.closed_through = horizon
-        elif state.closed_through < horizon:
-            lo, hi = _month_start(state.closed_through, zone), _month_start(horizon, zone)
-            _store(account=account, flows=_flows(cursor, account=account, zone=zone, now=now, lo=lo, hi=hi))
-            state.closed_through = horizon
-    state.checked_at = now
-    state.seen_reversals = sorted(use_id for use_id, _, reversed_at in reversals if reversed_at >= now - CLOSE_MARGIN)
-    state.save()
-    return state
-
-
 def _rows_rollup(*, account: Account, zone: str, now: datetime):
-    """The closed months from the rollup (refreshed first), the rest live."""
-    with transaction.atomic():
-        state = rollup_refresh(account=account, now=now)
+    """The closed months from the rollup as last refreshed (credits.services.liability), the rest live; all
+    of it live when the account has no usable rollup yet."""
+    state = LiabilityRollup.objects.filter(account=account).first()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL statement_timeout = {REPORT_STATEMENT_TIMEOUT_MS}")
+        if state is None or state.zone != zone or state.closed_through is None:
+            return _running(flows_between(cursor, account=account, zone=zone, now=now, lo=None, hi=None, scan=True))
         tz = ZoneInfo(zone)
         edge = (now - CLOSE_MARGIN).astimezone(tz)
         through = min(state.closed_through, date(edge.year, edge.month, 1))
@@ -427,6 +367,5 @@ def _rows_rollup(*, account: Account, zone: str, now: datetime):
             .values_list("coupon_id", "month", *FLOW_FIELDS)
             .iterator()
         }
-        with connection.cursor() as cursor:
-            flows.update(_flows(cursor, account=account, zone=zone, now=now, lo=_month_start(through, zone), hi=None))
+        flows.update(flows_between(cursor, account=account, zone=zone, now=now, lo=month_start(through, zone), hi=None))
     return _running(flows)

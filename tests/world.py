@@ -235,10 +235,11 @@ def _liability_rollup(account) -> None:
 
     from credits import reports
     from credits.models import LiabilityMonth, LiabilityRollup
+    from credits.services import liability
 
     later = timezone.now() + timedelta(days=40)
     if connection.vendor == "postgresql":
-        reports.rollup_refresh(account=account, now=later)
+        liability.liability_rollup_refresh(account=account, now=later)
         return
     LiabilityRollup.objects.create(account=account, zone=account.timezone, closed_through=later.date(), checked_at=later)
     LiabilityMonth.objects.create(

@@ -46,7 +46,7 @@ class _LoggedCursor(CursorDebugWrapper):
 
 class DatabaseWrapper(base.DatabaseWrapper):
     def prepared_cursor(self):
-        """A cursor whose statements are prepared (credits/redeem.py's, on every redeem), with the same
+        """A cursor whose statements are prepared (credits/services/redeem.py's, on every redeem), with the same
         health check, thread check, error wrapping and query log as cursor(). Django's own cursors bind
         on the client and never prepare."""
         self.close_if_health_check_failed()

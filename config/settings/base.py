@@ -89,7 +89,7 @@ DB_TCP_USER_TIMEOUT_MS = env.int("DB_TCP_USER_TIMEOUT_MS", default=1500)
 DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=4000)
 DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = env.int("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", default=10000)
 DB_REQUEST_DEADLINE_SECONDS = env.float("DB_REQUEST_DEADLINE_SECONDS", default=4.0)
-# The redeem statement (credits/redeem.py) is prepared once per connection, so the server does not parse
+# The redeem statement (credits/services/redeem.py) is prepared once per connection, so the server does not parse
 # and plan it on every redeem; the ORM's statements are never prepared (Django binds them on the client).
 # Off (false): for a transaction-pooling pooler that cannot carry prepared statements (PgBouncer before
 # 1.21, or without max_prepared_statements); the statement is then parsed and planned on every use.
@@ -108,7 +108,7 @@ if env.str("DATABASE_URL", default=""):
         _options.setdefault("keepalives_interval", 1)
         _options.setdefault("keepalives_count", 2)
         _options.setdefault("tcp_user_timeout", DB_TCP_USER_TIMEOUT_MS)
-        # psycopg's threshold; only server-binding cursors ever prepare, and only credits/redeem.py uses one.
+        # psycopg's threshold; only server-binding cursors ever prepare, and only credits/services/redeem.py uses one.
         _options.setdefault("prepare_threshold", 5 if DB_PREPARED_STATEMENTS else None)
         _options.setdefault(
             "options",

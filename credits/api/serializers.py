@@ -4,8 +4,8 @@ from rest_framework import serializers
 from config.api.serializers import StaticFieldsModelSerializer, StaticInputSerializer
 from credits import durations
 from credits.models import Coupon, CreditUse, CustomerCredit, MembershipCreditRule
-from credits.rules import BENEFIT_KEY_PATTERN, BENEFIT_KEY_VALIDATOR
 from credits.services import COUPON_FIELDS
+from credits.validation import BENEFIT_KEY_PATTERN, BENEFIT_KEY_VALIDATOR
 from customers.api.family import DateTimeInput, IntegerInput
 
 INT32_MAX = 2**31 - 1

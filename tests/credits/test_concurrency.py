@@ -106,7 +106,7 @@ def test_twenty_simultaneous_retries_with_one_reference_use_once(
 
 def test_simultaneous_uses_through_the_orm_path_too(account, make_client, customer, coupon, make_credit, monkeypatch):
     """The locked ORM path (SQLite's, and PostgreSQL's fallback) keeps the same guarantee."""
-    from credits import redeem
+    from credits.services import redeem
 
     monkeypatch.setattr(redeem, "FAST_PATH", False)
     _, secret = make_client(account)

@@ -13,8 +13,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from credits import bulk, grants
 from credits.models import CreditEvent, CustomerCredit
+from credits.services import bulk, grants
 from tests.conftest import ON_POSTGRES, SYSTEM, snapshot
 
 pytestmark = pytest.mark.django_db

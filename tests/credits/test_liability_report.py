@@ -14,6 +14,7 @@ from config.kernel.actors import Actor
 from credits import reports
 from credits import services as credit_services
 from credits.models import CustomerCredit, LiabilityMonth, LiabilityRollup
+from credits.services import liability
 from customers import services as customer_services
 from tests.credits.test_staff_admin import _generated
 
@@ -85,8 +86,10 @@ def shape(raw):
 
 
 def assert_exact(account):
-    """The report (rollup + live) has exactly the rows of the full live scan and of the Python rules."""
+    """The report as the staff page reads it (the rollup refreshed, then rollup + live) has exactly the rows
+    of the full live scan and of the Python rules."""
     account.refresh_from_db()
+    liability.liability_rollup_refresh(account=account)
     report = reports.liability_report(account=account)
     got = shape((r.coupon_id, r.month, r.figures) for r in report.rows)
     zone = account.timezone
@@ -246,3 +249,17 @@ def test_the_live_part_reads_the_event_time_indexes(account, coupons, customers)
     ):  # fmt: skip
         assert index in plan, plan
     assert "Seq Scan" not in plan, plan
+
+
+def test_the_report_alone_writes_nothing_and_is_exact_without_a_rollup(account, coupons, customers):
+    """The report is a read: with no rollup yet it scans everything live, and it creates no rollup."""
+    _, massage, _ = coupons
+    with at(T0 - timedelta(days=60)):
+        redeem(issue(customers[0], massage))
+    with at(T0):
+        report = reports.liability_report(account=account)
+        assert shape((r.coupon_id, r.month, r.figures) for r in report.rows) == shape(
+            reports._rows_python(account=account, zone=account.timezone, now=report.as_of)
+        )
+    assert not LiabilityRollup.objects.filter(account=account).exists()
+    assert not LiabilityMonth.objects.filter(account=account).exists()

@@ -7,9 +7,9 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from credits import recurring
 from credits import services as credit_services
 from credits.models import CreditEvent, CustomerCredit, MembershipCreditRule
+from credits.services import recurring
 from customers import services as customer_services
 from tests.concurrency import run_simultaneously
 from tests.conftest import SYSTEM, snapshot

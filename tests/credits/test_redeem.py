@@ -1,4 +1,4 @@
-"""credits/redeem.py: the one-statement write (PostgreSQL) and the locked ORM path (SQLite, and the
+"""credits/services/redeem.py: the one-statement write (PostgreSQL) and the locked ORM path (SQLite, and the
 fallback) write the same rows under the same rules. Every test runs on both paths; on SQLite both
 parameters run the ORM path."""
 
@@ -11,8 +11,9 @@ import pytest
 from django.utils import timezone
 
 from config.kernel.exceptions import Conflict, NotFound
-from credits import redeem, services
+from credits import services
 from credits.models import CreditEvent, CreditUse, CustomerCredit
+from credits.services import redeem
 from tests.conftest import ON_POSTGRES, SYSTEM, credit_path
 
 pytestmark = pytest.mark.django_db

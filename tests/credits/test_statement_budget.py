@@ -1,6 +1,6 @@
 """A redeem or a benefit use costs at most 6 SQL statements including BEGIN and COMMIT.
 
-On PostgreSQL the write is one statement (credits/redeem.py), which is its own transaction (no BEGIN
+On PostgreSQL the write is one statement (credits/services/redeem.py), which is its own transaction (no BEGIN
 or COMMIT is sent for it), and an authenticated API client is kept by the server process for
 API_CLIENT_CACHE_SECONDS (customers/selectors.py): a redeem is that one statement; 2 with the client's
 row read (a cold cache). The transactional tests below would see a BEGIN and COMMIT (Django logs them);
@@ -11,8 +11,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from credits import redeem
 from credits.models import CreditEvent, CreditUse
+from credits.services import redeem
 from tests.conftest import ON_POSTGRES, credit_path
 
 

@@ -11,8 +11,8 @@ from django.utils.dateparse import parse_datetime
 from tqdm import tqdm
 
 from config.kernel.exceptions import DomainError
-from credits import grants
 from credits.models import Coupon
+from credits.services import grants
 from customers.models import Account
 
 

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
 from tqdm import tqdm
 
-from credits import recurring
+from credits.services import recurring
 from customers.models import Account
 
 

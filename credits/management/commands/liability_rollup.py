@@ -1,6 +1,7 @@
-"""Bring the liability report's rollup of closed months up to date (credits.reports.rollup_refresh), for
-every account or one. Run it from cron (e.g. hourly); the report also fills a missing closed month on view.
-After importing credits with a past created_at straight into the database, run it with --rebuild."""
+"""Bring the liability report's rollup of closed months up to date (credits.services.liability), for
+every account or one. Run it from cron (e.g. hourly); the staff page also fills a missing closed month
+before it shows the report. After importing credits with a past created_at straight into the database,
+run it with --rebuild."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from credits.reports import rollup_refresh
+from credits.services.liability import liability_rollup_refresh
 from customers.models import Account
 
 
@@ -27,7 +28,7 @@ class Command(BaseCommand):
                 raise CommandError(f"No account {options['account']!r}.")
         for account in accounts:
             started = time.perf_counter()
-            state = rollup_refresh(account=account, rebuild=options["rebuild"])
+            state = liability_rollup_refresh(account=account, rebuild=options["rebuild"])
             self.stdout.write(
                 f"{account.pk}: closed months before {state.closed_through:%Y-%m} rolled up "
                 f"in {time.perf_counter() - started:.2f} s"

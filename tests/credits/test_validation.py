@@ -1,4 +1,4 @@
-"""The credits app's value rules, written once (credits/rules.py), and the services that apply them."""
+"""The credits app's value rules, written once (credits/validation.py), and the services that apply them."""
 
 from datetime import timedelta
 
@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from config.kernel.exceptions import InvalidInput, NotFound
-from credits import rules, selectors, services
+from credits import selectors, services, validation
 from credits.api.serializers import CouponInputSerializer
 from credits.errors import CreditError
 from credits.models import Coupon, CustomerCredit
@@ -18,10 +18,10 @@ pytestmark = pytest.mark.django_db
 
 def test_expiry_must_be_in_the_future():
     now = timezone.now()
-    assert rules.expiry_date_error(None, now=now) is None
-    assert rules.expiry_date_error(now + timedelta(seconds=1), now=now) is None
-    assert rules.expiry_date_error(now, now=now) == "Must be in the future."
-    assert rules.expiry_date_error(now - timedelta(days=1), now=now) == "Must be in the future."
+    assert validation.expiry_date_error(None, now=now) is None
+    assert validation.expiry_date_error(now + timedelta(seconds=1), now=now) is None
+    assert validation.expiry_date_error(now, now=now) == "Must be in the future."
+    assert validation.expiry_date_error(now - timedelta(days=1), now=now) == "Must be in the future."
 
 
 def test_the_service_applies_the_expiry_rule(customer, coupon):
@@ -35,13 +35,13 @@ def test_the_service_applies_the_expiry_rule(customer, coupon):
 
 def test_the_model_and_the_api_share_one_benefit_key_validator():
     field = Coupon._meta.get_field("benefit_key")
-    assert rules.BENEFIT_KEY_VALIDATOR in field.validators
-    assert rules.BENEFIT_KEY_VALIDATOR in CouponInputSerializer().fields["benefit_key"].validators
+    assert validation.BENEFIT_KEY_VALIDATOR in field.validators
+    assert validation.BENEFIT_KEY_VALIDATOR in CouponInputSerializer().fields["benefit_key"].validators
     for good in ["sauna", "PT_60.min-x", "a" * 64]:
-        rules.BENEFIT_KEY_VALIDATOR(good)
+        validation.BENEFIT_KEY_VALIDATOR(good)
     for bad in ["", "a" * 65, "two words", "sauna\n", "säuna"]:
         with pytest.raises(ValidationError):
-            rules.BENEFIT_KEY_VALIDATOR(bad)
+            validation.BENEFIT_KEY_VALIDATOR(bad)
 
 
 def test_the_service_issues_by_ids_with_the_same_checks(customer, coupon, make_coupon, other_account, membership):

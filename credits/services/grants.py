@@ -3,7 +3,7 @@
 The input streams in chunks of `batch_size` rows; each chunk is resolved, written and committed on its
 own, so memory stays flat however large the input, and a run killed half way loses at most the chunk in
 flight. On PostgreSQL a chunk's raw identifiers are COPYed into a staging table and one statement
-(credits.bulk.grant_staged) resolves them against the customers table, rejects what names no single
+(credits.services.bulk.grant_staged) resolves them against the customers table, rejects what names no single
 customer, inserts the rest with their history rows and answers only the exceptions; elsewhere (SQLite,
 `make run`) the chunk is resolved with one query and written with the ORM. Re-running the same grant
 (same batch key) issues only what is missing: a row whose customer already has a credit of the batch
@@ -31,9 +31,9 @@ from config.kernel.exceptions import InvalidInput
 from config.kernel.values import INT64_MAX
 from customers.models import Account, Customer, MembershipType
 
-from . import bulk, rules
-from .models import Coupon, CustomerCredit
-from .services import default_expiry
+from .. import validation
+from ..models import Coupon, CustomerCredit
+from . import bulk, default_expiry
 
 IDENTIFIER_COLUMNS = ("customer_id", "number", "email")
 
@@ -241,7 +241,7 @@ def credit_grant_bulk(
     if coupon.account_id != account.pk or not coupon.active:
         raise InvalidInput.single("coupon", "Must be an active coupon of this account.")
     now = timezone.now()
-    if (error := rules.expiry_date_error(expiry_date, now=now)) is not None:
+    if (error := validation.expiry_date_error(expiry_date, now=now)) is not None:
         raise InvalidInput.single("expiry_date", error)
     if revenue is not None and not 0 <= revenue <= INT64_MAX:
         raise InvalidInput.single("revenue", "Must be an integer of at least 0.")
@@ -270,7 +270,7 @@ def credit_grant_bulk(
         row_expiry = row_revenue = None
         if row.expiry_date:
             row_expiry = _parse_expiry(row.expiry_date, account)
-            if rules.expiry_date_error(row_expiry, now=now) is not None:
+            if validation.expiry_date_error(row_expiry, now=now) is not None:
                 raise ValueError(f"expiry_date {row.expiry_date} is in the past")
         if row.revenue:
             if not (row.revenue.isascii() and row.revenue.isdigit() and int(row.revenue) <= INT64_MAX):

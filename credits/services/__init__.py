@@ -16,10 +16,11 @@ from config.kernel.values import uuid_or_none
 from customers.errors import CustomerError
 from customers.models import Account, Customer, Membership, MembershipType
 
-from . import durations, redeem, selectors
-from .errors import CreditError
-from .models import Coupon, CreditEvent, CreditUse, CustomerCredit, MembershipCreditRule
-from .rules import expiry_date_error
+from .. import durations, selectors
+from ..errors import CreditError
+from ..models import Coupon, CreditEvent, CreditUse, CustomerCredit, MembershipCreditRule
+from ..validation import expiry_date_error
+from . import redeem
 
 # --- coupons -------------------------------------------------------------------------------------
 
@@ -193,7 +194,7 @@ def credit_redeem(
 ) -> CustomerCredit:
     """Use a credit once. The row lock makes simultaneous redeems queue, so a credit never gets more uses
     than its limit; a reference already recorded on an unreversed use answers the credit unchanged.
-    On PostgreSQL one statement does it all (credits.redeem; one statement is one transaction, so it
+    On PostgreSQL one statement does it all (credits.services.redeem; one statement is one transaction, so it
     needs no BEGIN/COMMIT of its own); when it writes nothing, the locked path below runs in its own
     transaction and answers a known reference unchanged, or says why the credit is not usable."""
     now = timezone.now()
@@ -329,7 +330,7 @@ def benefit_use(*, account: Account, customer_lookup: dict, benefit_key: str, ac
     through the same code as a credits-family redeem. `customer_lookup` finds the customer (by number,
     card number or barcode); the customer is only read separately when nothing is usable, to tell an
     unknown customer (404) from an empty contingent (409). On PostgreSQL one statement does it all
-    (credits.redeem, its own transaction); when it writes nothing, the locked path below says why."""
+    (credits.services.redeem, its own transaction); when it writes nothing, the locked path below says why."""
     now = timezone.now()
     done = redeem.try_use_benefit(
         account_id=account.pk, customer_lookup=customer_lookup, benefit_key=benefit_key, actor=actor, now=now

@@ -23,8 +23,9 @@ from django.utils import timezone
 from config.kernel.actors import Actor
 from customers.models import Membership
 
-from . import bulk, durations
-from .models import CustomerCredit, MembershipCreditRule
+from .. import durations
+from ..models import CustomerCredit, MembershipCreditRule
+from . import bulk
 
 MONTHS = {"billing_cycle": 1, "P1M": 1, "P3M": 3, "P6M": 6, "P1Y": 12, "P0D": None}
 

@@ -44,7 +44,7 @@ from django.db.models.base import ModelState
 from config.kernel.actors import Actor
 from customers.models import Customer
 
-from .models import Coupon, CreditEvent, CreditUse, CustomerCredit
+from ..models import Coupon, CreditEvent, CreditUse, CustomerCredit
 
 # False sends every redeem through the ORM path even on PostgreSQL (the tests use it to check that both
 # paths write the same rows).

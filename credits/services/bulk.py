@@ -18,7 +18,7 @@ from django.db import connection, transaction
 
 from config.kernel.actors import Actor
 
-from .models import Coupon, CreditEvent, CustomerCredit
+from ..models import Coupon, CreditEvent, CustomerCredit
 
 STAGE = "bulk_credit_stage"
 STAGE_COLUMNS = ("customer_id", "membership_id", "expiry_date", "revenue", "batch_row", "period_start", "period_nth")
