@@ -11,6 +11,7 @@ from rest_framework import serializers
 from billing.models import BillingAccount, BillingTransaction, Project
 from billing.services import MAX_BATCH
 from config.api.fields import AwareDateTimeField, Int64Field
+from config.api.serializers import StrictInputSerializer
 from config.kernel.text import unstorable
 from config.kernel.values import INT64_MAX
 
@@ -22,16 +23,11 @@ AMOUNT_MIN = 1  # the vendor refuses a usage amount of 0
 AMOUNT_MAX = INT64_MAX
 
 
-class StrictSerializer(serializers.Serializer):
-    """Refuses a field it does not know (400), rather than dropping it: a client never loses a value
-    silently."""
+class StrictSerializer(StrictInputSerializer):
+    # Refuses a field it does not know (400), rather than dropping it, in the family's words.
+    # (A comment, not a docstring: drf-spectacular would show it as every subclass's description.)
 
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["Not a field of this request."] for name in unknown})
-        return super().to_internal_value(data)
+    unknown_field_message = "Not a field of this request."
 
 
 class StorableJSONField(serializers.JSONField):
@@ -247,6 +243,26 @@ class BillingAccountSerializer(serializers.ModelSerializer):
 class BillingDetailsSerializer(serializers.Serializer):
     credit_min = Int64Field(as_string=True, read_only=True)
     due_in_days = Int64Field(as_string=True, read_only=True)
+
+
+def billing_details(account: BillingAccount) -> dict:
+    """The billing details of `account` (the vendor's BillingAccount.Details: no invoices here, so no
+    due days), with the ids that name it."""
+    return {"org_id": account.customer_id, "id": account.pk, "credit_min": account.credit_min, "due_in_days": 0}
+
+
+class BillingLimitsSerializer(BillingDetailsSerializer):
+    """A billing account's limits: its billing details and the ids of the account."""
+
+    org_id = serializers.UUIDField(read_only=True)
+    id = serializers.UUIDField(read_only=True)
+
+
+class LimitsUpdateSerializer(LimitsInputSerializer):
+    """The billing details as read (`billing_details` of the billing account), written back: the read-only
+    fields are taken when they hold the account's values (and ignored), refused when they differ."""
+
+    resource_class = BillingLimitsSerializer
 
 
 class BillingAccountEnvelope(serializers.Serializer):

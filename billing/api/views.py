@@ -116,9 +116,7 @@ class BillingAccountViewSet(_Org):
             {
                 "billing_account": s.BillingAccountSerializer(account).data,
                 "payment_methods": [],
-                "billing_details": s.BillingDetailsSerializer(
-                    {"credit_min": account.credit_min, "due_in_days": 0}
-                ).data,
+                "billing_details": s.BillingDetailsSerializer(s.billing_details(account)).data,
             }
         )
 
@@ -142,7 +140,7 @@ class BillingAccountViewSet(_Org):
     @extend_schema(
         operation_id="updateBillingLimits",
         parameters=[ORG, BILLING],
-        request=s.LimitsInputSerializer,
+        request=s.LimitsUpdateSerializer,
         responses=s.BillingAccountEnvelope,
     )
     def limits(self, request, org_id, billing_id):
@@ -152,7 +150,7 @@ class BillingAccountViewSet(_Org):
     @extend_schema(
         operation_id="adminUpdateBillingAccountLimits",
         parameters=[ORG, ID],
-        request=s.LimitsInputSerializer,
+        request=s.LimitsUpdateSerializer,
         responses=s.EmptySerializer,
     )
     def admin_limits(self, request, org_id, id):
@@ -161,7 +159,8 @@ class BillingAccountViewSet(_Org):
 
     def _update_limits(self, name: str) -> BillingAccount:
         account = self.billing_account(name)
-        credit_min = _valid(s.LimitsInputSerializer, self.request.data)["credit_min"]
+        values = _valid(s.LimitsUpdateSerializer, self.request.data, instance=s.billing_details(account))
+        credit_min = values["credit_min"]
         return services.billing_limits_update(billing_account_id=account.pk, credit_min=credit_min, actor=self.actor)
 
 

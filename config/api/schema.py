@@ -47,6 +47,26 @@ class FamilyAutoSchema(AutoSchema):
             )
         return parameters
 
+    # The body of an update is the resource as read (config.api.serializers.StrictInputSerializer): its
+    # read-only fields stay in the request schema, `readOnly: true`, never required, and as the server answers
+    # them, where COMPONENT_SPLIT_REQUEST would drop them.
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        if direction == "request" and field.read_only and _is_update_body(field.parent):
+            direction = "response"
+        return super()._map_serializer_field(field, direction, bypass_extensions)
+
+    def _postprocess_serializer_schema(self, schema, serializer, direction):
+        if direction == "request" and _is_update_body(serializer):
+            properties = schema.get("properties", {})
+            read_only = {name for name, prop in properties.items() if prop.get("readOnly")}
+            required = [name for name in schema.get("required", []) if name not in read_only]
+            schema.pop("required", None)
+            if required:
+                schema["required"] = required
+            return schema
+        return super()._postprocess_serializer_schema(schema, serializer, direction)
+
     def get_tags(self) -> list[str]:
         name = getattr(self.view, "dialect", "")
         return [name] if name else super().get_tags()
@@ -82,6 +102,10 @@ class FamilyAutoSchema(AutoSchema):
                 },
             )
         return responses
+
+
+def _is_update_body(serializer) -> bool:
+    return getattr(serializer, "resource_class", None) is not None
 
 
 @cache

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import ClassVar
 
 from django.conf import settings
 from django.db.models import Model
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from rest_framework import ISO_8601, serializers
 from rest_framework import fields as drf_fields
 from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject
 from rest_framework.settings import api_settings
+
+from config.kernel.values import ascii_int, uuid_or_none
+
+from .fields import Int64Field
 
 # The fields whose representation of a value reads nothing but the value and the field's own options
 # (never the context, the request or the parent), so one bound copy can answer for every serializer
@@ -196,3 +203,101 @@ class StaticFieldsModelSerializer(serializers.ModelSerializer):
         if plan is None:
             return super().to_representation(instance)
         return _represent(plan, self, instance)
+
+
+class StrictInputSerializer(serializers.Serializer):
+    # A request body that refuses what it cannot keep instead of dropping it: a field it does not have answers
+    # `unknown_field_message` (each family's wording), a read-only field `read_only_message`.
+    # The body of an update names `resource_class`, the serializer that answers for the object it updates,
+    # and is made as DRF updates are, with that object: `Serializer(instance, data=...)`. It is then the
+    # resource as read: the answer's fields that are not inputs are its read-only fields (readOnly in the
+    # OpenAPI document, config/api/schema.py), taken when they hold what the server answers for the object
+    # now and ignored, refused when they differ. So a client can write back what it read with one field
+    # changed. Values are compared as answered; an int64, uuid or date-time also in another spelling of the
+    # same value ("5" or 5, upper-case hex, another offset of the same instant).
+    # (A comment, not a docstring: drf-spectacular would show it as every subclass's description.)
+
+    unknown_field_message: ClassVar[str] = "This field is not supported."
+    read_only_message: ClassVar[str] = "Read-only, and not what the server holds: send it as read, or leave it out."
+    resource_class: ClassVar[type[serializers.Serializer] | None] = None
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.resource_class is not None:
+            for name, field in self.resource_class().fields.items():
+                if name not in fields:
+                    fields[name] = _read_only_copy(field)
+        return fields
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            refused = self._refused(data)
+            if refused:
+                raise serializers.ValidationError(refused)
+        return super().to_internal_value(data)
+
+    def _refused(self, data: Mapping) -> dict[str, list[str]]:
+        errors: dict[str, list[str]] = {}
+        held = None
+        for name, value in data.items():
+            field = self.fields.get(name)
+            if field is None:
+                errors[name] = [self.unknown_field_message]
+            elif field.read_only:
+                if held is None:
+                    held = self._held()
+                if name not in held or not _same(field, value, held[name]):
+                    errors[name] = [self.read_only_message]
+        return errors
+
+    def _held(self) -> Mapping:
+        """The object being updated as the server answers it ({} for a body that updates nothing)."""
+        if self.resource_class is None or self.instance is None or self.parent is not None:
+            return {}
+        return self.resource_class(self.instance, context=self.context).data
+
+
+def _read_only_copy(field):
+    """A new unbound `field`, read-only (a declared field of an answer need not say so)."""
+    kwargs = {key: value for key, value in field._kwargs.items() if key not in ("required", "default", "write_only")}
+    return field.__class__(*field._args, **{**kwargs, "read_only": True})
+
+
+def _same(field, sent, held) -> bool:
+    """Whether `sent` is the value `held` (as answered) of read-only `field`."""
+    if _json_equal(sent, held):
+        return True
+    if isinstance(field, Int64Field | drf_fields.IntegerField):
+        number = ascii_int(sent)
+        return number is not None and number == ascii_int(held)
+    if isinstance(field, drf_fields.UUIDField):
+        uuid = uuid_or_none(sent) if isinstance(sent, str) else None
+        return uuid is not None and uuid == uuid_or_none(held)
+    if isinstance(field, drf_fields.DateTimeField):
+        instant = _instant(sent)
+        return instant is not None and instant == _instant(held)
+    return False
+
+
+def _instant(value) -> datetime | None:
+    """The instant an RFC 3339 date-time with an offset names, or None."""
+    if not isinstance(value, str) or not value.isascii():
+        return None
+    try:
+        parsed = parse_datetime(value)
+    except ValueError:
+        return None
+    return parsed if parsed is not None and parsed.tzinfo is not None else None
+
+
+def _json_equal(a, b) -> bool:
+    """JSON equality: true is not 1, 1 is 1.0, objects whatever their key order."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return a.keys() == b.keys() and all(_json_equal(a[key], b[key]) for key in a)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_json_equal(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return a == b
+    return type(a) is type(b) and a == b

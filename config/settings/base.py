@@ -204,7 +204,12 @@ SPECTACULAR_SETTINGS = {
     },
     "SECURITY": [{"ApiKey": []}, {"BearerSecret": []}, {"BasicClient": []}, {"AccessToken": []}],
     "AUTHENTICATION_WHITELIST": [],
-    "ENUM_NAME_OVERRIDES": {},
+    # Choice sets an input and the update body built on it share (config.api.serializers.StrictInputSerializer),
+    # under the names they had before there was an update body.
+    "ENUM_NAME_OVERRIDES": {
+        "DiscountRuleInputTypeEnum": ["receipt"],
+        "MembershipCreditRuleInputIssuingFrequencyEnum": "credits.api.serializers.ISSUING_FREQUENCIES",
+    },
 }
 
 # --- Shared cache: throttle counters (Redis when REDIS_URL is set, so every server process shares them;

@@ -1,7 +1,7 @@
 from django.utils import timezone
 from rest_framework import serializers
 
-from config.api.serializers import StaticFieldsModelSerializer, StaticInputSerializer
+from config.api.serializers import StaticFieldsModelSerializer, StaticInputSerializer, StrictInputSerializer
 from credits import durations
 from credits.models import Coupon, CreditUse, CustomerCredit, MembershipCreditRule
 from credits.services import COUPON_FIELDS
@@ -9,6 +9,7 @@ from credits.validation import BENEFIT_KEY_PATTERN, BENEFIT_KEY_VALIDATOR
 from customers.api.family import DateTimeInput, IntegerInput
 
 INT32_MAX = 2**31 - 1
+ISSUING_FREQUENCIES = MembershipCreditRule.Frequency.values  # named in SPECTACULAR_SETTINGS' ENUM_NAME_OVERRIDES
 
 
 class CouponOutputSerializer(serializers.ModelSerializer):
@@ -18,7 +19,7 @@ class CouponOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class CouponInputSerializer(serializers.Serializer):
+class CouponInputSerializer(StrictInputSerializer):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
     # The pattern's message sits on the validator: a field's own error messages go through str.format, which
@@ -49,6 +50,13 @@ class CouponInputSerializer(serializers.Serializer):
             except ValueError:
                 raise serializers.ValidationError("Must be an ISO 8601 duration such as P30D or P1M.") from None
         return value
+
+
+class CouponUpdateSerializer(CouponInputSerializer):
+    """The coupon as read, written back: read-only fields are taken when they hold the coupon's values (and
+    ignored), refused when they differ."""
+
+    resource_class = CouponOutputSerializer
 
 
 class CreditCouponSerializer(StaticFieldsModelSerializer):
@@ -152,11 +160,18 @@ class MembershipCreditRuleOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MembershipCreditRuleInputSerializer(serializers.Serializer):
+class MembershipCreditRuleInputSerializer(StrictInputSerializer):
     membership_type_id = serializers.UUIDField()
     coupon_id = serializers.UUIDField()
-    issuing_frequency = serializers.ChoiceField(choices=MembershipCreditRule.Frequency.values, required=False)
+    issuing_frequency = serializers.ChoiceField(choices=ISSUING_FREQUENCIES, required=False)
     roll_over = serializers.BooleanField(required=False)
     issue_on_signup = serializers.BooleanField(required=False)
     quantity = IntegerInput(required=False, min_value=1, max_value=1000)
     active = serializers.BooleanField(required=False)
+
+
+class MembershipCreditRuleUpdateSerializer(MembershipCreditRuleInputSerializer):
+    """The rule as read, written back: read-only fields are taken when they hold the rule's values (and
+    ignored), refused when they differ."""
+
+    resource_class = MembershipCreditRuleOutputSerializer

@@ -13,6 +13,7 @@ from customers.api.family import CreditsFamilyViewSet
 from .serializers import (
     CouponInputSerializer,
     CouponOutputSerializer,
+    CouponUpdateSerializer,
     CreditIssueInputSerializer,
     CreditOutputSerializer,
     CreditRedeemInputSerializer,
@@ -21,6 +22,7 @@ from .serializers import (
     CreditUseOutputSerializer,
     MembershipCreditRuleInputSerializer,
     MembershipCreditRuleOutputSerializer,
+    MembershipCreditRuleUpdateSerializer,
 )
 
 CREDITS_READ = ("credits:read",)
@@ -172,11 +174,11 @@ class CouponViewSet(CreditsFamilyViewSet):
         return self.one(selectors.coupon_get(account=self.account, id=coupon_id), CouponOutputSerializer)
 
     @extend_schema(
-        operation_id="updateCoupon", request=CouponInputSerializer, responses=data_envelope(CouponOutputSerializer)
+        operation_id="updateCoupon", request=CouponUpdateSerializer, responses=data_envelope(CouponOutputSerializer)
     )
     def partial_update(self, request, coupon_id):
         coupon = selectors.coupon_get(account=self.account, id=coupon_id)
-        values = self.valid(CouponInputSerializer, partial=True)
+        values = self.valid(CouponUpdateSerializer, instance=coupon, partial=True)
         coupon = services.coupon_update(coupon=coupon, actor=self.actor, **values)
         return self.one(coupon, CouponOutputSerializer)
 
@@ -218,11 +220,11 @@ class MembershipCreditRuleViewSet(CreditsFamilyViewSet):
 
     @extend_schema(
         operation_id="updateMembershipCreditRule",
-        request=MembershipCreditRuleInputSerializer,
+        request=MembershipCreditRuleUpdateSerializer,
         responses=data_envelope(MembershipCreditRuleOutputSerializer),
     )
     def partial_update(self, request, rule_id):
         rule = selectors.membership_credit_rule_get(account=self.account, id=rule_id)
-        values = self.valid(MembershipCreditRuleInputSerializer, partial=True)
+        values = self.valid(MembershipCreditRuleUpdateSerializer, instance=rule, partial=True)
         rule = services.membership_credit_rule_update(rule=rule, actor=self.actor, **values)
         return self.one(rule, MembershipCreditRuleOutputSerializer)

@@ -238,8 +238,9 @@ class CreditsFamilyViewSet(ActionRoutedViewSetMixin, ViewSetMixin, FamilyAPIView
         data = serializer_class(items, many=True, context=self.get_serializer_context()).data
         return self.get_paginated_response(data)
 
-    def valid(self, serializer_class, *, partial: bool = False, data=None, **context) -> dict:
+    def valid(self, serializer_class, *, instance=None, partial: bool = False, data=None, **context) -> dict:
         serializer = serializer_class(
+            instance,
             data=self.request.data if data is None else data,
             partial=partial,
             context={**self.get_serializer_context(), **context},

@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.api.serializers import StrictInputSerializer
 from customers.api.family import DateTimeInput
 from customers.models import Customer, Membership, MembershipType
 
@@ -32,7 +33,7 @@ class CustomerOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class CustomerInputSerializer(serializers.Serializer):
+class CustomerInputSerializer(StrictInputSerializer):
     email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
     first_name = serializers.CharField(required=False, allow_blank=True, max_length=100)
     last_name = serializers.CharField(required=False, allow_blank=True, max_length=100)
@@ -56,6 +57,13 @@ class CustomerInputSerializer(serializers.Serializer):
         help_text="What the customer types at a terminal; the benefits family finds the customer by it "
         "(`?pin=`). Unique within the account; never answered back.",
     )
+
+
+class CustomerUpdateSerializer(CustomerInputSerializer):
+    """The customer as read, written back: read-only fields are taken when they hold the customer's values
+    (and ignored), refused when they differ."""
+
+    resource_class = CustomerOutputSerializer
 
 
 class MembershipTypeOutputSerializer(serializers.ModelSerializer):

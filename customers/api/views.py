@@ -11,6 +11,7 @@ from customers.models import Customer, Membership, MembershipType
 from .serializers import (
     CustomerInputSerializer,
     CustomerOutputSerializer,
+    CustomerUpdateSerializer,
     MembershipInputSerializer,
     MembershipOutputSerializer,
     MembershipTypeInputSerializer,
@@ -51,12 +52,12 @@ class CustomerViewSet(CreditsFamilyViewSet):
 
     @extend_schema(
         operation_id="updateCustomer",
-        request=CustomerInputSerializer,
+        request=CustomerUpdateSerializer,
         responses=data_envelope(CustomerOutputSerializer),
     )
     def partial_update(self, request, customer_id):
         customer = self.customer()
-        values = self.valid(CustomerInputSerializer, partial=True)
+        values = self.valid(CustomerUpdateSerializer, instance=customer, partial=True)
         customer = services.customer_update(customer=customer, actor=self.actor, **values)
         return self.one(customer, CustomerOutputSerializer)
 

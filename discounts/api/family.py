@@ -220,8 +220,8 @@ class DiscountsFamilyView(FamilyAPIView):
         if aid != request.user.account_id:
             raise PermissionDenied("The credentials are not valid for this account.")
 
-    def valid(self, serializer_class):
-        serializer = serializer_class(data=self.request.data)
+    def valid(self, serializer_class, instance=None):
+        serializer = serializer_class(instance, data=self.request.data)
         serializer.is_valid(raise_exception=True)
         return serializer
 

@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from config.api.fields import AwareDateTimeField
 from config.api.fields import Int64Field as _Int64Field
+from config.api.serializers import StrictInputSerializer
 from config.kernel.text import unstorable
 from config.kernel.values import INT64_MAX, INT64_MIN, ascii_int
 from discounts import selectors, services
@@ -22,17 +23,6 @@ INT32_MAX = 2**31 - 1
 @extend_schema_field({"type": "integer", "format": "int64"})
 class Int64Field(_Int64Field):
     """The shared int64 input (ASCII digits, int64 bounds), documented as an integer."""
-
-
-class StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not know: a client must learn that the product does not keep them."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = [key for key in data if key not in self.fields or self.fields[key].read_only]
-            if unknown:
-                raise serializers.ValidationError({key: ["This field is not supported."] for key in unknown})
-        return super().to_internal_value(data)
 
 
 class OpaqueIdField(serializers.CharField):
@@ -102,30 +92,30 @@ class RewardValueField(serializers.Field):
         return int(value) if value == value.to_integral_value() else float(value.normalize())
 
 
-class RewardSerializer(StrictSerializer):
+class RewardSerializer(StrictInputSerializer):
     type = serializers.ChoiceField(choices=DiscountRule.RewardType.values)
     value = RewardValueField()
 
 
-class RequirementSerializer(StrictSerializer):
+class RequirementSerializer(StrictInputSerializer):
     stamp = Int64Field(min_value=1, max_value=INT32_MAX, allow_null=True, required=False)
     gross_amount = Int64Field(min_value=0, allow_null=True, required=False)
     purchase_from = AwareDateTimeField(required=False)
     purchase_to = AwareDateTimeField(required=False, allow_null=True)
 
 
-class LimitationSerializer(StrictSerializer):
+class LimitationSerializer(StrictInputSerializer):
     discount_repeat_usage = LimitField()
     discount_reward_usage = LimitField()
 
 
-class LinkSerializer(StrictSerializer):
+class LinkSerializer(StrictInputSerializer):
     href = serializers.URLField(max_length=2000)
     rel = serializers.CharField(max_length=200, required=False)
     type = serializers.CharField(max_length=200, required=False)
 
 
-class DiscountRuleInputSerializer(StrictSerializer):
+class DiscountRuleInputSerializer(StrictInputSerializer):
     """The vendor's rule shape (`requirement.purchase_from`/`purchase_to`), with today's top-level
     `purchase_from`/`purchase_to` kept as aliases."""
 
@@ -259,6 +249,13 @@ class DiscountRuleOutputSerializer(serializers.ModelSerializer):
             "discount_repeat_usage": rule.limitation_repeat_usage,
             "discount_reward_usage": rule.limitation_reward_usage,
         }
+
+
+class DiscountRuleUpdateSerializer(DiscountRuleInputSerializer):
+    """The rule as read, written back: read-only fields are taken when they hold the rule's values (and
+    ignored), refused when they differ."""
+
+    resource_class = DiscountRuleOutputSerializer
 
 
 class UsageRefSerializer(serializers.ModelSerializer):

@@ -21,6 +21,7 @@ from .serializers import (
     DiscountCustomerSerializer,
     DiscountRuleInputSerializer,
     DiscountRuleOutputSerializer,
+    DiscountRuleUpdateSerializer,
     DiscountUsageSerializer,
     GiveInputSerializer,
     ReceiptInputSerializer,
@@ -124,13 +125,14 @@ class DiscountRuleViewSet(DiscountsViewSet):
     @extend_schema(
         operation_id="updateDiscountRule",
         parameters=[AID, DID],
-        request=DiscountRuleInputSerializer,
+        request=DiscountRuleUpdateSerializer,
         responses=DiscountRuleOutputSerializer,
-        description="`reward` and `purchase_from` cannot change; `purchase_to` can only move later.",
+        description="`reward` and `purchase_from` cannot change; `purchase_to` can only move later. The rule as "
+        "read may be written back: its read-only fields are taken when unchanged, refused (400) when changed.",
     )
     def update(self, request, aid, did):
         rule = self.get_object()
-        values = self.valid(DiscountRuleInputSerializer).to_values()
+        values = self.valid(DiscountRuleUpdateSerializer, rule).to_values()
         rule = services.discount_rule_update(rule=rule, actor=self.actor, **values)
         return Response(DiscountRuleOutputSerializer(rule).data)
 
