@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from datetime import timedelta, timezone
 
 import pytest
-from django.test import Client
 from django.urls import resolve
 from django.utils.dateparse import parse_datetime
 
 from config.kernel.values import ascii_int, uuid_or_none
 from tests import routes
+from tests.fuzz.document import document as served_document
 from tests.snapshots import snapshot
 from tests.world import fill
 
@@ -268,7 +268,7 @@ def _resolve(document: dict, schema: dict) -> dict:
 @pytest.mark.parametrize("update", UPDATES, ids=str)
 def test_the_served_document_marks_the_read_only_fields_of_each_update_body(module_world, update):
     api, ids = module_world.a.api(), module_world.ids
-    document = Client().get("/api/schema/", {"format": "json"}).json()
+    document = served_document()
     template = "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", _route(update.path, ids))
     operation = document["paths"][template][update.method.lower()]
     body = _resolve(document, operation["requestBody"]["content"]["application/json"]["schema"])
