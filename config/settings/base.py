@@ -6,6 +6,8 @@ from pathlib import Path
 import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
+# The project package: its templates ship inside it, so an installed wheel has them too.
+CONFIG_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
@@ -57,7 +59,7 @@ APPEND_SLASH = False
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [CONFIG_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
