@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
+from django.db import connections
 from django.db.models import Q, QuerySet, Sum
 
 from config.kernel.exceptions import NotFound
@@ -76,22 +77,46 @@ def transaction_list(
     return queryset.order_by("-created_at", "-id")
 
 
+_STREAM_FIELDS = (
+    "usage_id",
+    "billing_account_id",
+    "source",
+    "amount",
+    "type",
+    "description",
+    "user_id",
+    "metadata",
+    "created_at",
+    "updated_at",
+)
+
+
 def transaction_stream(queryset: QuerySet[BillingTransaction]) -> Iterator[tuple]:
-    """Every row of `queryset` as value tuples, read through a server-side cursor in chunks, so that memory
-    stays flat however many rows there are."""
-    fields = (
-        "usage_id",
-        "billing_account_id",
-        "source",
-        "amount",
-        "type",
-        "description",
-        "user_id",
-        "metadata",
-        "created_at",
-        "updated_at",
-    )
-    return queryset.values_list(*fields).iterator(chunk_size=STREAM_CHUNK)
+    """Every row of `queryset` (ordered newest first on (created_at, id)) as value tuples, in chunks, so
+    that memory stays flat however many rows there are: read through a server-side cursor, or, behind a
+    transaction pooler (where a cursor outside a transaction would be a session-level object), in keyset
+    pages of STREAM_CHUNK rows. The database is the one chosen now, while the request is routed; the rows
+    are read later, as the answer is written."""
+    queryset = queryset.using(queryset.db)
+    if not getattr(connections[queryset.db], "transaction_pooled", False):
+        return queryset.values_list(*_STREAM_FIELDS).iterator(chunk_size=STREAM_CHUNK)
+    return _keyset_pages(queryset)
+
+
+def _keyset_pages(queryset: QuerySet[BillingTransaction]) -> Iterator[tuple]:
+    after = None
+    while True:
+        page = (
+            queryset
+            if after is None
+            else queryset.filter(Q(created_at__lt=after[0]) | Q(created_at=after[0], pk__lt=after[1]))
+        )
+        rows = list(page.values_list(*_STREAM_FIELDS, "pk")[:STREAM_CHUNK])
+        for row in rows:
+            yield row[:-1]
+        if len(rows) < STREAM_CHUNK:
+            return
+        after = (rows[-1][8], rows[-1][-1])
 
 
 def debited_total(*, billing_account: BillingAccount) -> int:

@@ -93,30 +93,61 @@ DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = env.int("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS",
 DB_REQUEST_DEADLINE_SECONDS = env.float("DB_REQUEST_DEADLINE_SECONDS", default=4.0)
 # The redeem statement (credits/services/redeem.py) is prepared once per connection, so the server does not parse
 # and plan it on every redeem; the ORM's statements are never prepared (Django binds them on the client).
-# Off (false): for a transaction-pooling pooler that cannot carry prepared statements (PgBouncer before
-# 1.21, or without max_prepared_statements); the statement is then parsed and planned on every use.
+# Off (false): the statement is then parsed and planned on every use; always off behind a transaction
+# pooler (DATABASE_POOL_MODE=transaction, below).
 DB_PREPARED_STATEMENTS = env.bool("DB_PREPARED_STATEMENTS", default=True)
 
-if env.str("DATABASE_URL", default=""):
-    _db = env.db("DATABASE_URL")
-    if _db["ENGINE"] in {"django.db.backends.postgresql", "django.db.backends.postgresql_psycopg2"}:
-        # Django's backend, with a health check that needs no round trip (config/postgresql/base.py).
-        _db["ENGINE"] = "config.postgresql"
-        _db.setdefault("OPTIONS", {})
-        _options = _db["OPTIONS"]
-        _options.setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
-        _options.setdefault("keepalives", 1)
-        _options.setdefault("keepalives_idle", 1)
-        _options.setdefault("keepalives_interval", 1)
-        _options.setdefault("keepalives_count", 2)
-        _options.setdefault("tcp_user_timeout", DB_TCP_USER_TIMEOUT_MS)
-        # psycopg's threshold; only server-binding cursors ever prepare, and only credits/services/redeem.py uses one.
-        _options.setdefault("prepare_threshold", 5 if DB_PREPARED_STATEMENTS else None)
-        _options.setdefault(
+# DATABASE_POOL_MODE=transaction declares a transaction-pooling pooler (PgBouncer's pool_mode=transaction)
+# in front of DATABASE_URL: a server session then serves many clients, one transaction at a time, so the
+# app keeps nothing at session level (config/postgresql/base.py: no startup options, nothing prepared,
+# the timeouts set per transaction or per statement, server-side cursors only inside a transaction).
+DATABASE_POOL_MODE = env.str("DATABASE_POOL_MODE", default="session")
+if DATABASE_POOL_MODE not in {"session", "transaction"}:
+    raise RuntimeError("DATABASE_POOL_MODE is 'session' (a direct connection or a session pooler) or 'transaction'")
+if DATABASE_POOL_MODE == "transaction":
+    DB_PREPARED_STATEMENTS = False
+# Read replicas (streaming standbys), comma-separated URLs, read directly (no transaction pooler): GET and
+# HEAD requests read from one that has replayed the client's last write and is at most
+# DATABASE_REPLICA_MAX_LAG_SECONDS behind; everything else, and any read inside a transaction, uses the
+# primary (config/replicas.py).
+DATABASE_REPLICA_URLS = [url for url in env.list("DATABASE_REPLICA_URLS", default=[]) if url.strip()]
+DATABASE_REPLICA_MAX_LAG_SECONDS = env.float("DATABASE_REPLICA_MAX_LAG_SECONDS", default=5.0)
+
+
+def _postgres(url: str, *, pool_mode: str) -> dict:
+    """Django's settings for one PostgreSQL URL: our backend, the failure bounds, and the pool mode."""
+    db = env.db_url_config(url)
+    # Django's backend, with a health check that needs no round trip (config/postgresql/base.py).
+    db["ENGINE"] = "config.postgresql"
+    db["POOL_MODE"] = pool_mode
+    # Behind a transaction pooler, set per transaction or per statement instead (config/postgresql/base.py).
+    db["LOCAL_SETTINGS"] = {
+        "statement_timeout": DB_STATEMENT_TIMEOUT_MS,
+        "idle_in_transaction_session_timeout": DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    }
+    options = db.setdefault("OPTIONS", {})
+    options.setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
+    options.setdefault("keepalives", 1)
+    options.setdefault("keepalives_idle", 1)
+    options.setdefault("keepalives_interval", 1)
+    options.setdefault("keepalives_count", 2)
+    options.setdefault("tcp_user_timeout", DB_TCP_USER_TIMEOUT_MS)
+    # psycopg's threshold; only server-binding cursors ever prepare, and only credits/services/redeem.py uses one.
+    options.setdefault("prepare_threshold", 5 if DB_PREPARED_STATEMENTS and pool_mode == "session" else None)
+    if pool_mode == "session":
+        options.setdefault(
             "options",
             f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS} "
             f"-c idle_in_transaction_session_timeout={DB_IDLE_IN_TRANSACTION_TIMEOUT_MS}",
         )
+    return db
+
+
+_PG_SCHEMES = ("postgres://", "postgresql://", "pgsql://", "psql://", "postgis://")
+if env.str("DATABASE_URL", default="") and env.str("DATABASE_URL").startswith(_PG_SCHEMES):
+    _db = _postgres(env.str("DATABASE_URL"), pool_mode=DATABASE_POOL_MODE)
+elif env.str("DATABASE_URL", default=""):
+    _db = env.db("DATABASE_URL")
 else:
     _db = {
         "ENGINE": "django.db.backends.sqlite3",
@@ -130,6 +161,16 @@ else:
 _db["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)
 _db["CONN_HEALTH_CHECKS"] = True
 DATABASES = {"default": _db}
+for _n, _url in enumerate(DATABASE_REPLICA_URLS, start=1):
+    DATABASES[f"replica{_n}"] = {
+        **_postgres(_url, pool_mode="session"),
+        "CONN_MAX_AGE": _db["CONN_MAX_AGE"],
+        "CONN_HEALTH_CHECKS": True,
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["config.replicas.ReplicaRouter"] if DATABASE_REPLICA_URLS else []
+if DATABASE_REPLICA_URLS:
+    MIDDLEWARE.insert(1, "config.replicas.ReplicaMiddleware")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -7,7 +7,8 @@ DEBUG = False
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")
 if not env.str("DATABASE_URL", default=""):
     raise RuntimeError("production settings need DATABASE_URL (PostgreSQL)")
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+for _alias in DATABASES:
+    DATABASES[_alias]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -21,12 +21,13 @@ IDEMPOTENCY_TEST_PAUSE = (_pause_at, env.str("BL_TEST_PAUSE_PIDFILE")) if _pause
 # The pytest process itself creates and drops the test database (DROP DATABASE forces a checkpoint,
 # which on a busy machine takes longer than the production statement_timeout): give it a minute. The
 # servers the tests start (tests/servers.py sets BL_TEST_SERVER) keep the production bounds.
-if DATABASES["default"]["ENGINE"] == "config.postgresql" and not env.bool("BL_TEST_SERVER", default=False):
+_options = DATABASES["default"].get("OPTIONS", {})
+if "options" in _options and not env.bool("BL_TEST_SERVER", default=False):
     DATABASES["default"]["OPTIONS"]["options"] = DATABASES["default"]["OPTIONS"]["options"].replace(
         f"statement_timeout={DB_STATEMENT_TIMEOUT_MS}", "statement_timeout=60000"
     )
 
 # Tests need atomicity and visibility, not durability across a power cut: commits do not wait for the WAL
 # flush (the suite commits a lot: live servers, concurrency tests, flushes between TransactionTestCases).
-if DATABASES["default"]["ENGINE"] == "config.postgresql":
-    DATABASES["default"]["OPTIONS"]["options"] += " -c synchronous_commit=off"
+if "options" in _options:
+    _options["options"] += " -c synchronous_commit=off"
