@@ -45,7 +45,9 @@ class _TransactionPooled:
     needs, transaction-locally, in its own round trip (see the module's docstring)."""
 
     def _execute(self, sql, params, *ignored_wrapper_args):
-        prefix = self.db.local_settings_prefix(sql, server_cursor=isinstance(self.cursor, psycopg.ServerCursor))
+        # only a cursor bound on the client sends a simple query, which may hold several statements
+        bound_on_client = isinstance(self.cursor, psycopg.ClientCursor)
+        prefix = self.db.local_settings_prefix(sql, server_cursor=not bound_on_client)
         if not prefix:
             return super()._execute(sql, params, *ignored_wrapper_args)
         result = super()._execute(prefix + sql, params, *ignored_wrapper_args)
@@ -134,12 +136,14 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def prepared_cursor(self):
         """A cursor whose statements are prepared (credits/services/redeem.py's, on every redeem), with the same
         health check, thread check, error wrapping and query log as cursor(). Django's own cursors bind
-        on the client and never prepare."""
+        on the client and never prepare. Behind a transaction pooler nothing is prepared, and the statement
+        is bound on the client like any other, so that it can carry its timeouts in its own round trip."""
+        if self.transaction_pooled:
+            return self.cursor()
         self.close_if_health_check_failed()
         self.ensure_connection()
         with self.wrap_database_errors:
             self.validate_thread_sharing()
-            self.apply_pending_local_settings()
             raw = _PreparedCursor(self.connection)
             return _LoggedCursor(raw, self) if self.queries_logged else self.make_cursor(raw)
 
