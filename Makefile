@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run serve test lint schema check bench
+.PHONY: install run serve test lint schema check bench rehearsal
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ run: install
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The production rehearsal (README, Serving in production): its own PostgreSQL primary and replica,
+# PgBouncer and Redis on free loopback ports, the README's steps in a fresh virtualenv, two nodes.
+rehearsal: install
+	$(BIN)/pytest -p no:cacheprovider -m rehearsal tests/rehearsal
 
 lint: install
 	$(BIN)/ruff check .

@@ -268,9 +268,9 @@ def production_env(bench: Bench) -> dict[str, str]:
 class Server:
     """The production server setup: gunicorn, production settings, PostgreSQL."""
 
-    def __init__(self, bench: Bench, port: int = 8791, workers: int = 4):
+    def __init__(self, bench: Bench, port: int = 8791, workers: int = 4, extra_env: dict | None = None):
         self.port = port
-        env = production_env(bench)
+        env = {**production_env(bench), **(extra_env or {})}
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -753,6 +753,17 @@ def _times_healthz(cpu: dict, name: str) -> str | None:
     return f"{cpu[name + ':healthz']:.1f}x /healthz ({cpu['healthz']:.2f} ms)"
 
 
+def _credit_redeem_request(credits, keys, body: bytes):
+    """A random credit's redeem, with the simulated terminal's own API key."""
+
+    def credit_redeem(index, rng):
+        _, customer_id, credit_id = credits[rng.randrange(len(credits))]
+        path = f"/customers/customers/{customer_id}/credits/{credit_id}/redeem"
+        return "POST", path, body, {"X-API-KEY": keys[index][1]}
+
+    return credit_redeem
+
+
 def redeem_rows(bench: Bench) -> list[Row]:
     import json
     import random
@@ -766,10 +777,7 @@ def redeem_rows(bench: Bench) -> list[Row]:
         number, _, _ = credits[rng.randrange(len(credits))]
         return "POST", f"/v1/customers/{number}/benefits/{REDEEM_KEY}/use", None, {"X-API-KEY": keys[index][1]}
 
-    def credit_redeem(index, rng):
-        _, customer_id, credit_id = credits[rng.randrange(len(credits))]
-        path = f"/customers/customers/{customer_id}/credits/{credit_id}/redeem"
-        return "POST", path, redeem_body, {"X-API-KEY": keys[index][1]}
+    credit_redeem = _credit_redeem_request(credits, keys, redeem_body)
 
     kinds = [
         ("benefits", "benefit use", benefit_use, 204, "POST /v1/customers/{n}/benefits/{key}/use"),
@@ -947,7 +955,8 @@ def _sequential_latencies(server: Server, path: str, key: str, count: int) -> li
     return latencies
 
 
-def list_rows(bench: Bench) -> list[Row]:
+def _list_fixture(bench: Bench) -> tuple[str, str, str, str]:
+    """A coupon, a discount rule, the first customer and a reading API key: (coupon, rule, customer, key)."""
     coupon_id = bench.coupon()
     rule_id = str(uuid.uuid4())
     with bench.connect() as conn:
@@ -960,7 +969,23 @@ def list_rows(bench: Bench) -> list[Row]:
             [rule_id, ACCOUNT, LIST_EPOCH],
         )
         customer_id = conn.execute("SELECT id::text FROM customers_customer WHERE number = 1000000001").fetchone()[0]
-    key = api_key(bench, "credits:read", "read:discounts")
+    return coupon_id, rule_id, customer_id, api_key(bench, "credits:read", "read:discounts")
+
+
+def _list_paths(bench: Bench, rule_id: str, customer_id: str, size: int) -> dict[str, str]:
+    with bench.connect() as conn:
+        anchor = conn.execute(
+            "SELECT id FROM discounts_discountref WHERE rule_id = %s ORDER BY created_at, id OFFSET %s LIMIT 1",
+            [rule_id, int(size * LIST_DEPTH)],
+        ).fetchone()[0]
+    return {
+        "credits": f"/customers/customers/{customer_id}/credits",
+        "usages": f"/v1/accounts/{ACCOUNT}/discounts/rules/{rule_id}/usages?limit=10&starting_after={anchor}",
+    }
+
+
+def list_rows(bench: Bench) -> list[Row]:
+    coupon_id, rule_id, customer_id, key = _list_fixture(bench)
     lists = [
         ("credits", "GET /customers/customers/{id}/credits, first page", "credits"),
         ("usages", f"GET .../discounts/rules/{{did}}/usages?limit=10, {LIST_DEPTH:.0%} deep", "discount refs"),
@@ -974,15 +999,7 @@ def list_rows(bench: Bench) -> list[Row]:
             log(f"lists: growing credits and discount refs (with their usage refs) to {size:,} rows")
             _grow_lists(bench, coupon_id, rule_id, loaded, size)
             loaded = size
-            with bench.connect() as conn:
-                anchor = conn.execute(
-                    "SELECT id FROM discounts_discountref WHERE rule_id = %s ORDER BY created_at, id OFFSET %s LIMIT 1",
-                    [rule_id, int(size * LIST_DEPTH)],
-                ).fetchone()[0]
-            paths = {
-                "credits": f"/customers/customers/{customer_id}/credits",
-                "usages": f"/v1/accounts/{ACCOUNT}/discounts/rules/{rule_id}/usages?limit=10&starting_after={anchor}",
-            }
+            paths = _list_paths(bench, rule_id, customer_id, size)
             statements = statement_counts(
                 bench,
                 [{"name": n, "method": "GET", "path": p, "headers": {"X-API-KEY": key}} for n, p in paths.items()],
@@ -1013,6 +1030,138 @@ def list_rows(bench: Bench) -> list[Row]:
     bench.clear_credits()
     with bench.connect() as conn:
         conn.execute("TRUNCATE discounts_usageref, discounts_discountref")
+    return rows
+
+
+# --- the production topology: PgBouncer in transaction mode, a streaming replica -------------------------
+# Both start their own servers from Debian's packages (tests/rehearsal/topology.py, as the rehearsal does).
+
+
+def _timed_redeems(bench: Bench, request_for, extra_env: dict | None = None) -> tuple[int, float, list[float]]:
+    server = Server(bench, workers=REDEEM_WORKERS, extra_env=extra_env)
+    try:
+        bench.settle()
+        http_load(server, REDEEM_CLIENTS, 2, request_for, 200)
+        count, seconds, latencies, _ = http_load(server, REDEEM_CLIENTS, REDEEM_SECONDS, request_for, 200)
+    finally:
+        server.stop()
+    return count, seconds, latencies
+
+
+def pooler_rows(bench: Bench) -> list[Row]:
+    """The credit redeem over HTTP with the app connected straight to PostgreSQL, then through PgBouncer
+    in transaction pooling mode (DATABASE_POOL_MODE=transaction), then straight again: the pooled row's
+    ratio is to the mean of the two direct ones (the machine's speed drifts)."""
+    import json
+
+    from tests.rehearsal.topology import Topology
+
+    coupon_id = bench.coupon(REDEEM_KEY, multi_use=True)
+    credits = _load_redeem_credits(bench, coupon_id, REDEEM_CREDITS)
+    keys = api_keys(bench, REDEEM_CLIENTS, "credits:write")
+    body = json.dumps({}).encode()
+
+    credit_redeem = _credit_redeem_request(credits, keys, body)
+    parts = urlsplit(bench.url)
+    topology = Topology()
+    rows: list[Row] = []
+    try:
+        topology.start_pgbouncer(target_port=parts.port or 5432)
+        pooled = {
+            "DATABASE_URL": urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{topology.pgbouncer_port}")),
+            "DATABASE_POOL_MODE": "transaction",
+        }
+        what = f"POST .../credits/{{id}}/redeem (200), {REDEEM_CLIENTS} clients, gunicorn {REDEEM_WORKERS} sync workers"
+        measured = []
+        for label, env in (("direct", None), ("through PgBouncer 1.18, transaction pooling", pooled), ("direct", None)):
+            log(f"pooler: credit redeem over HTTP, {label}")
+            count, seconds, latencies = _timed_redeems(bench, credit_redeem, env)
+            log(f"    {count / seconds:,.0f} requests/s")
+            measured.append((label, count, seconds, latencies))
+        direct_rate = sum(c / s for label, c, s, _ in measured if label == "direct") / 2
+        for label, count, seconds, latencies in measured:
+            pooled_row = label != "direct"
+            rows.append(
+                Row(
+                    f"{what}, {label}",
+                    count,
+                    seconds,
+                    p50_ms=percentile(latencies, 0.50) * 1000,
+                    p99_ms=percentile(latencies, 0.99) * 1000,
+                    limit=f"direct, mean of the two runs: {direct_rate:,.0f} req/s" if pooled_row else "",
+                    ratio=f"{count / seconds / direct_rate:.1%} of direct" if pooled_row else "",
+                )
+            )
+    finally:
+        topology.stop()
+    bench.clear_credits()
+    return rows
+
+
+REPLICA_LIST_SIZE = int(os.environ.get("BENCH_REPLICA_LIST_SIZE", "10000"))
+
+
+def replica_rows(bench: Bench) -> list[Row]:
+    """p50 of the list requests of `lists` (at REPLICA_LIST_SIZE rows) with the app reading from the
+    primary only, then with DATABASE_REPLICA_URLS naming a streaming replica (pg_basebackup -R) of it:
+    a topology of its own (tests/rehearsal/topology.py), loaded the same way; the replica's committed
+    transactions are counted to show that it served the reads."""
+    from tests.rehearsal.topology import Topology
+
+    topology = Topology()
+    rows: list[Row] = []
+    try:
+        topology.start_primary()
+        topology.start_replica()
+        own = Bench(topology.primary_url)
+        own.recreate_database()
+        own.load_customers(REPLICA_LIST_SIZE)
+        coupon_id, rule_id, customer_id, key = _list_fixture(own)
+        _grow_lists(own, coupon_id, rule_id, 0, REPLICA_LIST_SIZE)
+        paths = _list_paths(own, rule_id, customer_id, REPLICA_LIST_SIZE)
+        with own.connect() as conn:
+            target = conn.execute("SELECT pg_current_wal_insert_lsn()").fetchone()[0]
+        with psycopg.connect(topology.replica_url, autocommit=True) as replica:
+            while replica.execute("SELECT pg_last_wal_replay_lsn() < %s::pg_lsn", [target]).fetchone()[0]:
+                time.sleep(0.2)
+            replica.execute("ANALYZE")  # no-op on a standby; its statistics come from the primary's
+
+            def replica_commits() -> int:
+                return replica.execute(
+                    "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+                ).fetchone()[0]
+
+            baseline: dict[str, float] = {}
+            for where, env in (("primary", None), ("replica", {"DATABASE_REPLICA_URLS": topology.replica_url})):
+                server = Server(own, extra_env=env)
+                try:
+                    for name, label in (("credits", "first page of a customer's credits"),
+                                        ("usages", f"usages page {LIST_DEPTH:.0%} deep")):  # fmt: skip
+                        before = replica_commits()
+                        started = time.perf_counter()
+                        latencies = _sequential_latencies(server, paths[name], key, LIST_REQUESTS)
+                        seconds = time.perf_counter() - started
+                        time.sleep(0.6)  # the statistics collector's flush
+                        served = replica_commits() - before
+                        p50 = percentile(latencies, 0.50) * 1000
+                        baseline.setdefault(name, p50)
+                        log(f"replica: {label} from the {where}: p50 {p50:.1f} ms; replica commits +{served}")
+                        rows.append(
+                            Row(
+                                f"GET {label}, {REPLICA_LIST_SIZE:,} rows, read from the {where} "
+                                f"(replica transactions +{served})",
+                                LIST_REQUESTS,
+                                seconds,
+                                p50_ms=p50,
+                                p99_ms=percentile(latencies, 0.99) * 1000,
+                                limit=f"p50 from the primary: {baseline[name]:.1f} ms" if where == "replica" else "",
+                                ratio=f"{p50 / baseline[name]:.2f}x" if where == "replica" else "",
+                            )
+                        )
+                finally:
+                    server.stop()
+    finally:
+        topology.stop()
     return rows
 
 
@@ -1091,6 +1240,8 @@ MEASUREMENTS = {
     "redeem": redeem_rows,
     "lists": list_rows,
     "liability": liability_rows,
+    "pooler": pooler_rows,
+    "replica": replica_rows,
 }
 
 
@@ -1108,7 +1259,7 @@ def main() -> None:
     customers = max(max(SIZES), MEMBERSHIPS)
     if "lists" in selected:
         customers = max(customers, max(LIST_SIZES))
-    if "redeem" in selected:
+    if "redeem" in selected or "pooler" in selected:
         customers = max(customers, REDEEM_CREDITS)
     log(f"loading {customers:,} customers")
     bench.load_customers(customers)

@@ -148,12 +148,13 @@ class Topology:
         self._pg_ctl(data, "start", "-l", str(self.logs / "replica.log"))
         self.clusters.append(data)
 
-    def start_pgbouncer(self) -> None:
+    def start_pgbouncer(self, target_port: int | None = None) -> None:
+        """PgBouncer in transaction mode in front of the primary (or of the server on `target_port`)."""
         directory = self._owned_dir("pgbouncer")
         (directory / "users.txt").write_text('"postgres" ""\n')
         (directory / "pgbouncer.ini").write_text(
             "[databases]\n"
-            f"* = host=127.0.0.1 port={self.primary_port}\n"
+            f"* = host=127.0.0.1 port={target_port or self.primary_port}\n"
             "[pgbouncer]\n"
             "listen_addr = 127.0.0.1\n"
             f"listen_port = {self.pgbouncer_port}\n"
