@@ -24,6 +24,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
+from tests.rehearsal.topology import Topology, free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "T00000001"
 BENCH_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/benefit_ledger_bench")
@@ -1038,7 +1040,7 @@ def list_rows(bench: Bench) -> list[Row]:
 
 
 def _timed_redeems(bench: Bench, request_for, extra_env: dict | None = None) -> tuple[int, float, list[float]]:
-    server = Server(bench, workers=REDEEM_WORKERS, extra_env=extra_env)
+    server = Server(bench, port=free_port(), workers=REDEEM_WORKERS, extra_env=extra_env)
     try:
         bench.settle()
         http_load(server, REDEEM_CLIENTS, 2, request_for, 200)
@@ -1054,8 +1056,6 @@ def pooler_rows(bench: Bench) -> list[Row]:
     ratio is to the mean of the two direct ones (the machine's speed drifts)."""
     import json
 
-    from tests.rehearsal.topology import Topology
-
     coupon_id = bench.coupon(REDEEM_KEY, multi_use=True)
     credits = _load_redeem_credits(bench, coupon_id, REDEEM_CREDITS)
     keys = api_keys(bench, REDEEM_CLIENTS, "credits:write")
@@ -1067,13 +1067,20 @@ def pooler_rows(bench: Bench) -> list[Row]:
     rows: list[Row] = []
     try:
         topology.start_pgbouncer(target_port=parts.port or 5432)
+        topology.start_redis()  # throttle counters in a Redis of its own, for both setups
+        direct = {"REDIS_URL": topology.redis_url}
         pooled = {
+            **direct,
             "DATABASE_URL": urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{topology.pgbouncer_port}")),
             "DATABASE_POOL_MODE": "transaction",
         }
         what = f"POST .../credits/{{id}}/redeem (200), {REDEEM_CLIENTS} clients, gunicorn {REDEEM_WORKERS} sync workers"
         measured = []
-        for label, env in (("direct", None), ("through PgBouncer 1.18, transaction pooling", pooled), ("direct", None)):
+        for label, env in (
+            ("direct", direct),
+            ("through PgBouncer 1.18, transaction pooling", pooled),
+            ("direct", direct),
+        ):
             log(f"pooler: credit redeem over HTTP, {label}")
             count, seconds, latencies = _timed_redeems(bench, credit_redeem, env)
             log(f"    {count / seconds:,.0f} requests/s")
@@ -1106,13 +1113,12 @@ def replica_rows(bench: Bench) -> list[Row]:
     primary only, then with DATABASE_REPLICA_URLS naming a streaming replica (pg_basebackup -R) of it:
     a topology of its own (tests/rehearsal/topology.py), loaded the same way; the replica's committed
     transactions are counted to show that it served the reads."""
-    from tests.rehearsal.topology import Topology
-
     topology = Topology()
     rows: list[Row] = []
     try:
         topology.start_primary()
         topology.start_replica()
+        topology.start_redis()  # throttle counters and the clients' write positions
         own = Bench(topology.primary_url)
         own.recreate_database()
         own.load_customers(REPLICA_LIST_SIZE)
@@ -1124,7 +1130,6 @@ def replica_rows(bench: Bench) -> list[Row]:
         with psycopg.connect(topology.replica_url, autocommit=True) as replica:
             while replica.execute("SELECT pg_last_wal_replay_lsn() < %s::pg_lsn", [target]).fetchone()[0]:
                 time.sleep(0.2)
-            replica.execute("ANALYZE")  # no-op on a standby; its statistics come from the primary's
 
             def replica_commits() -> int:
                 return replica.execute(
@@ -1132,8 +1137,12 @@ def replica_rows(bench: Bench) -> list[Row]:
                 ).fetchone()[0]
 
             baseline: dict[str, float] = {}
-            for where, env in (("primary", None), ("replica", {"DATABASE_REPLICA_URLS": topology.replica_url})):
-                server = Server(own, extra_env=env)
+            primary = {"REDIS_URL": topology.redis_url}
+            for where, env in (
+                ("primary", primary),
+                ("replica", {**primary, "DATABASE_REPLICA_URLS": topology.replica_url}),
+            ):
+                server = Server(own, port=free_port(), extra_env=env)
                 try:
                     for name, label in (("credits", "first page of a customer's credits"),
                                         ("usages", f"usages page {LIST_DEPTH:.0%} deep")):  # fmt: skip
