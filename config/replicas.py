@@ -134,9 +134,10 @@ def _choose(state: _Request) -> str:
 
 
 def read_alias() -> str:
-    """The database this request's reads use (chosen once per request)."""
+    """The database this request's reads use (chosen once per request): the primary outside a request,
+    for a request that may write, and once the request has written (its reads then see its writes)."""
     state = _state.get()
-    if state is None or not state.reads:
+    if state is None or not state.reads or state.wrote:
         return PRIMARY
     if state.alias is None:
         state.alias = _choose(state)

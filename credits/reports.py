@@ -44,9 +44,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
+from config.replicas import read_alias
 from customers.models import Account
 
 from .models import Coupon, CreditUse, CustomerCredit, LiabilityMonth, LiabilityRollup
@@ -265,7 +266,8 @@ REPORT_STATEMENT_TIMEOUT_MS = 120_000
 
 def _rows_sql(*, account: Account, zone: str, now: datetime):
     """Every month live, in one scan of the account's credits and uses (the reference for the rollup)."""
-    with transaction.atomic(), connection.cursor() as cursor:
+    alias = read_alias()
+    with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
         cursor.execute(f"SET LOCAL statement_timeout = {REPORT_STATEMENT_TIMEOUT_MS}")
         cursor.execute(LIABILITY_SQL, {"account": account.pk, "tz": zone, "now": now})
         return [(coupon_id, month, _figures(values[:8], values[8:])) for coupon_id, month, *values in cursor.fetchall()]
@@ -353,8 +355,9 @@ def _running(flows: dict[tuple, list[int]]):
 def _rows_rollup(*, account: Account, zone: str, now: datetime):
     """The closed months from the rollup as last refreshed (credits.services.liability), the rest live; all
     of it live when the account has no usable rollup yet."""
-    state = LiabilityRollup.objects.filter(account=account).first()
-    with transaction.atomic(), connection.cursor() as cursor:
+    alias = read_alias()  # a replica, in a request that may read from one (config/replicas.py)
+    state = LiabilityRollup.objects.using(alias).filter(account=account).first()
+    with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
         cursor.execute(f"SET LOCAL statement_timeout = {REPORT_STATEMENT_TIMEOUT_MS}")
         if state is None or state.zone != zone or state.closed_through is None:
             return _running(flows_between(cursor, account=account, zone=zone, now=now, lo=None, hi=None, scan=True))
@@ -363,7 +366,8 @@ def _rows_rollup(*, account: Account, zone: str, now: datetime):
         through = min(state.closed_through, date(edge.year, edge.month, 1))
         flows = {
             (coupon_id, month): list(values)
-            for coupon_id, month, *values in LiabilityMonth.objects.filter(account=account, month__lt=through)
+            for coupon_id, month, *values in LiabilityMonth.objects.using(alias)
+            .filter(account=account, month__lt=through)
             .values_list("coupon_id", "month", *FLOW_FIELDS)
             .iterator()
         }

@@ -146,8 +146,8 @@ def two_replicas(settings, monkeypatch):
     return status
 
 
-def choose(keys, *, reads=True) -> str:
-    state = replicas._Request(reads=reads, keys=keys)
+def choose(keys, *, reads=True, wrote=False) -> str:
+    state = replicas._Request(reads=reads, keys=keys, wrote=wrote)
     token = replicas._state.set(state)
     try:
         return replicas.read_alias()
@@ -164,6 +164,7 @@ def test_a_client_that_wrote_reads_only_from_a_replica_that_has_replayed_its_wri
     cache.set(replicas._CACHE_PREFIX + "writer", "0/6000")
     assert choose(["writer"]) == "default"  # no replica has it yet
     assert choose([], reads=False) == "default"  # a request that may write
+    assert choose([], wrote=True) == "default"  # a GET that wrote (the liability page's refresh) reads it back
 
 
 def test_a_lagging_or_unreachable_replica_is_skipped(two_replicas, monkeypatch):
