@@ -42,7 +42,7 @@ _PREFIXABLE = re.compile(r"\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b", re.IGNORECA
 
 class _TransactionPooled:
     """The cursor of a connection behind a transaction pooler: every statement carries the settings it
-    needs, transaction-locally, in its own round trip (see the module's docstring)."""
+    needs, transaction-locally, in the same round trip (see the module's docstring)."""
 
     def _execute(self, sql, params, *ignored_wrapper_args):
         # only a cursor bound on the client sends a simple query, which may hold several statements
