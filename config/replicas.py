@@ -193,18 +193,28 @@ def remember_write(keys: list[str]) -> None:
 
 
 class ReplicaMiddleware:
-    """Opens each request's routing state; after a request that wrote, keeps its write position."""
+    """Opens each request's routing state; after a request that wrote, keeps its write position. A read
+    request that failed (5xx) on a replica that turns out to be unreachable now (it stopped between its
+    status check and the request's query) is served again by the primary: it wrote nothing."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
-    def __call__(self, request):
-        state = _Request(reads=request.method in _READS, keys=_client_keys(request))
+    def _run(self, request, state: _Request):
         token = _state.set(state)
         try:
-            response = self.get_response(request)
+            return self.get_response(request)
         finally:
             _state.reset(token)
+
+    def __call__(self, request):
+        state = _Request(reads=request.method in _READS, keys=_client_keys(request))
+        response = self._run(request, state)
+        replica = state.alias
+        failed_on_replica = response.status_code >= 500 and replica not in (None, PRIMARY) and not state.wrote
+        if failed_on_replica and replica_status(replica, fresh=True) is None:
+            state = _Request(reads=False, keys=state.keys)  # every read on the primary this time
+            response = self._run(request, state)
         if (state.wrote or not state.reads) and response.status_code < 500:
             session = response.cookies.get(settings.SESSION_COOKIE_NAME)
             keys = state.keys + ([_hashed("session", session.value)] if session and session.value else [])

@@ -186,3 +186,36 @@ def test_an_unreachable_cache_sends_a_writer_to_the_primary(two_replicas, monkey
 
 def test_log_positions_compare_as_numbers():
     assert replicas.lsn("0/FFFFFFFF") < replicas.lsn("1/0") < replicas.lsn("1/10") < replicas.lsn("A/0")
+
+
+def test_a_read_that_failed_on_a_replica_gone_since_is_served_again_by_the_primary(two_replicas, rf):
+    from django.http import HttpResponse
+
+    served_by = []
+
+    def view(request):
+        served_by.append(replicas.read_alias())
+        if served_by[-1] == "replica1":
+            two_replicas["replica1"] = None  # the replica stops under the request
+            return HttpResponse(status=503)
+        return HttpResponse(status=200)
+
+    middleware = replicas.ReplicaMiddleware(view)
+    assert middleware(rf.get("/customers/customers")).status_code == 200
+    assert served_by == ["replica1", "default"]
+    served_by.clear()
+    assert middleware(rf.get("/customers/customers")).status_code == 200
+    assert served_by == ["replica2"]  # the next request picks a replica that answers
+
+
+def test_a_failed_read_is_not_run_again_while_its_replica_answers(two_replicas, rf):
+    from django.http import HttpResponse
+
+    calls = []
+
+    def view(request):
+        calls.append(replicas.read_alias())
+        return HttpResponse(status=500)  # the view's own failure, not the replica's
+
+    assert replicas.ReplicaMiddleware(view)(rf.get("/customers/customers")).status_code == 500
+    assert calls == ["replica1"]
