@@ -17,7 +17,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
 from config.kernel.actors import Actor
-from config.kernel.admin import ReadOnlyInline
+from config.kernel.admin import AccountZoneMixin, ReadOnlyInline
 from config.kernel.exceptions import DomainError
 from credits.admin import csv_response, iso, safe_next
 from customers.admin import CustomerPagePiece, local_time_text, money
@@ -57,7 +57,7 @@ class TopUpForm(forms.Form):
 
 
 @admin.register(BillingAccount)
-class BillingAccountAdmin(admin.ModelAdmin):
+class BillingAccountAdmin(AccountZoneMixin, admin.ModelAdmin):
     list_display = ("id", "customer", "currency", "balance_shown", "credit_min", "created_at")
     list_filter = ("account", "currency")
     list_select_related = ("customer",)

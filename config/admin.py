@@ -3,7 +3,10 @@ it. Customers, the base domain, never imports those apps; this module, at the to
 It also adds the staff report pages (/admin/reports/...) to the admin site's URLs."""
 
 from django.contrib import admin
-from django.urls import path
+from django.shortcuts import render
+from django.urls import path, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import defaults
 
 from billing.admin import CUSTOMER_PAGE as BILLING
 from credits.admin import CUSTOMER_PAGE as CREDITS
@@ -30,3 +33,16 @@ def _with_reports(get_urls):
 
 
 admin.site.get_urls = _with_reports(admin.site.get_urls)
+
+
+def permission_denied(request, exception=None):
+    """A refused admin page (a Viewer opening an action's address) as a page of the admin, saying what
+    happened, with a way back; anything else gets Django's own 403."""
+    index = reverse("admin:index")
+    if not request.path_info.startswith(index) or not getattr(request, "user", None) or not request.user.is_staff:
+        return defaults.permission_denied(request, exception)
+    back = request.headers.get("referer", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}) or back.endswith(request.path):
+        back = index
+    context = {**admin.site.each_context(request), "title": "Not allowed", "back": back}
+    return render(request, "admin/403.html", context, status=403)

@@ -11,6 +11,10 @@ from discounts.api import urls as discounts_api
 admin.site.site_header = "Benefit Ledger"
 admin.site.site_title = "Benefit Ledger"
 admin.site.index_title = "Credits, benefits, discounts and billing"
+# There is no public site to view: the header's "View site" link would lead to a 404.
+admin.site.site_url = None
+# A staff member refused a page gets it inside the admin, with a way back (config/admin.py).
+handler403 = "config.admin.permission_denied"
 
 # The families' routes are spliced in, not include()d: an include with an empty prefix is a nested resolver
 # that every request passing it walks and records as tried (what that cost is in docs/scaling.md; the vendor

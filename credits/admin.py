@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import secrets
 import uuid
 from datetime import datetime, time, timedelta
 
@@ -27,10 +28,10 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
-from config.kernel.actors import Actor
-from config.kernel.admin import ReadOnlyInline, ServiceAdmin, ServiceModelForm
+from config.kernel.actors import Actor, actor_name
+from config.kernel.admin import ReadOnlyInline, ServiceAdmin, ServiceModelForm, activate_zone_of
 from config.kernel.exceptions import DomainError
-from customers.admin import CustomerPagePiece, customer_number_query, local_time_text, money
+from customers.admin import CustomerPagePiece, HistoryRow, customer_number_query, local_time_text, money
 from customers.models import Customer, Membership, MembershipType
 
 from . import admin_bulk, selectors, services
@@ -253,6 +254,19 @@ class CreditRedeemForm(forms.Form):
     note = forms.CharField(required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}))
 
 
+class CreditBulkRedeemForm(forms.Form):
+    reference = forms.CharField(
+        max_length=255,
+        help_text="Recorded on each use, e.g. a receipt number; sending it again uses no credit twice.",
+    )
+    note = forms.CharField(required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}))
+
+
+def bulk_reference(verb: str) -> str:
+    """A fresh reference for a bulk write: what it did, when (in the active zone) and a random tail."""
+    return f"{verb}-{timezone.localtime():%Y%m%d-%H%M}-{secrets.token_hex(3)}"
+
+
 class CreditReverseForm(forms.Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), max_length=1000, help_text="Kept in the credit's history."
@@ -464,7 +478,7 @@ class CustomerCreditAdmin(ServiceAdmin):
     # Counting every credit on each page load is costly on a large ledger.
     show_full_result_count = False
     actions = ("redeem_selected", "revoke_selected")
-    revoke_template = "admin/credits/customercredit/revoke_confirmation.html"
+    bulk_confirmation_template = "admin/credits/customercredit/bulk_confirmation.html"
     action_template = "admin/credits/customercredit/credit_action.html"
     history_template = "admin/credits/customercredit/credit_history.html"
     reverse_use_template = "admin/credits/customercredit/reverse_use_confirmation.html"
@@ -567,15 +581,17 @@ class CustomerCreditAdmin(ServiceAdmin):
     def _prefilled_customer(self, request) -> Customer | None:
         """The customer named by ?customer=<uuid> (the customer page's "Issue credit" link), if any."""
         if not hasattr(request, "_credit_admin_customer"):
-            customer = None
-            try:
-                customer_id = uuid.UUID(request.GET.get("customer", ""))
-            except ValueError:
-                pass
-            else:
-                customer = Customer.objects.filter(pk=customer_id).first()
-            request._credit_admin_customer = customer
+            request._credit_admin_customer = _customer_named(request.GET.get("customer", ""))
         return request._credit_admin_customer
+
+    def add_view(self, request, form_url="", extra_context=None):
+        # The expiry is typed in the customer's account's zone: the customer the link named, or the one
+        # the form sends.
+        customer = self._prefilled_customer(request)
+        if customer is None and request.method == "POST":
+            customer = _customer_named(request.POST.get("customer", ""))
+        activate_zone_of(customer.account if customer is not None else None)
+        return super().add_view(request, form_url, extra_context)
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
@@ -624,17 +640,44 @@ class CustomerCreditAdmin(ServiceAdmin):
     def _credits_for_action(self, queryset):
         return queryset.select_related("account", "customer", "coupon")
 
-    @admin.action(description="Redeem selected credits (use each once)", permissions=["redeem"])
+    @admin.action(description="Redeem selected credits (use each once)…", permissions=["redeem"])
     def redeem_selected(self, request, queryset):
-        actor = Actor.staff(request.user)
-        self.apply_each(
+        """Ask for confirmation and a reference first (prefilled, so that a double-sent confirmation is
+        recorded once), then use each credit once through the service."""
+        credits = list(self._credits_for_action(queryset))
+        form = CreditBulkRedeemForm(
+            request.POST if "confirm" in request.POST else None, initial={"reference": bulk_reference("redeem")}
+        )
+        if form.is_bound and form.is_valid():
+            actor = Actor.staff(request.user)
+            reference, note = form.cleaned_data["reference"], form.cleaned_data["note"]
+            shown = reference.replace("%", "%%")
+            self.apply_each(
+                request,
+                credits,
+                lambda credit: services.credit_redeem(
+                    account=credit.account,
+                    customer_id=credit.customer_id,
+                    credit_id=credit.pk,
+                    reference=reference,
+                    note=note,
+                    actor=actor,
+                ),
+                done=(f"Redeemed %d credit (reference {shown})", f"Redeemed %d credits (reference {shown})"),
+                failed_message="Could not redeem",
+            )
+            return None
+        refused = {status: CustomerCredit.Status(status).label.lower() for status in CustomerCredit.Status.values}
+        del refused[CustomerCredit.Status.ACTIVE]
+        return self._bulk_confirmation(
             request,
-            self._credits_for_action(queryset),
-            lambda credit: services.credit_redeem(
-                account=credit.account, customer_id=credit.customer_id, credit_id=credit.pk, actor=actor
-            ),
-            done=("Redeemed %d credit", "Redeemed %d credits"),
-            failed_message="Could not redeem",
+            credits,
+            form,
+            refused=refused,
+            title="Redeem credits",
+            intro="Each selected credit is used once now, with your name and this reference in its history.",
+            verb="Redeem",
+            action_name="redeem_selected",
         )
 
     @admin.action(description="Revoke selected credits…", permissions=["revoke"])
@@ -660,19 +703,38 @@ class CustomerCreditAdmin(ServiceAdmin):
             return None
         # Ask for the reason first, and say up front which credits will not be revoked.
         refused = {CustomerCredit.Status.REVOKED: "already revoked", CustomerCredit.Status.REDEEMED: "redeemed"}
+        return self._bulk_confirmation(
+            request,
+            credits,
+            form,
+            refused=refused,
+            title="Revoke credits",
+            intro="A revoked credit can no longer be used, and revoking cannot be undone.",
+            verb="Revoke",
+            action_name="revoke_selected",
+        )
+
+    def _bulk_confirmation(self, request, credits, form, *, refused, title, intro, verb, action_name):
+        """The page an action on selected credits shows before it writes: each credit, which ones will not
+        be acted on and why, and the form (reason or reference)."""
         context = {
             **self.admin_site.each_context(request),
-            "title": "Revoke credits",
+            "title": title,
+            "intro": intro,
+            "verb": verb,
             "opts": self.opts,
             "form": form,
-            "rows": [(credit, credit_status_label(credit), refused.get(credit.status)) for credit in credits],
-            "revocable_count": sum(1 for credit in credits if credit.status not in refused),
+            "rows": [
+                (credit, credit_status_label(credit), refused.get(credit.status), self.expiry_local(credit))
+                for credit in credits
+            ],
+            "actionable_count": sum(1 for credit in credits if credit.status not in refused),
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "action_name": "revoke_selected",
+            "action_name": action_name,
             "media": self.media,
         }
         request.current_app = self.admin_site.name
-        return TemplateResponse(request, self.revoke_template, context)
+        return TemplateResponse(request, self.bulk_confirmation_template, context)
 
     # --- reversing a use ---
 
@@ -942,6 +1004,14 @@ class CustomerCreditAdmin(ServiceAdmin):
         return csv_response(f"credit-{credit.pk}-uses.csv", header, rows)
 
 
+def _customer_named(value: str) -> Customer | None:
+    try:
+        customer_id = uuid.UUID(value)
+    except ValueError:
+        return None
+    return Customer.objects.select_related("account").filter(pk=customer_id).first()
+
+
 def credit_action_links(request, credit: CustomerCredit, admin_site, *, back: str = "") -> list[tuple[str, str, str]]:
     """The buttons that act on one credit, each shown only to staff who may use it and only when the
     credit's status allows it: Redeem…, Revoke…, Reverse last use…"""
@@ -981,9 +1051,15 @@ class CustomerCreditInline(ReadOnlyInline):
     fk_name = "customer"
     verbose_name = "credit"
     verbose_name_plural = "credits"
-    fields = ("coupon", "status_label", "value", "uses_label", "expires", "source", "issued")
+    fields = ("credit_link", "status_label", "value", "uses_label", "expires", "source", "issued")
     readonly_fields = (*fields, "row_actions")
     show_change_link = True
+
+    @admin.display(description="credit")
+    def credit_link(self, credit):
+        """The coupon's name, opening the credit (its uses, history and actions), not the coupon."""
+        url = reverse("admin:credits_customercredit_change", args=[quote(credit.pk)], current_app=self.admin_site.name)
+        return format_html('<a class="credit-link" href="{}">{}</a>', url, credit.coupon.name)
 
     def get_queryset(self, request):
         self._request = request
@@ -1190,6 +1266,30 @@ def customer_credit_links(request, customer_id, admin_site) -> list[tuple[str, s
     return links
 
 
+def customer_credit_history(customer, admin_site) -> list[HistoryRow]:
+    """The customer's credits' history rows (issued, used, revoked, use reversed), the latest 500."""
+    events = (
+        CreditEvent.objects.filter(credit__customer=customer)
+        .select_related("credit__coupon", "user")
+        .order_by("-created_at", "-id")[:500]
+    )
+    return [
+        HistoryRow(
+            when=event.created_at,
+            what=f"Credit {event.get_action_display().lower()}",
+            subject=event.credit.coupon.name,
+            url=reverse(
+                "admin:credits_customercredit_change", args=[quote(event.credit_id)], current_app=admin_site.name
+            ),
+            actor=actor_name(event.actor, event.user),
+            detail="; ".join(
+                [event.reason] * bool(event.reason) + [f"{key}: {value}" for key, value in event.data.items()]
+            ),
+        )
+        for event in events
+    ]
+
+
 CUSTOMER_PAGE = CustomerPagePiece(
     inlines=(CustomerCreditInline,),
     panels={"benefits": customer_benefits},
@@ -1197,4 +1297,5 @@ CUSTOMER_PAGE = CustomerPagePiece(
     permissions={"grant": "credits.add_customercredit"},
     links=(customer_credit_links,),
     summaries=(customer_credit_summary,),
+    history=(customer_credit_history,),
 )

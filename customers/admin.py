@@ -27,6 +27,7 @@ from django.utils.html import format_html
 from config.kernel.actors import Actor
 from config.kernel.admin import ReadOnlyInline, ServiceAdmin, ServiceModelForm
 from config.kernel.scopes import FAMILY_SCOPES
+from config.kernel.zones import zone_named
 
 from . import services
 from .models import Account, ApiClient, Customer, Membership, MembershipType
@@ -102,10 +103,7 @@ def money(minor: int | None, currency: str | None):
 
 
 def account_zone(account: Account) -> ZoneInfo:
-    try:
-        return ZoneInfo(account.timezone)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        return ZoneInfo("UTC")
+    return zone_named(account.timezone)
 
 
 def local_time_text(moment: datetime | None, account: Account) -> str:
@@ -205,7 +203,9 @@ class CustomerPagePiece:
     - `links`: functions (request, customer_id, admin_site) -> [(label, url, css class)] for the page's
       object tools;
     - `summaries`: functions (request, customer, admin_site) -> html, shown read-only at the top of the
-      page, before any form (what the customer has, at a glance)."""
+      page, before any form (what the customer has, at a glance);
+    - `history`: functions (customer, admin_site) -> [HistoryRow], the customer's page "History" (what
+      was issued, used, revoked... for the customer, from that app's own ledger)."""
 
     inlines: tuple = ()
     panels: Mapping[str, Callable] = field(default_factory=dict)
@@ -213,6 +213,19 @@ class CustomerPagePiece:
     permissions: Mapping[str, str] = field(default_factory=dict)
     links: tuple = ()
     summaries: tuple = ()
+    history: tuple = ()
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """One line of a customer's history: when, what happened, to what (text and link), who, and why."""
+
+    when: datetime
+    what: str
+    subject: str = ""
+    url: str = ""
+    actor: str = ""
+    detail: str = ""
 
 
 @admin.register(Customer)
@@ -230,6 +243,8 @@ class CustomerAdmin(ServiceAdmin):
     panel_names: tuple[str, ...] = ()
     link_providers: tuple = ()
     summary_providers: tuple = ()
+    history_providers: tuple = ()
+    object_history_template = "admin/customers/customer/object_history.html"
 
     @classmethod
     def compose(cls, *pieces: CustomerPagePiece) -> None:
@@ -239,6 +254,7 @@ class CustomerAdmin(ServiceAdmin):
             cls.actions = (*cls.actions, *piece.actions)
             cls.link_providers = (*cls.link_providers, *piece.links)
             cls.summary_providers = (*cls.summary_providers, *piece.summaries)
+            cls.history_providers = (*cls.history_providers, *piece.history)
             for name, display in piece.panels.items():
                 setattr(cls, name, staticmethod(display))
                 cls.panel_names = (*cls.panel_names, name)
@@ -281,6 +297,19 @@ class CustomerAdmin(ServiceAdmin):
             ]
             extra_context["customer_zone"] = account_zone(customer.account).key
         return super().change_view(request, object_id, form_url, extra_context)
+
+
+    def history_view(self, request, object_id, extra_context=None):
+        """The admin's change log of the customer's own fields, and beside it what each app's ledger
+        recorded for the customer (credits issued, used, revoked...), newest first, in the account's zone."""
+        customer = self.get_object(request, unquote(object_id))
+        rows: list[HistoryRow] = []
+        if customer is not None and self.has_view_or_change_permission(request, customer):
+            for provider in self.history_providers:
+                rows.extend(provider(customer, self.admin_site))
+            rows.sort(key=lambda row: row.when, reverse=True)
+        extra_context = {**(extra_context or {}), "ledger_rows": rows}
+        return super().history_view(request, object_id, extra_context)
 
 
 def _has_perm(permission: str):

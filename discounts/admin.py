@@ -11,7 +11,7 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 
 from config.kernel.actors import Actor
-from config.kernel.admin import ReadOnlyInline, ServiceAdmin, ServiceModelForm
+from config.kernel.admin import AccountZoneMixin, ReadOnlyInline, ServiceAdmin, ServiceModelForm
 from customers.admin import CustomerPagePiece
 
 from . import services
@@ -112,7 +112,7 @@ class UsageRefInline(ReadOnlyInline):
 
 
 @admin.register(DiscountRef)
-class DiscountRefAdmin(admin.ModelAdmin):
+class DiscountRefAdmin(AccountZoneMixin, admin.ModelAdmin):
     list_display = ("rule", "customer", "given", "stamp", "used", "usage", "amount", "created_at")
     list_filter = ("rule", "given")
     list_select_related = ("rule", "customer")

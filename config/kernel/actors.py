@@ -46,3 +46,30 @@ class Actor:
     @property
     def api_client_id(self):
         return self.api_client.pk if self.api_client is not None else None
+
+
+ACTOR_KINDS = {
+    "staff": "staff",
+    "client": "API client",
+    "rule": "membership rule",
+    "bulk": "bulk grant",
+    "system": "system",
+}
+
+
+def actor_name(label: str | None, user: AbstractBaseUser | None = None) -> str:
+    """An actor as staff read it: "Ada Lovelace (staff)" or "alice (staff)" for "staff:alice", "pos-1 (API
+    client)" for "client:pos-1", "bulk grant grant-3f2a…" for a batch. The label itself stays the record."""
+    if not label:
+        return "—"
+    kind, _, name = label.partition(":")
+    if kind == "staff" and user is not None:
+        name = user.get_full_name() or user.get_username()
+    what = ACTOR_KINDS.get(kind)
+    if what is None or not name:
+        return label
+    if kind == "bulk":
+        return f"bulk grant {name}"
+    if kind == "rule":
+        return "membership credit rule"
+    return f"{name} ({what})"

@@ -4,18 +4,69 @@ delete, read-only inlines, and the per-object loop of an action."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import time
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import widgets as admin_widgets
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
-from django.db import router, transaction
+from django.db import models, router, transaction
+from django.utils import timezone
 from django.utils.translation import ngettext
 
 from config.kernel.actors import Actor
 from config.kernel.exceptions import DomainError, InvalidInput
+from config.kernel.zones import zone_named
 
 # How many objects a result message names before it summarises the rest.
 MESSAGE_NAMES_LIMIT = 10
+
+
+# --- times in the account's zone --------------------------------------------------------------------
+
+
+def activate_zone_of(account) -> None:
+    """Show and read this request's times in the account's zone (ended by the zone middleware)."""
+    if account is not None:
+        timezone.activate(zone_named(getattr(account, "timezone", None)))
+
+
+class AccountZoneMixin:
+    """A ModelAdmin whose object pages (and every view that loads the object: history, actions) show and
+    read times in the zone of the object's account."""
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        activate_zone_of(getattr(obj, "account", None))
+        return obj
+
+
+class LabelledSplitDateTime(admin_widgets.AdminSplitDateTime):
+    """The admin's date and time inputs, each with a <label> a screen reader reads, and the zone named."""
+
+    template_name = "config/widgets/split_datetime.html"
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["zone_name"] = timezone.get_current_timezone_name()
+        return context
+
+
+class LocalDateTimeField(forms.SplitDateTimeField):
+    """A date and a time typed in the account's zone (the active zone); a date alone means the end of
+    that day there (23:59:59)."""
+
+    widget = LabelledSplitDateTime
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("require_all_fields", False)
+        super().__init__(**kwargs)
+        self.fields[1].required = False
+
+    def compress(self, data_list):
+        if data_list and data_list[0] and data_list[1] in self.empty_values:
+            data_list = [data_list[0], time(23, 59, 59)]
+        return super().compress(data_list)
 
 
 class ServiceModelForm(forms.ModelForm):
@@ -91,11 +142,13 @@ class ServiceModelForm(forms.ModelForm):
         return {name: self.cleaned_data[name] for name in names if name in self.cleaned_data}
 
 
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(AccountZoneMixin, admin.ModelAdmin):
     """A ModelAdmin whose forms save through services (see ServiceModelForm). Nothing is ever deleted:
-    there is no delete service, and history must stay whole."""
+    there is no delete service, and history must stay whole. Times are typed in the account's zone; a
+    date without a time means the end of that day."""
 
     form = ServiceModelForm
+    formfield_overrides = {models.DateTimeField: {"form_class": LocalDateTimeField, "widget": LabelledSplitDateTime}}
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)

@@ -48,6 +48,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "config.api.middleware.AuthenticationMiddleware",
     "config.api.middleware.MessageMiddleware",
+    # Staff pages show and read times in the account's zone (customers/middleware.py).
+    "customers.middleware.AccountTimeZoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -181,6 +183,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
+# Dates as 2026-12-03 and times as 2026-12-03 13:05 Europe/Oslo on the staff pages (config/formats/en).
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -46,6 +46,9 @@ class SourceRow(NamedTuple):
     identifier: str
     expiry_date: str = ""
     revenue: str = ""
+    # The identifier's column when a file has several (a row's number, or its email when that is empty);
+    # empty: the grant's column.
+    column: str = ""
 
 
 @dataclass
@@ -77,22 +80,37 @@ class GrantSummary:
 
 
 def csv_rows(stream: io.TextIOBase) -> tuple[str, Iterator[SourceRow]]:
-    """Read a CSV whose header names one of customer_id, number or email, and optionally expiry_date
-    and revenue. Returns the identifier column and the rows."""
+    """Read a CSV whose header names customer_id, number or email (or several of them), and optionally
+    expiry_date and revenue. Returns the identifier column and the rows. With several identifier columns,
+    each row is found by the first of them (in that order) that it fills in: a row with an email and an
+    empty number is found by its email."""
     reader = csv.reader(stream)
     header = [name.strip() for name in next(reader, [])]
-    column = next((name for name in IDENTIFIER_COLUMNS if name in header), None)
-    if column is None:
+    present = [name for name in IDENTIFIER_COLUMNS if name in header]
+    if not present:
         raise InvalidInput.single("customers", f"The CSV header must name one of {', '.join(IDENTIFIER_COLUMNS)}.")
+    column = present[0]
     # csv.reader, not DictReader: no dict per row. A short row's missing fields read as empty.
     at = header.index(column)
     expiry_at = header.index("expiry_date") if "expiry_date" in header else None
     revenue_at = header.index("revenue") if "revenue" in header else None
+    identifiers = [(name, header.index(name)) for name in present]
+    none_of_them = " or ".join(present)
 
     def field(record: list[str], index: int | None) -> str:
         return record[index].strip() if index is not None and index < len(record) else ""
 
     def rows() -> Iterator[SourceRow]:
+        if len(identifiers) > 1:
+            for record in reader:
+                if record:
+                    name, value = next(
+                        ((name, v) for name, index in identifiers if (v := field(record, index))), (none_of_them, "")
+                    )
+                    yield SourceRow(
+                        reader.line_num, value, field(record, expiry_at), field(record, revenue_at), column=name
+                    )
+            return
         if expiry_at is None and revenue_at is None:
             for record in reader:
                 if record:
@@ -279,40 +297,54 @@ def credit_grant_bulk(
         return row_expiry, row_revenue
 
     grant_chunk = _grant_chunk_postgresql if connection.vendor == "postgresql" else _grant_chunk_orm
-    for chunk in _chunks(rows, batch_size):
-        summary.rows += len(chunk)
-        inserted, missing = grant_chunk(
-            batch=batch,
-            account=account,
-            column=column,
-            chunk=chunk,
-            now=now,
-            default_expiry_date=default_expiry_date,
-            default_revenue=default_revenue,
-            dry_run=dry_run,
-            overrides=overrides,
-            reject=reject,
-        )
-        # What the chunk wanted but did not insert: already granted by this row, or by another (a duplicate
-        # across chunks). Read after the insert committed, so a concurrent run's rows are seen too.
-        existing = bulk.existing_keys(batch, [w for w, _ in missing]) if missing else {}
-        for w, identifier in missing:
-            key = (w.customer_id,)
-            if key not in existing:
-                summary.granted += 1  # dry run: would grant
-            elif existing[key] == w.batch_row:
-                summary.already_granted += 1
-            else:
-                earlier = existing[key]
-                reject(
-                    w.batch_row,
-                    identifier,
-                    f"duplicate of row {earlier}" if earlier is not None else "already granted in this batch",
-                )
-        summary.granted += inserted
+    for whole_chunk in _chunks(rows, batch_size):
+        summary.rows += len(whole_chunk)
+        for chunk_column, chunk in _by_column(whole_chunk, column, reject):
+            _grant_part(
+                summary, batch, grant_chunk, reject,
+                account=account, column=chunk_column, chunk=chunk, now=now, default_expiry_date=default_expiry_date,
+                default_revenue=default_revenue, dry_run=dry_run, overrides=overrides,
+            )  # fmt: skip
         if on_progress:
-            on_progress(len(chunk))
+            on_progress(len(whole_chunk))
     return summary
+
+
+def _by_column(chunk: list[SourceRow], column: str, reject) -> Iterator[tuple[str, list[SourceRow]]]:
+    """The chunk as it is when its rows share the grant's column; else its rows grouped by their own
+    column (a file with both number and email), a row that fills in none of them rejected here."""
+    if all(not row.column for row in chunk):
+        yield column, chunk
+        return
+    groups: dict[str, list[SourceRow]] = {}
+    for row in chunk:
+        if not row.identifier:
+            reject(row.row, "", f"no {row.column or column}")
+        else:
+            groups.setdefault(row.column or column, []).append(row)
+    yield from groups.items()
+
+
+def _grant_part(summary: GrantSummary, batch, grant_chunk, reject, **kwargs) -> None:
+    """Grant one chunk's rows of one identifier column, and count what it did."""
+    inserted, missing = grant_chunk(batch=batch, reject=reject, **kwargs)
+    # What the chunk wanted but did not insert: already granted by this row, or by another (a duplicate
+    # across chunks). Read after the insert committed, so a concurrent run's rows are seen too.
+    existing = bulk.existing_keys(batch, [w for w, _ in missing]) if missing else {}
+    for w, identifier in missing:
+        key = (w.customer_id,)
+        if key not in existing:
+            summary.granted += 1  # dry run: would grant
+        elif existing[key] == w.batch_row:
+            summary.already_granted += 1
+        else:
+            earlier = existing[key]
+            reject(
+                w.batch_row,
+                identifier,
+                f"duplicate of row {earlier}" if earlier is not None else "already granted in this batch",
+            )
+    summary.granted += inserted
 
 
 Missing = list[tuple[bulk.Wanted, str]]

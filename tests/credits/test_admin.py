@@ -288,14 +288,18 @@ def test_revoking_several_reports_each_outcome(desk, customer, coupon, credit):
 def test_credit_desk_redeems_through_the_action_and_sees_why_a_second_redeem_fails(desk, desk_user, credit):
     action = {"action": "redeem_selected", "_selected_action": [str(credit.pk)], "index": "0"}
 
-    first = desk.post(CREDITS, action)
-    second = desk.post(CREDITS, action)
+    asked = desk.post(CREDITS, action)
+    assert asked.status_code == 200 and credit.use_records.count() == 0
+    reference = asked.context["form"]["reference"].value()
+    first = desk.post(CREDITS, {**action, "confirm": "yes", "reference": reference, "note": ""})
+    second = desk.post(CREDITS, {**action, "confirm": "yes", "reference": "R-2", "note": ""})
 
     assert first.status_code == second.status_code == 302
     credit.refresh_from_db()
     assert credit.uses == 1
     use = credit.use_records.get()
-    assert (use.used_by, use.used_by_user) == ("staff:alice", desk_user)
+    assert (use.used_by, use.used_by_user, use.reference) == ("staff:alice", desk_user, reference)
+    assert f"Redeemed 1 credit (reference {reference}): {credit}." in messages_of(first)
     assert f"Could not redeem {credit}: The credit is redeemed; only an active credit can be used." in messages_of(
         second
     )
