@@ -287,7 +287,8 @@ class CreditUse(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"use of {self.credit_id} at {self.used_at:%Y-%m-%d %H:%M}"
+        # In the zone active for the request (the account's on a staff page), named.
+        return f"use of {self.credit_id} at {timezone.localtime(self.used_at):%Y-%m-%d %H:%M %Z}"
 
 
 class CreditEvent(AppendOnlyModel):

@@ -1,0 +1,232 @@
+"""The front desk's admin pages, as the desk and a finance manager use them: times in the account's zone
+(shown and typed), bulk writes confirmed with a reference, refusals inside the admin, the customer's
+history, mixed identifier columns in a bulk grant file, and the links from the customer page."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+
+from billing import services as billing_services
+from credits import services as credit_services
+from credits.models import CustomerCredit
+from customers import services as customer_services
+from customers.models import Account
+from tests.conftest import SYSTEM, snapshot
+from tests.credits.test_admin import client_for, make_staff
+
+pytestmark = pytest.mark.django_db
+OSLO = ZoneInfo("Europe/Oslo")
+CREDITS = reverse("admin:credits_customercredit_changelist")
+
+
+@pytest.fixture
+def account(db):
+    # A second account in another zone: the page must take the zone of the account it shows, not the only one.
+    Account.objects.create(id="T00000098", name="Elsewhere", timezone="America/New_York")
+    return customer_services.account_create(
+        account_id="T00000099", name="Fjord Spa", currency="NOK", timezone_name="Europe/Oslo"
+    )
+
+
+@pytest.fixture
+def customer(account):
+    return customer_services.customer_create(
+        account=account, actor=SYSTEM, first_name="Ada", last_name="Lovelace", email="ada@example.com", card_number="42"
+    )
+
+
+@pytest.fixture
+def massage(account):
+    return credit_services.coupon_create(
+        account=account, actor=SYSTEM, name="Massage", kind="offering", offering="Massage 60", default_revenue=4500
+    )
+
+
+@pytest.fixture
+def desk(db):
+    return client_for(make_staff("alice", "Credit desk"))
+
+
+@pytest.fixture
+def viewer(db):
+    return client_for(make_staff("victor", "Viewer"))
+
+
+def issue(desk, customer, coupon, *, day="2027-01-31", at=""):
+    url = reverse("admin:credits_customercredit_add") + f"?customer={customer.pk}"
+    return desk.post(
+        url,
+        {
+            "customer": str(customer.pk),
+            "coupon": str(coupon.pk),
+            "membership": "",
+            "expiry_date_0": day,
+            "expiry_date_1": at,
+            "revenue": "",
+            "_save": "Save",
+        },
+    )
+
+
+# --- time zones ---------------------------------------------------------------------------------
+
+
+def test_a_typed_expiry_time_is_read_in_the_account_zone(desk, customer, massage):
+    response = issue(desk, customer, massage, at="23:59:59")
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    credit = CustomerCredit.objects.get()
+    assert credit.expiry_date == datetime(2027, 1, 31, 23, 59, 59, tzinfo=OSLO)
+    page = desk.get(reverse("admin:credits_customercredit_change", args=[credit.pk])).content.decode()
+    assert "2027-01-31 23:59 Europe/Oslo" in page
+
+
+def test_a_date_alone_is_the_end_of_that_day_in_the_account_zone(desk, customer, massage):
+    response = issue(desk, customer, massage, at="")
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert CustomerCredit.objects.get().expiry_date == datetime(2027, 1, 31, 23, 59, 59, tzinfo=OSLO)
+
+
+def test_the_admin_now_button_is_in_the_account_zone(desk, customer):
+    page = desk.get(reverse("admin:credits_customercredit_add") + f"?customer={customer.pk}").content.decode()
+
+    offset = int(timezone.now().astimezone(OSLO).utcoffset().total_seconds())
+    assert f'data-admin-utc-offset="{offset}"' in page
+    # Each of the split inputs has its own label, and the zone is named beside them.
+    assert '<label for="id_expiry_date_0">' in page and '<label for="id_expiry_date_1">' in page
+    assert "Europe/Oslo" in page
+
+
+DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?P<after>[^<]{0,14})")
+DJANGO_DEFAULT = re.compile(r"(Jan|Feb|March|April|May|June|July|Aug|Sept|Oct|Nov|Dec)\.? \d{1,2}, \d{4}, \d")
+
+
+def visible_text(html: str) -> str:
+    html = re.sub(r"<(script|style)\b.*?</\1>", "", html, flags=re.S)
+    html = re.sub(r"<[^>]+>", "<", html)
+    return html
+
+
+def test_every_datetime_on_the_customer_credit_and_billing_account_pages_carries_the_account_zone(
+    desk, account, customer, massage
+):
+    credit = credit_services.credit_issue(
+        customer=customer, coupon=massage, actor=SYSTEM, source="api", expiry_date=timezone.now() + timedelta(days=3)
+    )
+    credit_services.credit_redeem(account=account, customer_id=customer.pk, credit_id=credit.pk, actor=SYSTEM)
+    membership_type = customer_services.membership_type_create(account=account, name="Gold", actor=SYSTEM)
+    customer_services.membership_create(customer=customer, membership_type_id=membership_type.pk, actor=SYSTEM)
+    billing_account = billing_services.billing_account_create(account=account, org_id=customer.pk, actor=SYSTEM)
+    billing_services.billing_top_up(
+        account=account, billing_account_id=billing_account.pk, usage_id=uuid.uuid4(), amount=50, actor=SYSTEM
+    )
+    pages = {
+        "customer": reverse("admin:customers_customer_change", args=[customer.pk]),
+        "customer history": reverse("admin:customers_customer_history", args=[customer.pk]),
+        "credit": reverse("admin:credits_customercredit_change", args=[credit.pk]),
+        "credit history": reverse("admin:credits_customercredit_history", args=[credit.pk]),
+        "billing account": reverse("admin:billing_billingaccount_change", args=[billing_account.pk]),
+    }
+    for name, url in pages.items():
+        response = desk.get(url)
+        assert response.status_code == 200, name
+        text = visible_text(response.content.decode())
+        found = list(DATETIME.finditer(text))
+        assert found, f"no time on the {name} page"
+        for match in found:
+            assert match["after"].startswith(" Europe/Oslo"), f"{name}: {match[0]!r} does not name the zone"
+        assert not DJANGO_DEFAULT.search(text), f"{name}: {DJANGO_DEFAULT.search(text)[0]!r}"
+
+
+# --- bulk writes, refusals, history -------------------------------------------------------------
+
+
+def test_bulk_redeem_asks_for_confirmation_and_a_reference_before_it_writes(desk, customer, massage):
+    credits = [
+        credit_services.credit_issue(customer=customer, coupon=massage, actor=SYSTEM, source="api") for _ in range(2)
+    ]
+    action = {"action": "redeem_selected", "_selected_action": [str(c.pk) for c in credits], "index": "0"}
+    before = snapshot()
+
+    asked = desk.post(CREDITS, action)
+
+    assert asked.status_code == 200 and snapshot() == before
+    page = asked.content.decode()
+    assert 'name="reference"' in page and "Redeem 2 credits" in page
+    refused = desk.post(CREDITS, {**action, "confirm": "yes", "reference": ""})
+    assert refused.status_code == 200 and snapshot() == before
+    done = desk.post(CREDITS, {**action, "confirm": "yes", "reference": "TILL-7", "note": ""})
+    assert done.status_code == 302
+    assert sorted(c.use_records.get().reference for c in credits) == ["TILL-7", "TILL-7"]
+
+
+def test_the_header_has_no_view_site_link(desk):
+    assert "View site" not in desk.get(reverse("admin:index")).content.decode()
+
+
+def test_a_viewer_opening_an_action_address_gets_a_page_of_the_admin_with_a_way_back(viewer, customer, massage):
+    credit = credit_services.credit_issue(customer=customer, coupon=massage, actor=SYSTEM, source="api")
+    before = snapshot()
+    change = reverse("admin:credits_customercredit_change", args=[credit.pk])
+
+    for url in (
+        reverse("admin:credits_customercredit_redeem", args=[credit.pk]),
+        reverse("admin:credits_customercredit_revoke", args=[credit.pk]),
+    ):
+        response = viewer.get(url, HTTP_REFERER=f"http://testserver{change}")
+        assert response.status_code == 403
+        page = response.content.decode()
+        assert 'id="site-name"' in page and "may not do this" in page
+        assert f'href="http://testserver{change}" class="button" id="go-back"' in page
+        assert viewer.post(url, {"reason": "x"}).status_code == 403
+    assert snapshot() == before
+
+
+def test_customer_history_shows_the_credits_issued_and_revoked_for_the_customer(desk, account, customer, massage):
+    credit = credit_services.credit_issue(customer=customer, coupon=massage, actor=SYSTEM, source="api")
+    credit_services.credit_revoke(
+        account=account, customer_id=customer.pk, credit_id=credit.pk, reason="booked twice", actor=SYSTEM
+    )
+
+    page = desk.get(reverse("admin:customers_customer_history", args=[customer.pk])).content.decode()
+
+    assert "have a change history" not in page
+    assert "Credit issued" in page and "Credit revoked" in page and "booked twice" in page
+    assert reverse("admin:credits_customercredit_change", args=[credit.pk]) in page
+
+
+def test_a_bulk_grant_file_with_number_and_email_finds_a_row_by_its_email_when_the_number_is_empty(
+    desk, account, customer, massage
+):
+    other = customer_services.customer_create(account=account, actor=SYSTEM, email="bo@example.com")
+    text = f"number,email\n{customer.number},\n,bo@example.com\n,\n"
+    upload = SimpleUploadedFile("grant.csv", text.encode(), content_type="text/csv")
+
+    response = desk.post(
+        reverse("admin:credits_customercredit_bulk_grant"),
+        {"account": account.pk, "coupon": massage.pk, "customers": upload},
+    )
+
+    summary = response.context["summary"]
+    assert (summary.granted, summary.rejected) == (2, 1)
+    assert [r.reason for r in summary.rejections] == ["no number or email"]
+    assert set(CustomerCredit.objects.values_list("customer_id", flat=True)) == {customer.pk, other.pk}
+
+
+def test_the_coupon_name_in_the_customer_credit_list_opens_the_credit(desk, customer, massage):
+    credit = credit_services.credit_issue(customer=customer, coupon=massage, actor=SYSTEM, source="api")
+
+    page = desk.get(reverse("admin:customers_customer_change", args=[customer.pk])).content.decode()
+
+    credit_url = reverse("admin:credits_customercredit_change", args=[credit.pk])
+    assert f'<a class="credit-link" href="{credit_url}">Massage</a>' in page
+    assert reverse("admin:credits_coupon_change", args=[massage.pk]) not in page
