@@ -13,8 +13,9 @@ import csv
 import shutil
 import tempfile
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
@@ -279,4 +280,72 @@ class StaffInBrowser(StaticLiveServerTestCase):
             self.open("/admin/reports/liability/")
             assert "Totals reconcile." in self.by_css("#reconciles").text
             assert self.all_css("#report-csv")
+        with self.step("refused-inside-the-admin"):
+            self.open(f"/admin/credits/customercredit/{self.massage_credit.pk}/redeem/")
+            assert "may not do this" in self.by_css("#content-main").text
+            assert self.by_css("#site-name") and not self.all_css("#user-tools a[href='/']")
+            self.by_css("#go-back").click()
+            self.wait_until(lambda browser: browser.current_url.endswith("/admin/"), "Go back did not lead back")
         assert CreditUse.objects.count() == 0
+
+    # --- the desk's time zone, and the tablet width ---
+
+    def test_desk_types_an_expiry_in_the_account_zone_and_now_is_the_account_time(self):
+        from selenium.webdriver.support.ui import Select
+
+        with self.step("sign-in"):
+            self.sign_in("desk")
+        with self.step("issue-with-a-typed-time"):
+            self.open(f"/admin/customers/customer/{self.customer.pk}/change/")
+            self.by_xpath("//ul[@class='object-tools']//a[normalize-space()='Issue credit']").click()
+            Select(self.by_css("#id_coupon")).select_by_visible_text("Massage")
+            self.by_css("#id_expiry_date_0").send_keys("2027-01-31")
+            self.by_css("#id_expiry_date_1").send_keys("23:59:59")
+            self.submit("input[name=_save]")
+            assert "2027-01-31 23:59 Europe/Oslo" in self.by_css("#content-main").text
+            issued = CustomerCredit.objects.exclude(pk__in=[self.gift_credit.pk, self.massage_credit.pk]).get()
+            assert issued.expiry_date == datetime(2027, 1, 31, 23, 59, 59, tzinfo=ZoneInfo("Europe/Oslo"))
+        with self.step("now-button"):
+            self.open(f"/admin/credits/customercredit/add/?customer={self.customer.pk}")
+            self.by_xpath("//label[@for='id_expiry_date_1']")
+            self.by_xpath(
+                "//input[@id='id_expiry_date_1']/following-sibling::span[contains(@class,'datetimeshortcuts')]"
+                "/a[normalize-space()='Now']"
+            ).click()
+            typed = self.by_css("#id_expiry_date_1").get_attribute("value")
+            oslo = timezone.now().astimezone(ZoneInfo("Europe/Oslo"))
+            allowed = {f"{(oslo + timedelta(minutes=m)):%H:%M}" for m in (-1, 0, 1)}
+            assert typed[:5] in allowed, (typed, allowed)
+
+    def test_desk_at_tablet_width_reaches_redeem_and_revoke(self):
+        self.browser.set_window_size(390, 844)
+        try:
+            with self.step("sign-in"):
+                self.sign_in("desk")
+            with self.step("buttons-inside-the-viewport"):
+                self.open(f"/admin/customers/customer/{self.customer.pk}/change/")
+                width = self.browser.execute_script("return document.documentElement.clientWidth")
+                buttons = self.all_css(".inline-group a.redeem, .inline-group a.revoke")
+                assert len(buttons) >= 3
+                # Across, as the page opens (no sideways scrolling of the page or of a table); down, the
+                # desk scrolls.
+                for button in buttons:
+                    left, right = self.browser.execute_script(
+                        "const r = arguments[0].getBoundingClientRect(); return [r.left, r.right]", button
+                    )
+                    assert left >= 0 and right <= width, (button.text, left, right, width)
+                # Revoke does not look like Redeem.
+                redeem, revoke = self.by_css(".inline-group a.redeem"), self.by_css(".inline-group a.revoke")
+                assert redeem.value_of_css_property("background-color") != revoke.value_of_css_property(
+                    "background-color"
+                )
+            with self.step("redeem-at-tablet-width"):
+                self.by_css(".inline-group a.redeem").click()
+                self.submit("#credit-action-form input[type=submit]")
+                assert "Redeemed" in self.messages()
+                region = self.by_css("#messages-region")
+                assert region.get_attribute("role") == "status" and region.get_attribute("aria-live") == "polite"
+                focused = self.browser.execute_script("return document.activeElement.className")
+                assert "messagelist" in focused
+        finally:
+            self.browser.set_window_size(1400, 1000)
