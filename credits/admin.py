@@ -18,7 +18,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IS_POPUP_VAR, IncorrectLookupParameters
 from django.contrib.admin.utils import quote, unquote
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
@@ -31,7 +31,16 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from config.kernel.actors import Actor, actor_name
 from config.kernel.admin import ReadOnlyInline, ServiceAdmin, ServiceModelForm, activate_zone_of
 from config.kernel.exceptions import DomainError
-from customers.admin import CustomerPagePiece, HistoryRow, customer_number_query, local_time_text, money
+from customers.admin import (
+    CustomerPagePiece,
+    HistoryRow,
+    MoneyField,
+    customer_number_query,
+    from_minor,
+    local_time_text,
+    money,
+    to_minor,
+)
 from customers.models import Customer, Membership, MembershipType
 
 from . import admin_bulk, selectors, services
@@ -92,14 +101,39 @@ def safe_next(request, default: str) -> str:
 
 
 class CouponForm(ServiceModelForm):
+    value = MoneyField(required=False, help_text="Monetary coupons only: the amount, e.g. 200.00.")
+    default_revenue = MoneyField(
+        initial=0, help_text="In the account's currency, e.g. 450.00: recognised when a credit of this coupon is used."
+    )
+
     class Meta:
         model = Coupon
         fields = ("account", *services.COUPON_FIELDS)
         help_texts = {
             "currency": "Monetary coupons only; leave empty for the account's currency.",
             "max_uses": "Multi-use coupons only; leave empty for unlimited uses.",
-            "default_revenue": "Minor units, recognised when a credit of this coupon is used.",
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        coupon = self.instance
+        if not coupon._state.adding:
+            self.initial["value"] = from_minor(coupon.value, coupon.currency or coupon.account.currency)
+            self.initial["default_revenue"] = from_minor(coupon.default_revenue, coupon.account.currency)
+
+    def clean(self):
+        data = super().clean()
+        account = data.get("account") or (None if self.instance._state.adding else self.instance.account)
+        if account is None:
+            return data
+        currencies = {"value": data.get("currency") or account.currency, "default_revenue": account.currency}
+        for name, currency in currencies.items():
+            if data.get(name) is not None:
+                try:
+                    data[name] = to_minor(data[name], currency)
+                except ValidationError as exc:
+                    self.add_error(name, exc)
+        return data
 
     def perform(self, actor: Actor) -> Coupon:
         if self.instance._state.adding:
@@ -212,8 +246,8 @@ class MembershipCreditRuleAdmin(ServiceAdmin):
 
 
 class CreditIssueForm(ServiceModelForm):
-    revenue = forms.IntegerField(
-        required=False, min_value=0, help_text="Minor units. Leave empty for the coupon's default revenue."
+    revenue = MoneyField(
+        required=False, help_text="In the account's currency, e.g. 450.00. Leave empty for the coupon's default."
     )
 
     class Meta:
@@ -223,6 +257,15 @@ class CreditIssueForm(ServiceModelForm):
             "expiry_date": "Leave empty for the coupon's validity (or no expiry if the coupon has none).",
             "membership": "Optional: the membership this credit belongs to.",
         }
+
+    def clean(self):
+        data = super().clean()
+        if data.get("revenue") is not None and data.get("customer") is not None:
+            try:
+                data["revenue"] = to_minor(data["revenue"], data["customer"].account.currency)
+            except ValidationError as exc:
+                self.add_error("revenue", exc)
+        return data
 
     def perform(self, actor: Actor) -> CustomerCredit:
         data = self.cleaned_data

@@ -12,9 +12,11 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 
 from config.kernel.exceptions import DomainError, InvalidInput
+from customers.admin import MoneyField, to_minor
 from customers.models import Account
 
 from . import validation
@@ -38,7 +40,7 @@ class BulkGrantForm(forms.Form):
         help_text="A date (YYYY-MM-DD): the credits expire at the end of that day (23:59:59) in the account's "
         "time zone, as an expiry_date in the CSV does. Default: from the coupon's validity.",
     )
-    revenue = forms.IntegerField(required=False, min_value=0, help_text="Minor units. Default: the coupon's.")
+    revenue = MoneyField(required=False, help_text="In the account's currency, e.g. 450.00. Default: the coupon's.")
     batch_key = forms.CharField(
         required=False,
         max_length=100,
@@ -64,6 +66,11 @@ class BulkGrantForm(forms.Form):
             if coupon and data.get("account") and coupon.account_id != data["account"].pk:
                 self.add_error("coupon", "Choose a coupon of the account.")
         account = data.get("account") or getattr(self, "account", None) or (coupon.account if coupon else None)
+        if data.get("revenue") is not None and account is not None:
+            try:
+                data["revenue"] = to_minor(data["revenue"], account.currency)
+            except ValidationError as exc:
+                self.add_error("revenue", exc)
         if data.get("expiry_date") and account is not None:
             data["expiry_at"] = end_of_day(data["expiry_date"], account)
             problem = validation.expiry_date_error(data["expiry_at"])

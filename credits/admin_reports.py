@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from customers.admin import money_text
+from customers.admin import currency_digits, money_text
 from customers.models import Account
 
 from . import reports
@@ -63,6 +63,7 @@ def liability_view(request, admin_site: AdminSite):
         context["chart"] = {
             "labels": [m.strftime("%Y-%m") for m in report.months],
             "currency": currency,
+            "digits": currency_digits(currency) or 0,
             "series": {c: [f.value[c] for f in report.monthly] for c in COLUMNS},
         }
     request.current_app = admin_site.name

@@ -12,8 +12,10 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel.numbers import format_currency, format_decimal, get_currency_precision
 from django import forms
 from django.contrib import admin
 from django.contrib.admin import widgets as admin_widgets
@@ -46,60 +48,72 @@ def customer_number_query(search_term: str, lookup: str) -> dict | None:
 
 # --- money and time as people read them ----------------------------------------------------------
 
-# ISO 4217 currencies whose minor unit is not 1/100 (the rest: two decimals). A code that is not a
-# currency (billing's "VC", virtual credits) is shown as a whole number.
-MINOR_DIGITS = {
-    "BIF": 0,
-    "CLP": 0,
-    "DJF": 0,
-    "GNF": 0,
-    "ISK": 0,
-    "JPY": 0,
-    "KMF": 0,
-    "KRW": 0,
-    "PYG": 0,
-    "RWF": 0,
-    "UGX": 0,
-    "VND": 0,
-    "VUV": 0,
-    "XAF": 0,
-    "XOF": 0,
-    "XPF": 0,
-    "BHD": 3,
-    "IQD": 3,
-    "JOD": 3,
-    "KWD": 3,
-    "LYD": 3,
-    "OMR": 3,
-    "TND": 3,
-}
+MONEY_LOCALE = "en"
+
+# A code that is not a currency (billing's "VC", virtual credits) is shown as a whole number.
 NOT_MONEY = {"VC"}
 
 
-def money_text(minor: int | None, currency: str | None) -> str:
-    """`NOK 200.00` for 20000 minor units of NOK; a plain number for a code that is not money."""
-    if minor is None:
-        return "—"
+def currency_digits(currency: str | None) -> int | None:
+    """How many digits a currency's minor unit has (2 for NOK, 0 for JPY, 3 for KWD, from babel's CLDR
+    data); None for a code that is not money."""
     code = (currency or "").upper()
     if not code or code in NOT_MONEY or len(code) != 3:
-        return f"{minor:,} {code}".strip().replace(",", " ")
-    digits = MINOR_DIGITS.get(code, 2)
-    sign = "-" if minor < 0 else ""
-    whole, part = divmod(abs(minor), 10**digits)
-    amount = f"{whole:,}".replace(",", " ") + (f".{part:0{digits}d}" if digits else "")
-    return f"{code} {sign}{amount}"
+        return None
+    return get_currency_precision(code)
+
+
+def money_text(minor: int | None, currency: str | None) -> str:
+    """`NOK 200.00` for 20000 minor units of NOK (babel formats it); a plain number for a code that is
+    not money."""
+    if minor is None:
+        return "—"
+    digits = currency_digits(currency)
+    if digits is None:
+        return f"{format_decimal(minor, locale=MONEY_LOCALE)} {(currency or '').upper()}".strip()
+    amount = Decimal(minor).scaleb(-digits)
+    return format_currency(amount, currency.upper(), format="¤¤ #,##0.00", locale=MONEY_LOCALE, currency_digits=True)
 
 
 def money(minor: int | None, currency: str | None):
-    """The amount as people read it, with the stored minor units underneath (title and a small line)."""
+    """The amount as people read it, in the currency (minor units only in CSV columns named so)."""
     if minor is None:
         return "—"
-    return format_html(
-        '<span class="money" title="{} minor units">{}</span><br><small class="minor">{} minor units</small>',
-        minor,
-        money_text(minor, currency),
-        minor,
-    )
+    return format_html('<span class="money">{}</span>', money_text(minor, currency))
+
+
+def to_minor(amount: Decimal, currency: str | None) -> int:
+    """An amount typed in the currency (200.50 NOK) as minor units (20050); ValidationError when it has
+    more decimals than the currency has."""
+    digits = currency_digits(currency)
+    if digits is None:
+        digits = 0
+    minor = amount.scaleb(digits)
+    if minor != minor.to_integral_value():
+        raise ValidationError(
+            f"{currency} has {digits} decimal{'s' if digits != 1 else ''}." if digits else f"{currency}: whole numbers."
+        )
+    return int(minor)
+
+
+def from_minor(minor: int | None, currency: str | None) -> Decimal | None:
+    if minor is None:
+        return None
+    digits = currency_digits(currency) or 0
+    return Decimal(minor).scaleb(-digits)
+
+
+class MoneyField(forms.DecimalField):
+    """An amount typed in currency units (e.g. 200.50); the form turns it into minor units with to_minor
+    once it knows the currency."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", 0)
+        kwargs.setdefault("decimal_places", 3)
+        kwargs.setdefault("max_digits", 22)
+        super().__init__(**kwargs)
+        self.widget.attrs.setdefault("step", "0.01")
+        self.widget.attrs.setdefault("inputmode", "decimal")
 
 
 def account_zone(account: Account) -> ZoneInfo:

@@ -150,7 +150,7 @@ def action_names(response):
 
 @pytest.mark.django_db
 def test_credit_desk_issues_a_credit_through_the_add_form(desk, desk_user, customer, coupon):
-    response = desk.post(ISSUE, issue_form(customer, coupon, revenue="3000"))
+    response = desk.post(ISSUE, issue_form(customer, coupon, revenue="30.00"))
 
     credit = CustomerCredit.objects.get(customer=customer)
     assert response.status_code == 302
@@ -504,13 +504,13 @@ def test_monetary_coupon_without_value_is_a_form_error_not_a_500(root, account):
 
 @pytest.mark.django_db
 def test_coupon_is_created_and_edited_through_the_services(root, account):
-    response = root.post(reverse("admin:credits_coupon_add"), coupon_form(account, value="50000"))
+    response = root.post(reverse("admin:credits_coupon_add"), coupon_form(account, value="500.00"))
 
     assert response.status_code == 302
     coupon = Coupon.objects.get(name="Gift card")
     assert (coupon.value, coupon.currency) == (50000, "NOK")
 
-    edit = coupon_form(account, value="50000", currency="NOK", max_uses="2")
+    edit = coupon_form(account, value="500.00", currency="NOK", max_uses="2")
     del edit["account"]
     response = root.post(change_url(coupon), edit)
 

@@ -87,7 +87,7 @@ def test_grant_to_selected_customers_action(account, coupon, people):
             "_selected_action": selected,
             "apply": "1",
             "coupon": coupon.pk,
-            "revenue": "100",
+            "revenue": "1.00",
         },
     )
     assert done.status_code == 200 and done.context["summary"].granted == 2

@@ -89,9 +89,10 @@ def issue(customer, coupon, **values):
 
 def test_money_text():
     assert money_text(20000, "NOK") == "NOK 200.00"
-    assert money_text(-5, "NOK") == "NOK -0.05"
-    assert money_text(1234567, "JPY") == "JPY 1 234 567"
-    assert money_text(1500, "VC") == "1 500 VC"
+    assert money_text(-5, "NOK") == "-NOK 0.05"
+    assert money_text(1234567, "JPY") == "JPY 1,234,567"
+    assert money_text(1234, "KWD") == "KWD 1.234"
+    assert money_text(1500, "VC") == "1,500 VC"
 
 
 def test_summary_shows_value_benefits_and_expiry_read_only_for_both_groups(desk, viewer, customer, gift, massage):
@@ -106,7 +107,7 @@ def test_summary_shows_value_benefits_and_expiry_read_only_for_both_groups(desk,
         page = client.get(url).content.decode()
         summary = page[page.index('id="customer-summary"') : page.index("</form>") if False else None]
         assert "NOK 200.00" in summary
-        assert "20000 minor units" in summary
+        assert "minor units" not in summary
         assert "massage" in summary
         assert "Europe/Oslo" in summary
         assert 'id="summary-closed"' in summary

@@ -230,3 +230,22 @@ def test_the_coupon_name_in_the_customer_credit_list_opens_the_credit(desk, cust
     credit_url = reverse("admin:credits_customercredit_change", args=[credit.pk])
     assert f'<a class="credit-link" href="{credit_url}">Massage</a>' in page
     assert reverse("admin:credits_coupon_change", args=[massage.pk]) not in page
+
+
+# --- money in currency units --------------------------------------------------------------------
+
+
+def test_revenue_is_typed_in_currency_units_and_shown_without_minor_units(desk, customer, massage):
+    url = reverse("admin:credits_customercredit_add") + f"?customer={customer.pk}"
+    form = {"customer": str(customer.pk), "coupon": str(massage.pk), "membership": "", "expiry_date_0": "",
+            "expiry_date_1": "", "_save": "Save"}  # fmt: skip
+
+    too_fine = desk.post(url, {**form, "revenue": "45.505"})
+    assert too_fine.status_code == 200 and not CustomerCredit.objects.exists()
+    assert too_fine.context["adminform"].form.errors["revenue"] == ["NOK has 2 decimals."]
+    assert desk.post(url, {**form, "revenue": "45.50"}).status_code == 302
+
+    credit = CustomerCredit.objects.get()
+    assert credit.revenue == 4550
+    page = desk.get(reverse("admin:credits_customercredit_change", args=[credit.pk])).content.decode()
+    assert "NOK 45.50" in page and "minor units" not in page
