@@ -1101,8 +1101,7 @@ class CustomerCreditInline(ReadOnlyInline):
     @admin.display(description="credit")
     def credit_link(self, credit):
         """The coupon's name, opening the credit (its uses, history and actions), not the coupon."""
-        url = reverse("admin:credits_customercredit_change", args=[quote(credit.pk)], current_app=self.admin_site.name)
-        return format_html('<a class="credit-link" href="{}">{}</a>', url, credit.coupon.name)
+        return credit_link(credit, self.admin_site)
 
     def get_queryset(self, request):
         self._request = request
@@ -1162,26 +1161,12 @@ class CustomerCreditInline(ReadOnlyInline):
 
 
 def customer_credit_summary(request, customer, admin_site):
-    """What the customer has: remaining monetary value, uses left per benefit key, the next expiry, and
-    the credits themselves (active first; redeemed, expired and revoked folded away)."""
+    """What the customer holds, every kind of credit counted: the remaining value (the active credits'
+    revenue still to be recognised), the money left on vouchers, the uses left of each service, the credit
+    that expires next, uses left per benefit key, and the credits themselves (active first; redeemed,
+    expired and revoked folded away)."""
     account = customer.account
-    now = timezone.now()
-    credits = list(
-        CustomerCredit.objects.filter(customer=customer).select_related("coupon").order_by("expiry_date", "-created_at")
-    )
-    for credit in credits:
-        credit.account = account
-    active = [c for c in credits if c.status_at(now) == CustomerCredit.Status.ACTIVE]
-    closed = [c for c in credits if c.status_at(now) != CustomerCredit.Status.ACTIVE]
-    remaining: dict[str, int] = {}
-    for credit in active:
-        if credit.coupon.kind == Coupon.Kind.MONETARY:
-            limit = credit.use_limit
-            left = credit.coupon.value if limit is None else credit.coupon.value * (limit - credit.uses) // limit
-            currency = credit.coupon.currency or account.currency
-            remaining[currency] = remaining.get(currency, 0) + left
-    remaining.setdefault(account.currency, 0)
-    next_expiry = min((c.expiry_date for c in active if c.expiry_date), default=None)
+    holdings = selectors.holdings_of(customer=customer)
     benefits = selectors.benefits_of(customer=customer)
 
     def credit_rows(items):
@@ -1189,26 +1174,36 @@ def customer_credit_summary(request, customer, admin_site):
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
-                (c.coupon.name, credit_status_label(c), credit_uses_label(c),
-                 local_time_text(c.expiry_date, account) if c.expiry_date else "never")
-                for c in items
+                (credit_link(credit, admin_site), credit_status_label(credit), credit_uses_label(credit),
+                 local_time_text(credit.expiry_date, account) if credit.expiry_date else "never")
+                for credit in items
             ),
         )  # fmt: skip
 
     table = (
-        "<table><thead><tr><th>coupon</th><th>status</th><th>uses</th><th>expires</th></tr></thead>"
+        "<table><thead><tr><th>credit</th><th>status</th><th>uses</th><th>expires</th></tr></thead>"
         "<tbody>{}</tbody></table>"
     )
+    parts = [
+        *(format_html("{} left to spend on vouchers", money(minor, currency))
+          for currency, minor in sorted(holdings.vouchers.items())),
+        *(format_html("{}: {}", name, "unlimited uses" if left is None else f"{left} use{'s' if left != 1 else ''}")
+          for name, left in sorted(holdings.services.items())),
+    ]  # fmt: skip
+    next_credit = holdings.next_expiring
     return format_html(
         '<div class="summary-credits">'
-        '<h3>Remaining value</h3><p class="big" id="summary-remaining">{}</p>'
-        '<h3>Next expiry</h3><p id="summary-next-expiry">{}</p>'
+        '<h3>Remaining value (every active credit, at its revenue)</h3><p class="big" id="summary-remaining">{}</p>'
+        '<p id="summary-holdings">{}</p>'
+        '<h3>Next to expire</h3><p id="summary-next-expiry">{}</p>'
         '<h3>Uses left per benefit</h3>{}'
         '<h3>Active credits ({})</h3>{}'
         '<details id="summary-closed"><summary>Redeemed, expired and revoked credits ({})</summary>{}</details>'
         "</div>",
-        format_html_join(", ", "{}", ((money(minor, currency),) for currency, minor in sorted(remaining.items()))),
-        local_time_text(next_expiry, account) if next_expiry else "none",
+        money(holdings.remaining, account.currency),
+        format_html_join(" · ", "{}", ((part,) for part in parts)) if parts else "No active credits.",
+        format_html("{} on {}", credit_link(next_credit, admin_site), local_time_text(next_credit.expiry_date, account))
+        if next_credit else "nothing expires",
         format_html(
             '<table id="summary-benefits"><thead><tr><th>benefit</th><th>usable now</th><th>uses left</th></tr></thead>'
             "<tbody>{}</tbody></table>",
@@ -1222,11 +1217,16 @@ def customer_credit_summary(request, customer, admin_site):
                 ),
             ),
         ) if benefits else format_html("<p>{}</p>", "none"),
-        len(active),
-        format_html(table, credit_rows(active)) if active else format_html("<p>{}</p>", "none"),
-        len(closed),
-        format_html(table, credit_rows(closed)) if closed else format_html("<p>{}</p>", "none"),
+        len(holdings.active),
+        format_html(table, credit_rows(holdings.active)) if holdings.active else format_html("<p>{}</p>", "none"),
+        len(holdings.closed),
+        format_html(table, credit_rows(holdings.closed)) if holdings.closed else format_html("<p>{}</p>", "none"),
     )  # fmt: skip
+
+
+def credit_link(credit: CustomerCredit, admin_site):
+    url = reverse("admin:credits_customercredit_change", args=[quote(credit.pk)], current_app=admin_site.name)
+    return format_html('<a class="credit-link" href="{}">{}</a>', url, credit.coupon.name)
 
 
 @admin.display(description="benefits")

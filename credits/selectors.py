@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime
+
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -96,3 +99,48 @@ def benefits_of(*, customer: Customer, keys: list[str] | None = None) -> list[di
             )
     ordered = keys if keys is not None else sorted(summary)
     return [{"key": key, **summary.get(key, {"valid": False, "uses_left": 0})} for key in ordered]
+
+
+@dataclass
+class HoldingSummary:
+    """What a customer holds now, every kind of credit counted: `remaining` is the revenue still to be
+    recognised on the active credits (what they are worth to the business, in the account's currency);
+    `vouchers` the money left to spend on monetary credits, per currency; `services` each offering with
+    its uses left (None: unlimited); `next_expiring` the active credit that expires first."""
+
+    active: list[CustomerCredit]
+    closed: list[CustomerCredit]
+    remaining: int = 0
+    vouchers: dict[str, int] = field(default_factory=dict)
+    services: dict[str, int | None] = field(default_factory=dict)
+    next_expiring: CustomerCredit | None = None
+
+
+def holdings_of(*, customer: Customer, now: datetime | None = None) -> HoldingSummary:
+    now = now or timezone.now()
+    account = customer.account
+    credits = list(
+        CustomerCredit.objects.filter(customer=customer).select_related("coupon").order_by("expiry_date", "-created_at")
+    )
+    summary = HoldingSummary(active=[], closed=[])
+    for credit in credits:
+        credit.account = account
+        (summary.active if credit.status_at(now) == CustomerCredit.Status.ACTIVE else summary.closed).append(credit)
+    for credit in summary.active:
+        summary.remaining += credit.revenue - credit.revenue_recognised
+        limit = credit.use_limit
+        left = None if limit is None else limit - credit.uses
+        coupon = credit.coupon
+        if coupon.kind == Coupon.Kind.MONETARY:
+            value = coupon.value if limit is None else coupon.value * left // limit
+            currency = coupon.currency or account.currency
+            summary.vouchers[currency] = summary.vouchers.get(currency, 0) + value
+        else:
+            name = coupon.offering or coupon.name
+            known = summary.services.get(name, 0)
+            summary.services[name] = None if left is None or known is None else known + left
+        if credit.expiry_date and (
+            summary.next_expiring is None or credit.expiry_date < summary.next_expiring.expiry_date
+        ):
+            summary.next_expiring = credit
+    return summary

@@ -249,3 +249,28 @@ def test_revenue_is_typed_in_currency_units_and_shown_without_minor_units(desk, 
     assert credit.revenue == 4550
     page = desk.get(reverse("admin:credits_customercredit_change", args=[credit.pk])).content.decode()
     assert "NOK 45.50" in page and "minor units" not in page
+
+
+def test_the_summary_counts_every_kind_of_credit_and_names_the_one_that_expires_next(
+    desk, account, customer, massage
+):
+    sauna = credit_services.coupon_create(
+        account=account, actor=SYSTEM, name="Sauna 10-pack", kind="offering", offering="Sauna",
+        multi_use=True, max_uses=10, default_revenue=10000,
+    )  # fmt: skip
+    credit_services.credit_issue(customer=customer, coupon=massage, actor=SYSTEM, source="api")
+    pack = credit_services.credit_issue(
+        customer=customer, coupon=sauna, actor=SYSTEM, source="api", expiry_date=timezone.now() + timedelta(days=5)
+    )
+    for _ in range(2):
+        credit_services.credit_redeem(account=account, customer_id=customer.pk, credit_id=pack.pk, actor=SYSTEM)
+
+    page = desk.get(reverse("admin:customers_customer_change", args=[customer.pk])).content.decode()
+
+    remaining = page[page.index('id="summary-remaining"') :]
+    assert remaining.startswith('id="summary-remaining"><span class="money">NOK 125.00</span>')
+    holdings = page[page.index('id="summary-holdings"') : page.index("</p>", page.index('id="summary-holdings"'))]
+    assert "Massage 60: 1 use" in holdings and "Sauna: 8 uses" in holdings
+    next_expiry = page[page.index('id="summary-next-expiry"') :]
+    pack_url = reverse("admin:credits_customercredit_change", args=[pack.pk])
+    assert next_expiry.startswith(f'id="summary-next-expiry"><a class="credit-link" href="{pack_url}">Sauna 10-pack</a>')
