@@ -16,7 +16,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
-from config.kernel.actors import Actor
+from config.kernel.actors import Actor, actor_name
 from config.kernel.admin import AccountZoneMixin, ReadOnlyInline
 from config.kernel.exceptions import DomainError
 from credits.admin import csv_response, iso, safe_next
@@ -26,12 +26,25 @@ from customers.models import Customer
 from . import services
 from .models import BillingAccount, BillingTransaction
 
+# How staff name a transaction's source (the API's codes stay in the CSV).
+SOURCE_NAMES = {"system.awarded": "top-up", "system.buy": "purchase"}
+
 
 class TransactionInline(ReadOnlyInline):
     model = BillingTransaction
     fk_name = "billing_account"
-    fields = ("created_at", "type", "amount", "source", "description", "usage_id", "created_by")
+    fields = ("created_at", "type", "amount", "source_name", "description", "usage_id", "created_by_name")
     readonly_fields = fields
+
+    @admin.display(description="source")
+    def source_name(self, transaction):
+        if transaction.source.startswith("system.revert."):
+            return f"reversal of {SOURCE_NAMES.get(transaction.source[14:], transaction.source[14:])}"
+        return SOURCE_NAMES.get(transaction.source, transaction.source)
+
+    @admin.display(description="by")
+    def created_by_name(self, transaction):
+        return actor_name(transaction.created_by)
     ordering = ("-created_at", "-id")
     max_num = 0
     show_change_link = False
@@ -295,7 +308,15 @@ def customer_billing_summary(request, customer, admin_site):
             button = format_html('<a class="button top-up" href="{}?{}">Top up…</a>', url, urlencode({"next": back}))
         rows.append(
             (
-                str(billing_account.pk)[:8],
+                format_html(
+                    '<a href="{}">{}</a>',
+                    reverse(
+                        "admin:billing_billingaccount_change",
+                        args=[quote(billing_account.pk)],
+                        current_app=admin_site.name,
+                    ),
+                    f"{billing_account.currency} billing account",
+                ),
                 money(billing_account.balance, billing_account.currency),
                 billing_account.credit_min,
                 local_time_text(billing_account.updated_at, customer.account),

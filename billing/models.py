@@ -39,7 +39,8 @@ class BillingAccount(models.Model):
         indexes = [models.Index(fields=["customer", "created_at"], name="billing_account_customer")]
 
     def __str__(self) -> str:
-        return f"{self.customer} {self.currency} ({self.id})"
+        # The customer and the currency, as staff name it; the id is on the page and in the address.
+        return f"{self.customer}: {self.currency} billing account"
 
 
 class BillingTransaction(AppendOnlyModel):

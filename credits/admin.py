@@ -47,6 +47,17 @@ from . import admin_bulk, selectors, services
 from .models import Coupon, CreditEvent, CreditUse, CustomerCredit, MembershipCreditRule
 from .services import grants
 
+SOURCE_NAMES = {
+    CustomerCredit.Source.MANUAL: "issued at the desk",
+    CustomerCredit.Source.API: "API",
+    CustomerCredit.Source.BULK: "bulk grant",
+    CustomerCredit.Source.MEMBERSHIP: "membership rule",
+}
+
+
+def credit_source_name(credit: CustomerCredit) -> str:
+    return SOURCE_NAMES.get(credit.source, credit.source)
+
 
 def credit_status_label(credit: CustomerCredit) -> str:
     return CustomerCredit.Status(credit.status).label
@@ -415,36 +426,66 @@ class ExpiryRangeFilter(admin.ListFilter):
 
 
 class IssuedByFilter(admin.SimpleListFilter):
-    """Who issued the credit: a staff user, an API client, a rule, a batch (the history's label)."""
+    """Who issued the credit: a staff user or an API client by name, and every bulk grant (one entry, not
+    one per batch) and every membership rule together."""
 
     title = "issued by"
     parameter_name = "issued_by"
     limit = 50
+    GROUPS = {"bulk:": "bulk grants", "rule:": "membership rules"}
 
     def lookups(self, request, model_admin):
-        labels = (
-            CustomerCredit.objects.order_by("issued_by").values_list("issued_by", flat=True).distinct()[: self.limit]
+        people = (
+            CustomerCredit.objects.exclude(issued_by__startswith="bulk:")
+            .exclude(issued_by__startswith="rule:")
+            .order_by("issued_by")
+            .values_list("issued_by", flat=True)
+            .distinct()[: self.limit]
         )
-        return [(label, label) for label in labels]
+        return [*((label, actor_name(label)) for label in people), *self.GROUPS.items()]
 
     def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(issued_by=self.value())
+        value = self.value()
+        if value in self.GROUPS:
+            return queryset.filter(issued_by__startswith=value)
+        if value:
+            return queryset.filter(issued_by=value)
         return queryset
+
+
+class SourceFilter(admin.SimpleListFilter):
+    title = "source"
+    parameter_name = "source"
+
+    def lookups(self, request, model_admin):
+        return list(SOURCE_NAMES.items())
+
+    def queryset(self, request, queryset):
+        return queryset.filter(source=self.value()) if self.value() in SOURCE_NAMES else queryset
 
 
 class CreditUseInline(ReadOnlyInline):
     model = CreditUse
     verbose_name = "use"
     verbose_name_plural = "uses"
-    use_fields = ("used_local", "used_by", "reference", "note", "revenue_shown", "reversed_local", "reversed_by")
+    use_fields = (
+        "used_local", "used_by_name", "reference", "note", "revenue_shown", "reversed_local", "reversed_by_name",
+    )  # fmt: skip
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("credit__account")
+        return super().get_queryset(request).select_related("credit__account", "used_by_user")
 
     @admin.display(description="used at")
     def used_local(self, use):
         return local_time_text(use.used_at, use.credit.account)
+
+    @admin.display(description="used by")
+    def used_by_name(self, use):
+        return actor_name(use.used_by, use.used_by_user)
+
+    @admin.display(description="reversed by")
+    def reversed_by_name(self, use):
+        return actor_name(use.reversed_by) if use.reversed_by else "—"
 
     @admin.display(description="reversed at")
     def reversed_local(self, use):
@@ -480,11 +521,15 @@ class CreditEventInline(ReadOnlyInline):
     model = CreditEvent
     verbose_name = "history entry"
     verbose_name_plural = "history"
-    fields = ("when", "action", "actor", "reason")
+    fields = ("when", "action", "actor_name", "reason")
     readonly_fields = fields
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("credit__account")
+        return super().get_queryset(request).select_related("credit__account", "user")
+
+    @admin.display(description="by")
+    def actor_name(self, event):
+        return actor_name(event.actor, event.user)
 
     @admin.display(description="when")
     def when(self, event):
@@ -501,7 +546,7 @@ class CustomerCreditAdmin(ServiceAdmin):
         "value",
         "expiry_local",
         "uses_label",
-        "source",
+        "source_name",
         "issued_local",
     )
     list_filter = (
@@ -510,7 +555,7 @@ class CustomerCreditAdmin(ServiceAdmin):
         ExpiryRangeFilter,
         "coupon",
         IssuedByFilter,
-        "source",
+        SourceFilter,
         CreditMembershipFilter,
         "account",
     )
@@ -527,11 +572,11 @@ class CustomerCreditAdmin(ServiceAdmin):
     reverse_use_template = "admin/credits/customercredit/reverse_use_confirmation.html"
 
     ledger_fieldsets = (
-        (None, {"fields": ("id", "customer", "coupon", "membership", "source", "status_label", "uses_label")}),
+        (None, {"fields": ("id", "customer", "coupon", "membership", "source_name", "status_label", "uses_label")}),
         ("Validity and use", {"fields": ("multi_use", "max_uses", "expiry_local", "redeemed_local")}),
         ("Value", {"fields": ("value", "revenue_shown", "revenue_recognised_shown")}),
-        ("Issued", {"fields": ("issued_by", "issued_by_user", "issued_by_client", "issued_local", "updated_at")}),
-        ("Revoked", {"fields": ("revoked_local", "revoked_by", "revoke_reason")}),
+        ("Issued", {"fields": ("issued_by_name", "issued_local", "updated_at")}),
+        ("Revoked", {"fields": ("revoked_local", "revoked_by_name", "revoke_reason")}),
     )
 
     # --- pages ---
@@ -575,6 +620,20 @@ class CustomerCreditAdmin(ServiceAdmin):
     @admin.display(description="status", ordering="computed_status")
     def status_label(self, credit):
         return credit_status_label(credit)
+
+    @admin.display(description="source", ordering="source")
+    def source_name(self, credit):
+        return credit_source_name(credit)
+
+    @admin.display(description="issued by")
+    def issued_by_name(self, credit):
+        if credit.issued_by_client is not None:
+            return f"{credit.issued_by_client.name} (API client)"
+        return actor_name(credit.issued_by, credit.issued_by_user)
+
+    @admin.display(description="revoked by")
+    def revoked_by_name(self, credit):
+        return actor_name(credit.revoked_by) if credit.revoked_by else "—"
 
     @admin.display(description="uses", ordering="uses")
     def uses_label(self, credit):
@@ -979,13 +1038,13 @@ class CustomerCreditAdmin(ServiceAdmin):
         credit = self._credit_or_404(request, object_id)
         if not self.has_view_or_change_permission(request, credit):
             raise PermissionDenied
-        events = credit.events.order_by("created_at", "id")
+        events = credit.events.select_related("user").order_by("created_at", "id")
         context = {
             **self.admin_site.each_context(request),
             "title": f"History: {credit}",
             "opts": self.opts,
             "object": credit,
-            "rows": [(local_time_text(e.created_at, credit.account), e) for e in events],
+            "rows": [(local_time_text(e.created_at, credit.account), e, actor_name(e.actor, e.user)) for e in events],
             "change_url": self._change_url(credit.pk),
         }
         request.current_app = self.admin_site.name
@@ -1094,7 +1153,7 @@ class CustomerCreditInline(ReadOnlyInline):
     fk_name = "customer"
     verbose_name = "credit"
     verbose_name_plural = "credits"
-    fields = ("credit_link", "status_label", "value", "uses_label", "expires", "source", "issued")
+    fields = ("credit_link", "status_label", "value", "uses_label", "expires", "source_name", "issued")
     readonly_fields = (*fields, "row_actions")
     show_change_link = True
 
@@ -1102,6 +1161,10 @@ class CustomerCreditInline(ReadOnlyInline):
     def credit_link(self, credit):
         """The coupon's name, opening the credit (its uses, history and actions), not the coupon."""
         return credit_link(credit, self.admin_site)
+
+    @admin.display(description="source")
+    def source_name(self, credit):
+        return credit_source_name(credit)
 
     def get_queryset(self, request):
         self._request = request

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from config.kernel.actors import actor_name
 from config.kernel.history import AppendOnlyModel
 from customers.models import Account, ApiClient, Customer, Membership, MembershipType
 
@@ -330,7 +331,7 @@ class CreditEvent(AppendOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.action} by {self.actor}"
+        return f"{self.action} by {actor_name(self.actor)}"
 
 
 class MembershipCreditRule(models.Model):

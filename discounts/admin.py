@@ -53,7 +53,7 @@ class DiscountRuleAdmin(ServiceAdmin):
     list_display = (
         "name",
         "account",
-        "state",
+        "state_name",
         "reward_type",
         "reward_value",
         "private",
@@ -84,6 +84,10 @@ class DiscountRuleAdmin(ServiceAdmin):
         if obj is not None:
             kwargs["fields"] = [f for f in RULE_FORM_FIELDS if f not in self.get_readonly_fields(request, obj)]
         return super().get_form(request, obj, change=change, **kwargs)
+
+    @admin.display(description="state")
+    def state_name(self, rule):
+        return {"active": "Active", "inactive": "Paused", "deleted": "Deleted"}[rule.state]
 
     @admin.display(description="holders", ordering="holder_count")
     def holders(self, rule):

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing import services as billing_services
+from credits import grants
 from credits import services as credit_services
 from credits.models import CustomerCredit
 from customers import services as customer_services
@@ -274,3 +275,26 @@ def test_the_summary_counts_every_kind_of_credit_and_names_the_one_that_expires_
     next_expiry = page[page.index('id="summary-next-expiry"') :]
     pack_url = reverse("admin:credits_customercredit_change", args=[pack.pk])
     assert next_expiry.startswith(f'id="summary-next-expiry"><a class="credit-link" href="{pack_url}">Sauna 10-pack</a>')
+
+
+# --- names, not codes ---------------------------------------------------------------------------
+
+
+def test_actors_sources_and_batches_are_named(desk, account, customer, massage):
+    issue(desk, customer, massage, at="12:00")
+    for batch in ("grant-a", "grant-b"):
+        grants.credit_grant_bulk(
+            account=account, coupon=massage, rows=[grants.SourceRow(None, str(customer.pk))], column="customer_id",
+            batch_key=batch,
+        )  # fmt: skip
+    credit = CustomerCredit.objects.get(source="manual")
+
+    page = desk.get(reverse("admin:credits_customercredit_change", args=[credit.pk])).content.decode()
+    assert "alice (staff)" in page and "staff:alice" not in page
+    assert "issued at the desk" in page
+    listing = desk.get(CREDITS)
+    issued_by = next(spec for spec in listing.context["cl"].filter_specs if spec.title == "issued by")
+    names = [choice["display"] for choice in issued_by.choices(listing.context["cl"])]
+    assert [name for name in names if "bulk" in str(name)] == ["bulk grants"]
+    assert "alice (staff)" in names
+    assert desk.get(CREDITS, {"issued_by": "bulk:"}).context["cl"].result_count == 2
