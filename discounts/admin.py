@@ -4,15 +4,26 @@ so the admin never writes usage refs."""
 
 from __future__ import annotations
 
+import secrets
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import quote
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Sum
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.middleware.csrf import get_token
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 
 from config.kernel.actors import Actor
-from config.kernel.admin import AccountZoneMixin, ReadOnlyInline, ServiceAdmin, ServiceModelForm
+from config.kernel.admin import AccountZoneMixin, ReadOnlyInline, ServiceAdmin, ServiceModelForm, activate_zone_of
+from config.kernel.exceptions import DomainError
+from config.kernel.values import uuid_or_none
 from customers.admin import CustomerPagePiece
+from customers.models import Customer
 
 from . import services
 from .models import DiscountRef, DiscountRule, UsageRef
@@ -100,6 +111,76 @@ class DiscountRuleAdmin(ServiceAdmin):
         )
         return ", ".join(f"{name} {value or 0}" for name, value in totals.items())
 
+    # --- at the desk: a stamp, a reward, a rule given, from the customer page ---
+
+    def get_urls(self):
+        return [
+            path("desk/", self.admin_site.admin_view(self.desk_view), name="discounts_discountrule_desk"),
+            path("give/", self.admin_site.admin_view(self.give_view), name="discounts_discountrule_give"),
+            *super().get_urls(),
+        ]
+
+    def desk_view(self, request):
+        """POST from the customer page's stamp cards: add a stamp, or use the reward, recorded as a receipt
+        through the service (the receipt reference was made when the page was shown, so a second click
+        records nothing more)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not request.user.has_perm("discounts.add_usageref"):
+            raise PermissionDenied
+        customer = _customer(request.POST.get("customer"))
+        rule = DiscountRule.objects.filter(pk=uuid_or_none(request.POST.get("rule"))).first()
+        what = request.POST.get("what")
+        receipt_ref = request.POST.get("receipt", "")[:100]
+        if customer is None or rule is None or rule.account_id != customer.account_id or what not in DESK_VERBS:
+            raise Http404("No such stamp card.")
+        activate_zone_of(customer.account)
+        back = reverse("admin:customers_customer_change", args=[quote(customer.pk)], current_app=self.admin_site.name)
+        receipt = services.Receipt(
+            customer_id=str(customer.pk),
+            ref=receipt_ref or f"desk-{secrets.token_hex(6)}",
+            ref_type=UsageRef.RefType.ADD,
+            usage=1 if what == "reward" else 0,
+            stamp=1 if what == "stamp" else 0,
+        )
+        try:
+            ref, created = services.discount_usage_record(rule=rule, receipt=receipt, actor=Actor.staff(request.user))
+        except DomainError as exc:
+            self.message_user(request, f"Could not {DESK_VERBS[what]} on {rule}: {exc.message}", messages.ERROR)
+            return HttpResponseRedirect(back)
+        stats = services.statistics(ref, rule)
+        done = "Added a stamp to" if what == "stamp" else "Used the reward of"
+        text = f"{done} {rule} for {customer}: {stats['current_stamp']} of {rule.requirement_stamp} stamps"
+        if not created:
+            text = f"Already recorded (receipt {receipt.ref}); nothing changed: {stats['current_stamp']} stamps"
+        self.message_user(request, f"{text} (receipt {receipt.ref}).", messages.SUCCESS if created else messages.INFO)
+        return HttpResponseRedirect(back)
+
+    def give_view(self, request):
+        """Give a rule to one customer from the customer page (?customer=<id>)."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        customer = _customer(request.GET.get("customer"))
+        if customer is None:
+            raise Http404("No such customer.")
+        activate_zone_of(customer.account)
+        rules = DiscountRule.objects.filter(account_id=customer.account_id, deleted_at__isnull=True).order_by("name")
+        form = GiveDiscountForm(request.POST if request.method == "POST" else None, rules=rules)
+        back = reverse("admin:customers_customer_change", args=[quote(customer.pk)], current_app=self.admin_site.name)
+        if form.is_bound and form.is_valid():
+            give(self, request, form.cleaned_data["rule"], [customer])
+            return HttpResponseRedirect(back)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Give a discount to {customer}",
+            "opts": self.opts,
+            "form": form,
+            "customers": [customer],
+            "back": back,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/customers/customer/give_discount.html", context)
+
     @admin.action(description="Delete selected rules (soft: history is kept)", permissions=["change"])
     def delete_softly(self, request, queryset):
         actor = Actor.staff(request.user)
@@ -166,15 +247,7 @@ def give_discount_selected(modeladmin, request, queryset):
     rules = DiscountRule.objects.filter(account_id=customers[0].account_id, deleted_at__isnull=True)
     form = GiveDiscountForm(request.POST if "apply" in request.POST else None, rules=rules)
     if form.is_bound and form.is_valid():
-        rule = form.cleaned_data["rule"]
-        ids = [c.pk for c in customers]
-        had = DiscountRef.objects.filter(rule=rule, customer_id__in=ids, given=True).count()
-        services.discount_rule_give(rule=rule, customer_ids=ids, actor=Actor.staff(request.user))
-        gave = len(ids) - had
-        message = f"Gave {rule} to {gave} customer{'' if gave == 1 else 's'}"
-        if had:
-            message += f"; {had} already had it"
-        modeladmin.message_user(request, message + ".")
+        give(modeladmin, request, form.cleaned_data["rule"], customers)
         return None
     context = {
         **modeladmin.admin_site.each_context(request),
@@ -188,25 +261,78 @@ def give_discount_selected(modeladmin, request, queryset):
     return TemplateResponse(request, "admin/customers/customer/give_discount.html", context)
 
 
+def give(modeladmin, request, rule: DiscountRule, customers) -> None:
+    """Give the rule to the customers through the service, and say how it went."""
+    ids = [str(c.pk) for c in customers]
+    had = DiscountRef.objects.filter(rule=rule, customer_id__in=ids, given=True).count()
+    services.discount_rule_give(rule=rule, customer_ids=ids, actor=Actor.staff(request.user))
+    gave = len(ids) - had
+    message = f"Gave {rule} to {gave} customer{'' if gave == 1 else 's'}"
+    if had:
+        message += f"; {had} already had it"
+    modeladmin.message_user(request, message + ".")
+
+
+DESK_VERBS = {"stamp": "add a stamp", "reward": "use the reward"}
+
+
+def _customer(value) -> Customer | None:
+    pk = uuid_or_none(value)
+    return Customer.objects.select_related("account").filter(pk=pk).first() if pk else None
+
+
+def _desk_button(request, admin_site, customer, rule, what: str, label: str, css: str):
+    """A one-click form: its receipt reference is made now, so that sending it twice records it once."""
+    return format_html(
+        '<form method="post" action="{}" class="desk-action">'
+        '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
+        '<input type="hidden" name="customer" value="{}"><input type="hidden" name="rule" value="{}">'
+        '<input type="hidden" name="what" value="{}"><input type="hidden" name="receipt" value="{}">'
+        '<button type="submit" class="button {}">{}</button></form>',
+        reverse("admin:discounts_discountrule_desk", current_app=admin_site.name),
+        get_token(request),
+        customer.pk,
+        rule.pk,
+        what,
+        f"desk-{secrets.token_hex(6)}",
+        css,
+        label,
+    )
+
+
 def customer_stamp_summary(request, customer, admin_site):
-    """Stamp card progress: for each rule with a stamp requirement the customer holds, the current
-    stamp count of the requirement (as the discounts family's current_stamp)."""
-    refs = DiscountRef.objects.filter(customer=customer, rule__deleted_at__isnull=True).select_related("rule")
+    """Stamp cards: each stamp rule the customer holds or may collect (a public one), the stamps now (as the
+    discounts family's current_stamp) and, for staff who may, "Add a stamp" and "Use the reward"."""
+    refs = {
+        ref.rule_id: ref
+        for ref in DiscountRef.objects.filter(customer=customer, rule__deleted_at__isnull=True).select_related("rule")
+    }
+    rules = DiscountRule.objects.filter(
+        account_id=customer.account_id, deleted_at__isnull=True, requirement_stamp__gt=0
+    ).order_by("name", "id")
+    may_record = request.user.has_perm("discounts.add_usageref")
     cards = []
-    for ref in refs.order_by("rule__name", "rule_id"):
-        required = ref.rule.requirement_stamp
-        if not required:
+    for rule in rules:
+        ref = refs.get(rule.pk)
+        if ref is None and (rule.private or not rule.active):
             continue
-        current = ref.stamp - required * ref.usage
-        cards.append((ref.rule.name, current, required, ref.usage))
+        required = rule.requirement_stamp
+        current = ref.stamp - required * ref.usage if ref else 0
+        buttons = ""
+        if may_record and rule.active:
+            buttons = _desk_button(request, admin_site, customer, rule, "stamp", "Add a stamp", "add-stamp")
+            if current >= required:
+                reward = _desk_button(request, admin_site, customer, rule, "reward", "Use the reward", "use-reward")
+                buttons = format_html("{}{}", buttons, reward)
+        cards.append((rule.name, current, required, ref.usage if ref else 0, buttons))
     return format_html(
         '<div class="summary-stamps"><h3>Stamp cards</h3>{}</div>',
         format_html(
-            '<table id="summary-stamps"><thead><tr><th>rule</th><th>stamps</th><th>rewards used</th></tr></thead>'
-            "<tbody>{}</tbody></table>",
+            '<table id="summary-stamps"><thead><tr><th>card</th><th>stamps</th><th>rewards used</th><th></th></tr>'
+            "</thead><tbody>{}</tbody></table>",
             format_html_join(
                 "",
-                "<tr><td>{}</td><td>{} of {}</td><td>{}</td></tr>",
+                '<tr><td>{}</td><td>{} of {}</td><td>{}</td><td class="row-actions">{}</td></tr>',
                 cards,
             ),
         )
@@ -215,8 +341,16 @@ def customer_stamp_summary(request, customer, admin_site):
     )
 
 
+def customer_discount_links(request, customer_id, admin_site) -> list[tuple[str, str, str]]:
+    if not request.user.has_perm("discounts.change_discountrule"):
+        return []
+    url = reverse("admin:discounts_discountrule_give", current_app=admin_site.name)
+    return [("Give discount…", f"{url}?{urlencode({'customer': customer_id})}", "give-discount")]
+
+
 CUSTOMER_PAGE = CustomerPagePiece(
     actions=(give_discount_selected,),
     permissions={"give": "discounts.change_discountrule"},
     summaries=(customer_stamp_summary,),
+    links=(customer_discount_links,),
 )

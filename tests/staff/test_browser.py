@@ -57,6 +57,7 @@ GROUP_MIGRATIONS = [
     ("discounts", "0002_staff_group_permissions"),
     ("billing", "0003_staff_group_permissions"),
     ("credits", "0006_liability_report_permission"),
+    ("discounts", "0004_desk_stamp_permission"),
 ]
 
 

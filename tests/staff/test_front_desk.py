@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
@@ -20,6 +21,8 @@ from credits import services as credit_services
 from credits.models import CustomerCredit
 from customers import services as customer_services
 from customers.models import Account
+from discounts import services as discount_services
+from discounts.models import DiscountRef
 from tests.conftest import SYSTEM, snapshot
 from tests.credits.test_admin import client_for, make_staff
 
@@ -298,3 +301,61 @@ def test_actors_sources_and_batches_are_named(desk, account, customer, massage):
     assert [name for name in names if "bulk" in str(name)] == ["bulk grants"]
     assert "alice (staff)" in names
     assert desk.get(CREDITS, {"issued_by": "bulk:"}).context["cl"].result_count == 2
+
+
+# --- stamp cards and discounts at the desk ------------------------------------------------------
+
+
+def desk_form(page: str, what: str) -> dict:
+    """The fields of the customer page's one-click form for `what` (stamp or reward)."""
+    at = page.index(f'name="what" value="{what}"')
+    start = page.rindex('<form method="post"', 0, at)
+    form = page[start : page.index("</form>", at)]
+    return dict(re.findall(r'name="([^"]+)" value="([^"]*)"', form))
+
+
+def test_the_desk_adds_stamps_and_uses_the_reward_from_the_customer_page(desk, viewer, account, customer):
+    rule = discount_services.discount_rule_create(
+        account=account, actor=SYSTEM, name="Coffee card", reward_type="discount_item_quantity", reward_value=1,
+        requirement_stamp=2,
+    )  # fmt: skip
+    page_url = reverse("admin:customers_customer_change", args=[customer.pk])
+    desk_url = reverse("admin:discounts_discountrule_desk")
+
+    viewer_page = viewer.get(page_url).content.decode()
+    assert "Coffee card" in viewer_page and "Add a stamp" not in viewer_page
+    first = desk_form(desk.get(page_url).content.decode(), "stamp")
+    before = snapshot()
+    assert viewer.post(desk_url, first).status_code == 403 and snapshot() == before
+
+    assert desk.post(desk_url, first).status_code == 302
+    assert desk.post(desk_url, first).status_code == 302  # sent twice: one stamp
+    page = desk.get(page_url).content.decode()
+    assert "1 of 2" in page and "Use the reward" not in page
+    desk.post(desk_url, desk_form(page, "stamp"))
+    page = desk.get(page_url).content.decode()
+    assert "2 of 2" in page
+    done = desk.post(desk_url, desk_form(page, "reward"), follow=True)
+
+    ref = DiscountRef.objects.get(rule=rule, customer=customer)
+    assert (ref.stamp, ref.usage) == (2, 1)
+    assert "Used the reward of Coffee card" in done.content.decode() and "0 of 2" in done.content.decode()
+
+
+def test_give_discount_from_the_customer_page(account, customer):
+    user = make_staff("mona")
+    user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_customer", "change_discountrule", "view_discountrule"])
+    )
+    manager = client_for(user)
+    rule = discount_services.discount_rule_create(
+        account=account, actor=SYSTEM, name="VIP", reward_type="discount_item_quantity", reward_value=1, private=True
+    )
+    page = manager.get(reverse("admin:customers_customer_change", args=[customer.pk])).content.decode()
+    give_url = reverse("admin:discounts_discountrule_give") + f"?customer={customer.pk}"
+    assert f'href="{give_url}" class="give-discount">Give discount…' in page.replace("&amp;", "&")
+
+    response = manager.post(give_url, {"rule": str(rule.pk)})
+
+    assert response.status_code == 302
+    assert DiscountRef.objects.get(rule=rule, customer=customer).given
