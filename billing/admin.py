@@ -8,6 +8,7 @@ import uuid
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Sum
 from django.http import Http404, HttpResponseRedirect
@@ -56,8 +57,15 @@ class TransactionInline(ReadOnlyInline):
 class BillingAccountCreateForm(forms.Form):
     customer = forms.ModelChoiceField(
         queryset=Customer.objects.select_related("account").order_by("account_id", "number"),
-        help_text="The organization (customer) the billing account belongs to.",
+        help_text="The organization (customer) the billing account belongs to: type a name, email or number.",
     )
+
+    def __init__(self, *args, admin_site, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Searched as it is typed (the customers' admin search), not a list of every customer.
+        field = self.fields["customer"]
+        field.widget = AutocompleteSelect(BillingAccount._meta.get_field("customer"), admin_site)
+        field.widget.choices = field.choices
     currency = forms.CharField(max_length=8, initial="VC", help_text="VC (virtual credits) unless agreed otherwise.")
     credit_min = forms.IntegerField(
         initial=0, max_value=0, help_text="The lowest balance allowed: 0, or negative to allow an overdraft."
@@ -142,7 +150,9 @@ class BillingAccountAdmin(AccountZoneMixin, admin.ModelAdmin):
             raise PermissionDenied
         changelist = reverse("admin:billing_billingaccount_changelist", current_app=self.admin_site.name)
         initial = {"customer": request.GET.get("customer")} if request.GET.get("customer") else None
-        form = BillingAccountCreateForm(request.POST if request.method == "POST" else None, initial=initial)
+        form = BillingAccountCreateForm(
+            request.POST if request.method == "POST" else None, initial=initial, admin_site=self.admin_site
+        )
         if form.is_bound and form.is_valid():
             customer = form.cleaned_data["customer"]
             try:

@@ -25,13 +25,14 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.http import urlencode
 
 from config.kernel.actors import Actor
 from config.kernel.admin import ReadOnlyInline, ServiceAdmin, ServiceModelForm
 from config.kernel.scopes import FAMILY_SCOPES
 from config.kernel.zones import zone_named
 
-from . import services
+from . import selectors, services
 from .models import Account, ApiClient, Customer, Membership, MembershipType
 
 # A customer number is a BigIntegerField; longer runs of digits cannot be one (and would overflow it).
@@ -249,9 +250,10 @@ class CustomerAdmin(ServiceAdmin):
     list_display_links = ("number", "full_name")
     list_filter = ("account",)
     list_select_related = ("account",)
-    # The number is matched in get_search_results: an integer column only takes whole numbers.
-    search_fields = ("first_name", "last_name", "email", "=card_number", "=barcode", "=external_ref")
-    search_help_text = "Name, email, customer number, card number, barcode or external reference."
+    # The number is matched in get_search_results: an integer column only takes whole numbers. Card numbers
+    # and barcodes match from their start, so the first digits typed find the card.
+    search_fields = ("first_name", "last_name", "email", "^card_number", "^barcode", "=external_ref")
+    search_help_text = "Name, email, customer number, card number or barcode (or their first digits), external ref."
     inlines = (MembershipInline,)
     actions = ()
     panel_names: tuple[str, ...] = ()
@@ -312,6 +314,26 @@ class CustomerAdmin(ServiceAdmin):
             extra_context["customer_zone"] = account_zone(customer.account).key
         return super().change_view(request, object_id, form_url, extra_context)
 
+
+    def get_urls(self):
+        return [
+            path("find/", self.admin_site.admin_view(self.find_view), name="customers_customer_find"),
+            *super().get_urls(),
+        ]
+
+    def find_view(self, request):
+        """The home page's customer search: a card number, barcode, customer number, external reference or
+        email that names exactly one customer opens that customer; anything else lists what matches."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        term = request.GET.get("q", "").strip()
+        match = selectors.customer_exact_match(term) if term else None
+        if match is not None:
+            return HttpResponseRedirect(
+                reverse("admin:customers_customer_change", args=[quote(match.pk)], current_app=self.admin_site.name)
+            )
+        changelist = reverse("admin:customers_customer_changelist", current_app=self.admin_site.name)
+        return HttpResponseRedirect(f"{changelist}?{urlencode({'q': term})}" if term else changelist)
 
     def history_view(self, request, object_id, extra_context=None):
         """The admin's change log of the customer's own fields, and beside it what each app's ledger

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 
 from config.kernel.exceptions import NotFound
 from config.kernel.values import uuid_or_none
@@ -94,3 +94,16 @@ def membership_get(*, account: Account, id, customer: Customer | None = None) ->
     if customer is not None:
         queryset = queryset.filter(customer=customer)
     return found(queryset, pk=id, code=CustomerError.MEMBERSHIP_NOT_FOUND, message="Membership not found.")
+
+
+def customer_exact_match(term: str) -> Customer | None:
+    """The one customer a desk's search term names exactly (card number, barcode, customer number, external
+    reference or email, in any account); None when it names none or several."""
+    term = term.strip()
+    if not term:
+        return None
+    condition = Q(card_number=term) | Q(barcode=term) | Q(external_ref=term) | Q(email__iexact=term)
+    if term.isascii() and term.isdigit() and len(term) <= 18:
+        condition |= Q(number=int(term))
+    matches = list(Customer.objects.filter(condition).order_by("pk")[:2])
+    return matches[0] if len(matches) == 1 else None

@@ -359,3 +359,32 @@ def test_give_discount_from_the_customer_page(account, customer):
 
     assert response.status_code == 302
     assert DiscountRef.objects.get(rule=rule, customer=customer).given
+
+
+# --- finding a customer -------------------------------------------------------------------------
+
+
+def test_the_home_page_search_opens_an_exact_card_match_and_lists_a_partial_one(desk, account, customer):
+    customer_services.customer_create(account=account, actor=SYSTEM, first_name="Bo", card_number="4277")
+    home = desk.get(reverse("admin:index")).content.decode()
+    assert 'id="customer-search"' in home and "data-autofocus" in home
+    find = reverse("admin:customers_customer_find")
+
+    exact = desk.get(find, {"q": " 42 "})
+    assert exact.status_code == 302
+    assert exact["Location"] == reverse("admin:customers_customer_change", args=[customer.pk])
+    partial = desk.get(find, {"q": "427"}, follow=True)
+    assert partial.context["cl"].result_count == 1 and "Bo" in partial.content.decode()
+
+
+def test_creating_a_billing_account_searches_customers_instead_of_listing_them(account, customer):
+    user = make_staff("finn")
+    user.user_permissions.add(*Permission.objects.filter(codename__in=["view_customer", "add_billingaccount"]))
+    page = client_for(user).get(reverse("admin:billing_billingaccount_add")).content.decode()
+
+    assert "admin-autocomplete" in page and str(customer) not in page
+    found = client_for(user).get(
+        reverse("admin:autocomplete"),
+        {"term": "Ada", "app_label": "billing", "model_name": "billingaccount", "field_name": "customer"},
+    )
+    assert [row["id"] for row in found.json()["results"]] == [str(customer.pk)]
