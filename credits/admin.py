@@ -848,6 +848,11 @@ class CustomerCreditAdmin(ServiceAdmin):
                 self.admin_site.admin_view(self.bulk_grant_view),
                 name="credits_customercredit_bulk_grant",
             ),
+            path(
+                "bulk-grant/rejects/<str:token>.csv",
+                self.admin_site.admin_view(self.bulk_rejects_view),
+                name="credits_customercredit_bulk_rejects",
+            ),
             path("export.csv", self.admin_site.admin_view(self.export_view), name="credits_customercredit_export"),
             path(
                 "<path:object_id>/redeem/",
@@ -876,6 +881,15 @@ class CustomerCreditAdmin(ServiceAdmin):
         if not self.has_add_permission(request):
             raise PermissionDenied
         return admin_bulk.upload_view(self, request)
+
+    def bulk_rejects_view(self, request, token):
+        """The rejected rows of a bulk grant just run, as CSV (kept for an hour after the run)."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        kept = admin_bulk.kept_rejections(token)
+        if kept is None:
+            raise Http404("This reject report is no longer kept; run the grant again (a dry run) to see it.")
+        return csv_response(f"rejected-{kept['batch_key']}.csv", ["row", "identifier", "reason"], kept["rows"])
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "can_bulk_grant": self.has_add_permission(request)}

@@ -7,11 +7,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import secrets
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import admin
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 
@@ -19,12 +21,16 @@ from config.kernel.exceptions import DomainError, InvalidInput
 from customers.admin import MoneyField, to_minor
 from customers.models import Account
 
-from . import validation
+from . import selectors, validation
 from .models import Coupon
 from .services import grants
 
 TEMPLATE = "admin/credits/customercredit/bulk_grant.html"
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+# After a dry run the file is kept (in the cache) so that "Run it now" needs no second upload; a reject
+# report is kept as long, for its download.
+KEEP_SECONDS = 3600
+KEEP_MAX_BYTES = 5 * 1024 * 1024
 
 
 class BulkGrantForm(forms.Form):
@@ -47,6 +53,7 @@ class BulkGrantForm(forms.Form):
         help_text="Default: derived from the coupon and the selection, so a re-run grants only what is missing.",
     )
     dry_run = forms.BooleanField(required=False, label="Dry run (check and count, write nothing)")
+    kept_file = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, needs_file: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
@@ -54,14 +61,23 @@ class BulkGrantForm(forms.Form):
         if not needs_file:
             del self.fields["customers"]
             del self.fields["account"]
+            del self.fields["kept_file"]
+            return
+        accounts = list(Account.objects.order_by("id")[:2])
+        if len(accounts) == 1:
+            # Nothing to pick: the one account is taken, and only its coupons are offered.
+            self.fields["account"].initial = accounts[0].pk
+            self.fields["account"].widget = forms.HiddenInput()
+            self.fields["coupon"].queryset = self.fields["coupon"].queryset.filter(account=accounts[0])
+        self.kept = kept_upload(self.data.get("kept_file", "")) if self.is_bound else None
 
     def clean(self):
         data = super().clean()
         coupon = data.get("coupon")
         if self.needs_file:
-            if not data.get("customers"):
+            if not data.get("customers") and self.kept is None:
                 self.add_error("customers", "Upload the CSV of customers.")
-            elif data["customers"].size > MAX_UPLOAD_BYTES:
+            elif data.get("customers") and data["customers"].size > MAX_UPLOAD_BYTES:
                 self.add_error("customers", "The file is larger than 50 MB; use the grant_credits command.")
             if coupon and data.get("account") and coupon.account_id != data["account"].pk:
                 self.add_error("coupon", "Choose a coupon of the account.")
@@ -126,13 +142,51 @@ def run(form: BulkGrantForm, *, account: Account, user, rows, column: str, selec
     )
 
 
+def kept_upload(token: str) -> dict | None:
+    """A file kept after a dry run ({"name", "raw"}), or None (never kept, or expired)."""
+    if not token or len(token) != 64 or not token.isalnum():
+        return None
+    return cache.get(f"bulk-grant-file:{token}")
+
+
+def keep_upload(raw: bytes, name: str) -> str | None:
+    """Keep an uploaded file for "Run it now"; its token is its digest. None when it is too large to keep."""
+    if len(raw) > KEEP_MAX_BYTES:
+        return None
+    token = hashlib.sha256(raw).hexdigest()
+    cache.set(f"bulk-grant-file:{token}", {"name": name, "raw": raw}, KEEP_SECONDS)
+    return token
+
+
+def keep_rejections(summary: grants.GrantSummary) -> str | None:
+    """Keep the rejected rows for the reject report's download; its token, or None when nothing was rejected."""
+    if not summary.rejections:
+        return None
+    token = secrets.token_hex(16)
+    rows = [(r.row if r.row is not None else "", r.identifier, r.reason) for r in summary.rejections]
+    cache.set(f"bulk-grant-rejects:{token}", {"batch_key": summary.batch_key, "rows": rows}, KEEP_SECONDS)
+    return token
+
+
+def kept_rejections(token: str) -> dict | None:
+    if not token or len(token) != 32 or not token.isalnum():
+        return None
+    return cache.get(f"bulk-grant-rejects:{token}")
+
+
 def upload_view(model_admin: admin.ModelAdmin, request):
-    """The credits list's "Bulk grant" page: upload a CSV, choose the coupon, see the summary."""
+    """The credits list's "Bulk grant" page: upload a CSV, choose the coupon, see the summary; after a dry
+    run the file is kept and "Run it now" grants without a second upload; the rejected rows download as
+    CSV; the recent batches are listed."""
     form = BulkGrantForm(request.POST or None, request.FILES or None)
     summary = None
+    kept_token = reject_token = None
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["customers"]
-        raw = upload.read()
+        if upload:
+            raw, name = upload.read(), upload.name
+        else:
+            raw, name = form.kept["raw"], form.kept["name"]
         digest = hashlib.sha256(raw)
         try:
             column, rows = grants.csv_rows(normalised_csv(raw))
@@ -149,10 +203,23 @@ def upload_view(model_admin: admin.ModelAdmin, request):
                 form.add_error(field if field in form.fields else None, messages)
         except (DomainError, UnicodeDecodeError) as exc:
             form.add_error(None, getattr(exc, "message", "The file is not UTF-8 text."))
-    return render(model_admin, request, form, summary, title="Bulk grant credits")
+        if summary is not None:
+            kept_token = keep_upload(raw, name) if summary.dry_run else None
+            reject_token = keep_rejections(summary)
+    return render(
+        model_admin,
+        request,
+        form,
+        summary,
+        title="Bulk grant credits",
+        kept_token=kept_token,
+        reject_token=reject_token,
+        run_now_fields=[(name, form.data.get(name, "")) for name in ("account", "coupon", "expiry_date", "revenue")],
+        batches=selectors.recent_bulk_batches(),
+    )
 
 
-def render(model_admin, request, form, summary, *, title: str, customers=None, action: str = ""):
+def render(model_admin, request, form, summary, *, title: str, customers=None, action: str = "", **extra):
     context = {
         **model_admin.admin_site.each_context(request),
         "title": title,
@@ -161,6 +228,7 @@ def render(model_admin, request, form, summary, *, title: str, customers=None, a
         "summary": summary,
         "customers": customers,
         "action": action,
+        **extra,
     }
     request.current_app = model_admin.admin_site.name
     return TemplateResponse(request, TEMPLATE, context)

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Count, Max, Min, QuerySet
 from django.utils import timezone
 
 from customers.models import Account, Customer
@@ -144,3 +144,16 @@ def holdings_of(*, customer: Customer, now: datetime | None = None) -> HoldingSu
         ):
             summary.next_expiring = credit
     return summary
+
+
+def recent_bulk_batches(*, days: int = 90, limit: int = 20) -> list[dict]:
+    """The bulk grants of the last `days` days, newest first: batch key, coupon, account, who ran it, when
+    it started and how many credits it granted (from the credits themselves, so nothing else to keep)."""
+    since = timezone.now() - timedelta(days=days)
+    rows = (
+        CustomerCredit.objects.filter(source=CustomerCredit.Source.BULK, created_at__gte=since)
+        .values("issued_by", "coupon__name", "account_id")
+        .annotate(credits=Count("id"), started=Min("created_at"), by=Max("issued_by_user__username"))
+        .order_by("-started")[:limit]
+    )
+    return [{**row, "batch_key": row["issued_by"].removeprefix("bulk:")} for row in rows]

@@ -388,3 +388,31 @@ def test_creating_a_billing_account_searches_customers_instead_of_listing_them(a
         {"term": "Ada", "app_label": "billing", "model_name": "billingaccount", "field_name": "customer"},
     )
     assert [row["id"] for row in found.json()["results"]] == [str(customer.pk)]
+
+
+# --- bulk grant ---------------------------------------------------------------------------------
+
+
+def test_bulk_grant_keeps_the_file_after_a_dry_run_runs_it_now_and_keeps_a_history(desk, account, customer, massage):
+    page_url = reverse("admin:credits_customercredit_bulk_grant")
+    text = f"number\n{customer.number}\n999999\n"
+    upload = SimpleUploadedFile("members.csv", text.encode(), content_type="text/csv")
+    before = snapshot()
+
+    dry = desk.post(page_url, {"account": account.pk, "coupon": massage.pk, "dry_run": "on", "customers": upload})
+
+    assert snapshot() == before
+    page = dry.content.decode()
+    assert 'id="run-now"' in page and "Run it now: grant 1 credit" in page
+    fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', page[page.index('id="run-now-form"') :]))
+    rejects = re.search(r'id="reject-report" href="([^"]+)"', page)[1]
+    report = b"".join(desk.get(rejects).streaming_content).decode()
+    assert report.splitlines() == ["row,identifier,reason", "3,999999,unknown customer (number 999999)"]
+
+    done = desk.post(page_url, fields)  # no file sent: the kept one is used
+
+    assert done.context["summary"].granted == 1 and not done.context["summary"].dry_run
+    credit = CustomerCredit.objects.get()
+    assert credit.customer == customer and credit.issued_by == f"bulk:{done.context['summary'].batch_key}"
+    history = done.content.decode()[done.content.decode().index('id="batch-history"') :]
+    assert done.context["summary"].batch_key in history and "alice" in history and "Massage" in history
