@@ -8,6 +8,7 @@ The customer page shows pieces from credits, discounts and billing; config/admin
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from django.utils.http import urlencode
 
 from config.kernel.actors import Actor
 from config.kernel.admin import ReadOnlyInline, ServiceAdmin, ServiceModelForm
-from config.kernel.scopes import FAMILY_SCOPES
+from config.kernel.scopes import FAMILY_NAMES, FAMILY_SCOPES, SCOPE_DESCRIPTIONS, SCOPE_PRESETS
 from config.kernel.zones import zone_named
 
 from . import selectors, services
@@ -471,15 +472,40 @@ class MembershipAdmin(ServiceAdmin):
 # --- API clients ---------------------------------------------------------------------------------
 
 
-SCOPE_CHOICES = [(family, [(scope, scope) for scope in scopes]) for family, scopes in FAMILY_SCOPES.items()]
+SCOPE_CHOICES = [
+    (FAMILY_NAMES[family], [(scope, f"{scope}: {SCOPE_DESCRIPTIONS[scope]}") for scope in scopes])
+    for family, scopes in FAMILY_SCOPES.items()
+]
 
 
 class ApiClientForm(ServiceModelForm):
-    scopes = forms.MultipleChoiceField(choices=SCOPE_CHOICES, widget=forms.CheckboxSelectMultiple)
+    preset = forms.ChoiceField(
+        required=False,
+        choices=[("", "—"), *((key, label) for key, (label, _scopes) in SCOPE_PRESETS.items())],
+        help_text="Adds the scopes such a client needs to those ticked below. Each API family has its own scopes: "
+        "a client of the benefits API needs the CUSTOMER_* ones, not credits:*.",
+    )
+    scopes = forms.MultipleChoiceField(choices=SCOPE_CHOICES, widget=forms.CheckboxSelectMultiple, required=False)
 
     class Meta:
         model = ApiClient
-        fields = ("account", "name", "scopes")
+        fields = ("account", "name", "preset", "scopes")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # For staff.js: ticking a preset's scopes as it is chosen.
+        self.fields["preset"].widget.attrs["data-presets"] = json.dumps(
+            {key: list(scopes) for key, (_label, scopes) in SCOPE_PRESETS.items()}
+        )
+
+    def clean(self):
+        data = super().clean()
+        preset = SCOPE_PRESETS.get(data.get("preset") or "")
+        scopes = list(dict.fromkeys([*(data.get("scopes") or []), *(preset[1] if preset else ())]))
+        if not scopes:
+            self.add_error("scopes", "Tick at least one scope, or choose a preset.")
+        data["scopes"] = scopes
+        return data
 
     def perform(self, actor: Actor) -> ApiClient:
         data = self.cleaned_data
@@ -520,8 +546,10 @@ class ApiClientAdmin(ServiceAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ("account", "name", "scopes")
-        return ("name", "scopes", *self.change_readonly)
+            return ("account", "name", "preset", "scopes")
+        if not self.has_change_permission(request, obj):
+            return ("name", "scopes", *self.change_readonly)
+        return ("name", "preset", "scopes", *self.change_readonly)
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -532,7 +560,7 @@ class ApiClientAdmin(ServiceAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is not None:
-            kwargs["fields"] = ("name", "scopes")
+            kwargs["fields"] = ("name", "preset", "scopes")
         form = super().get_form(request, obj, change=change, **kwargs)
         if obj is not None and "scopes" in form.base_fields:
             form.base_fields["scopes"].initial = obj.scopes

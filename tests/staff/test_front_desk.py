@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -20,7 +21,7 @@ from credits import grants
 from credits import services as credit_services
 from credits.models import CustomerCredit
 from customers import services as customer_services
-from customers.models import Account
+from customers.models import Account, ApiClient
 from discounts import services as discount_services
 from discounts.models import DiscountRef
 from tests.conftest import SYSTEM, snapshot
@@ -416,3 +417,25 @@ def test_bulk_grant_keeps_the_file_after_a_dry_run_runs_it_now_and_keeps_a_histo
     assert credit.customer == customer and credit.issued_by == f"bulk:{done.context['summary'].batch_key}"
     history = done.content.decode()[done.content.decode().index('id="batch-history"') :]
     assert done.context["summary"].batch_key in history and "alice" in history and "Massage" in history
+
+
+# --- API clients ----------------------------------------------------------------------------------
+
+
+def test_the_api_client_form_describes_scopes_and_offers_presets(account):
+    root = client_for(get_user_model().objects.create_superuser("root", "root@example.com", "unused"))
+    add = reverse("admin:customers_apiclient_add")
+    page = root.get(add).content.decode()
+    assert "CUSTOMER_BENEFIT_WRITE: use a customer&#x27;s benefits" in page
+    assert "Benefits API (/v1/customers/{number}/benefits...)" in page and "data-presets" in page
+
+    response = root.post(add, {"account": account.pk, "name": "till-1", "preset": "pos", "scopes": ["billing:read"]})
+
+    assert response.status_code == 302
+    client = ApiClient.objects.get(name="till-1")
+    assert {"credits:write", "CUSTOMER_BENEFIT_WRITE", "billing:read"} <= set(client.scopes)
+    looker = make_staff("lou")
+    looker.user_permissions.add(Permission.objects.get(codename="view_apiclient"))
+    assert client_for(looker).get(reverse("admin:customers_apiclient_change", args=[client.pk])).status_code == 200
+    assert root.post(add, {"account": account.pk, "name": "none", "preset": ""}).status_code == 200
+    assert not ApiClient.objects.filter(name="none").exists()

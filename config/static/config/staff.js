@@ -45,3 +45,21 @@
     copyButtons();
   });
 })();
+
+/* The API client form: choosing a preset ticks its scopes (the server adds them too, without script). */
+document.addEventListener("DOMContentLoaded", function () {
+  "use strict";
+  var preset = document.querySelector("select[data-presets]");
+  if (!preset) {
+    return;
+  }
+  var presets = JSON.parse(preset.getAttribute("data-presets"));
+  preset.addEventListener("change", function () {
+    (presets[preset.value] || []).forEach(function (scope) {
+      var box = document.querySelector('input[name="scopes"][value="' + scope + '"]');
+      if (box) {
+        box.checked = true;
+      }
+    });
+  });
+});
