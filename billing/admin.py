@@ -3,6 +3,7 @@ top-up action through billing.services (so the ledger and the balance move toget
 
 from __future__ import annotations
 
+import secrets
 import uuid
 
 from django import forms
@@ -14,6 +15,7 @@ from django.db.models import Count, Sum
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
@@ -75,6 +77,20 @@ class BillingAccountCreateForm(forms.Form):
 class TopUpForm(forms.Form):
     amount = forms.IntegerField(min_value=1, help_text="Credits to add.")
     description = forms.CharField(required=False, max_length=500)
+    reference = forms.CharField(
+        required=False,
+        max_length=100,
+        help_text="Recorded with each top-up; sending the same reference again tops up no account twice.",
+    )
+
+
+def top_up_usage_id(reference: str, billing_account_id) -> uuid.UUID:
+    """The top-up's idempotency key, from the reference and the account: a second send changes nothing."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"benefit-ledger:top-up:{reference}:{billing_account_id}")
+
+
+def fresh_reference() -> str:
+    return f"top-up-{timezone.localtime():%Y%m%d-%H%M}-{secrets.token_hex(3)}"
 
 
 @admin.register(BillingAccount)
@@ -190,13 +206,14 @@ class BillingAccountAdmin(AccountZoneMixin, admin.ModelAdmin):
                 current_app=self.admin_site.name,
             ),
         )
-        form = TopUpForm(request.POST if request.method == "POST" else None)
+        form = TopUpForm(request.POST if request.method == "POST" else None, initial={"reference": fresh_reference()})
         if form.is_bound and form.is_valid():
+            reference = form.cleaned_data["reference"] or fresh_reference()
             try:
                 services.billing_top_up(
                     account=billing_account.account,
                     billing_account_id=billing_account.pk,
-                    usage_id=uuid.uuid4(),
+                    usage_id=top_up_usage_id(reference, billing_account.pk),
                     amount=form.cleaned_data["amount"],
                     description=form.cleaned_data["description"],
                     source="system.awarded",
@@ -206,7 +223,9 @@ class BillingAccountAdmin(AccountZoneMixin, admin.ModelAdmin):
                 self.message_user(request, f"Could not top up: {exc.message}", messages.ERROR)
             else:
                 self.message_user(
-                    request, f"Topped up {billing_account} by {form.cleaned_data['amount']}.", messages.SUCCESS
+                    request,
+                    f"Topped up {billing_account} by {form.cleaned_data['amount']} (reference {reference}).",
+                    messages.SUCCESS,
                 )
             return HttpResponseRedirect(back)
         return self._page(
@@ -266,15 +285,16 @@ class BillingAccountAdmin(AccountZoneMixin, admin.ModelAdmin):
 
     @admin.action(description="Top up selected billing accounts", permissions=["top_up"])
     def top_up_selected(self, request, queryset):
-        form = TopUpForm(request.POST if "apply" in request.POST else None)
+        form = TopUpForm(request.POST if "apply" in request.POST else None, initial={"reference": fresh_reference()})
         if form.is_bound and form.is_valid():
             actor = Actor.staff(request.user)
+            reference = form.cleaned_data["reference"] or fresh_reference()
             for billing_account in queryset:
                 try:
                     services.billing_top_up(
                         account=billing_account.account,
                         billing_account_id=billing_account.pk,
-                        usage_id=uuid.uuid4(),
+                        usage_id=top_up_usage_id(reference, billing_account.pk),
                         amount=form.cleaned_data["amount"],
                         description=form.cleaned_data["description"],
                         source="system.awarded",
@@ -282,8 +302,11 @@ class BillingAccountAdmin(AccountZoneMixin, admin.ModelAdmin):
                     )
                 except DomainError as exc:
                     self.message_user(request, f"{billing_account}: {exc.message}", messages.ERROR)
+            count = queryset.count()
             self.message_user(
-                request, f"Topped up {queryset.count()} billing account(s) by {form.cleaned_data['amount']}."
+                request,
+                f"Topped up {count} billing account{'s' if count != 1 else ''} by {form.cleaned_data['amount']} "
+                f"(reference {reference}).",
             )
             return None
         context = {

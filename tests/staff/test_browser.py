@@ -348,5 +348,12 @@ class StaffInBrowser(StaticLiveServerTestCase):
                 assert region.get_attribute("role") == "status" and region.get_attribute("aria-live") == "polite"
                 focused = self.browser.execute_script("return document.activeElement.className")
                 assert "messagelist" in focused
+            with self.step("liability-report-fits"):
+                self.open("/admin/reports/liability/")
+                self.by_css("#liability-table")
+                page, screen = self.browser.execute_script(
+                    "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+                )
+                assert page <= screen, (page, screen)
         finally:
             self.browser.set_window_size(1400, 1000)

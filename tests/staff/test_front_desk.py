@@ -439,3 +439,19 @@ def test_the_api_client_form_describes_scopes_and_offers_presets(account):
     assert client_for(looker).get(reverse("admin:customers_apiclient_change", args=[client.pk])).status_code == 200
     assert root.post(add, {"account": account.pk, "name": "none", "preset": ""}).status_code == 200
     assert not ApiClient.objects.filter(name="none").exists()
+
+
+def test_a_bulk_top_up_carries_a_reference_and_a_second_send_tops_up_nothing(desk, account, customer):
+    wallet = billing_services.billing_account_create(account=account, org_id=customer.pk, actor=SYSTEM)
+    changelist = reverse("admin:billing_billingaccount_changelist")
+    action = {"action": "top_up_selected", "_selected_action": [str(wallet.pk)]}
+    asked = desk.post(changelist, action).content.decode()
+    reference = re.search(r'name="reference" value="([^"]+)"', asked)[1]
+    confirm = {**action, "apply": "1", "amount": "25", "description": "", "reference": reference}
+
+    first = desk.post(changelist, confirm, follow=True)
+    desk.post(changelist, confirm)
+
+    wallet.refresh_from_db()
+    assert wallet.balance == 25 and wallet.transactions.count() == 1
+    assert f"Topped up 1 billing account by 25 (reference {reference})." in first.content.decode()
