@@ -2,16 +2,21 @@
 it. Customers, the base domain, never imports those apps; this module, at the top, puts them together.
 It also adds the staff report pages (/admin/reports/...) to the admin site's URLs."""
 
+from functools import wraps
+
 from django.contrib import admin
 from django.shortcuts import render
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import defaults
 
 from billing.admin import CUSTOMER_PAGE as BILLING
+from config.kernel.zones import zone_named
 from credits.admin import CUSTOMER_PAGE as CREDITS
 from credits.admin_reports import liability_view
 from customers.admin import CustomerAdmin
+from customers.models import Account
 from discounts.admin import CUSTOMER_PAGE as DISCOUNTS
 
 CustomerAdmin.compose(CREDITS, DISCOUNTS, BILLING)
@@ -33,6 +38,36 @@ def _with_reports(get_urls):
 
 
 admin.site.get_urls = _with_reports(admin.site.get_urls)
+
+
+def _in_account_zone(admin_view):
+    """Every admin page runs, and renders, in an account's time zone: the page's own account's when it is
+    about one account's object (config.kernel.admin.AccountZoneMixin and the pages that read a customer
+    from the form activate it), else the only account's when there is just one, else UTC; the zone ends
+    with the request. Rendering happens inside, so that the admin's "Now" and "Today" fill in the account's
+    time too. A wrapper of the admin's views rather than a middleware: API requests never pass it."""
+
+    def wrap(view, cacheable=False):
+        inner = admin_view(view, cacheable)
+
+        @wraps(inner)
+        def zoned(request, *args, **kwargs):
+            zones = list(Account.objects.order_by().values_list("timezone", flat=True)[:2])
+            timezone.activate(zone_named(zones[0] if len(zones) == 1 else "UTC"))
+            try:
+                response = inner(request, *args, **kwargs)
+                if callable(getattr(response, "render", None)):
+                    response.render()
+                return response
+            finally:
+                timezone.deactivate()
+
+        return zoned
+
+    return wrap
+
+
+admin.site.admin_view = _in_account_zone(admin.site.admin_view)
 
 
 def permission_denied(request, exception=None):

@@ -26,7 +26,7 @@ MESSAGE_NAMES_LIMIT = 10
 
 
 def activate_zone_of(account) -> None:
-    """Show and read this request's times in the account's zone (ended by the zone middleware)."""
+    """Show and read this request's times in the account's zone (ended with the request by config/admin.py)."""
     if account is not None:
         timezone.activate(zone_named(getattr(account, "timezone", None)))
 

@@ -48,8 +48,6 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "config.api.middleware.AuthenticationMiddleware",
     "config.api.middleware.MessageMiddleware",
-    # Staff pages show and read times in the account's zone (customers/middleware.py).
-    "customers.middleware.AccountTimeZoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

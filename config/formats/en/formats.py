@@ -1,5 +1,5 @@
 """How the staff pages show dates and times: ISO-like, and every time with its zone's name (the zone
-active for the request is the account's: see customers.middleware and config.kernel.zones). Input
+active for the request is the account's: see config/admin.py and config.kernel.zones). Input
 formats stay Django's."""
 
 DATE_FORMAT = "Y-m-d"
