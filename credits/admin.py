@@ -382,7 +382,7 @@ class ExpiringFilter(admin.SimpleListFilter):
 
 
 class ExpiryRangeFilter(admin.ListFilter):
-    """Credits whose expiry date falls in a range of days (both ends included, dates in UTC)."""
+    """Credits whose expiry date falls in a range of days (both ends included, days in the page's zone)."""
 
     title = "expiry date range"
     template = "admin/credits/customercredit/expiry_range_filter.html"
@@ -416,11 +416,12 @@ class ExpiryRangeFilter(admin.ListFilter):
         }
 
     def queryset(self, request, queryset):
-        utc = timezone.get_fixed_timezone(0)
+        # Days where the business is: the zone of the page (the only account's, or UTC with several).
+        zone = timezone.get_current_timezone()
         if "expiry_from" in self.dates:
-            queryset = queryset.filter(expiry_date__gte=datetime.combine(self.dates["expiry_from"], time.min, utc))
+            queryset = queryset.filter(expiry_date__gte=datetime.combine(self.dates["expiry_from"], time.min, zone))
         if "expiry_to" in self.dates:
-            end = datetime.combine(self.dates["expiry_to"] + timedelta(days=1), time.min, utc)
+            end = datetime.combine(self.dates["expiry_to"] + timedelta(days=1), time.min, zone)
             queryset = queryset.filter(expiry_date__lt=end)
         return queryset
 
