@@ -17,9 +17,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing import services as billing_services
-from credits import grants
 from credits import services as credit_services
 from credits.models import CustomerCredit
+from credits.services import grants
 from customers import services as customer_services
 from customers.models import Account, ApiClient
 from discounts import services as discount_services
