@@ -112,6 +112,10 @@ class DiscountRef(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        # A customer's holding of a rule: the vendor's "discount ref", what the desk calls the customer's
+        # discount (or stamp card).
+        verbose_name = "customer discount"
+        verbose_name_plural = "customer discounts"
         ordering = ["created_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["rule", "customer"], name="discount_ref_once_per_customer"),
