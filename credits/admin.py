@@ -8,6 +8,7 @@ and its uses reversed, each by its own service call, and each recorded in the cr
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import secrets
 import uuid
@@ -752,20 +753,12 @@ class CustomerCreditAdmin(ServiceAdmin):
             request.POST if "confirm" in request.POST else None, initial={"reference": bulk_reference("redeem")}
         )
         if form.is_bound and form.is_valid():
-            actor = Actor.staff(request.user)
             reference, note = form.cleaned_data["reference"], form.cleaned_data["note"]
             shown = reference.replace("%", "%%")
-            self.apply_each(
+            self._each_credit(
                 request,
                 credits,
-                lambda credit: services.credit_redeem(
-                    account=credit.account,
-                    customer_id=credit.customer_id,
-                    credit_id=credit.pk,
-                    reference=reference,
-                    note=note,
-                    actor=actor,
-                ),
+                functools.partial(services.credit_redeem, reference=reference, note=note),
                 done=(f"Redeemed %d credit (reference {shown})", f"Redeemed %d credits (reference {shown})"),
                 failed_message="Could not redeem",
             )
@@ -788,18 +781,10 @@ class CustomerCreditAdmin(ServiceAdmin):
         credits = list(self._credits_for_action(queryset))
         form = CreditRevokeForm(request.POST if "confirm" in request.POST else None)
         if form.is_bound and form.is_valid():
-            actor = Actor.staff(request.user)
-            reason = form.cleaned_data["reason"]
-            self.apply_each(
+            self._each_credit(
                 request,
                 credits,
-                lambda credit: services.credit_revoke(
-                    account=credit.account,
-                    customer_id=credit.customer_id,
-                    credit_id=credit.pk,
-                    reason=reason,
-                    actor=actor,
-                ),
+                functools.partial(services.credit_revoke, reason=form.cleaned_data["reason"]),
                 done=("Revoked %d credit", "Revoked %d credits"),
                 failed_message="Could not revoke",
             )
@@ -815,6 +800,19 @@ class CustomerCreditAdmin(ServiceAdmin):
             intro="A revoked credit can no longer be used, and revoking cannot be undone.",
             verb="Revoke",
             action_name="revoke_selected",
+        )
+
+    def _each_credit(self, request, credits, service, *, done, failed_message) -> None:
+        """Call a credit service (redeem, revoke) on each selected credit, as the staff user, and report."""
+        actor = Actor.staff(request.user)
+        self.apply_each(
+            request,
+            credits,
+            lambda credit: service(
+                account=credit.account, customer_id=credit.customer_id, credit_id=credit.pk, actor=actor
+            ),
+            done=done,
+            failed_message=failed_message,
         )
 
     def _bulk_confirmation(self, request, credits, form, *, refused, title, intro, verb, action_name):
