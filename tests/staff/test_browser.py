@@ -296,8 +296,15 @@ class StaffInBrowser(StaticLiveServerTestCase):
 
         with self.step("sign-in"):
             self.sign_in("desk")
+        with self.step("find-from-the-home-page"):
+            # The home page's search has the focus: the card number and Enter open the customer.
+            assert self.browser.execute_script("return document.activeElement.id") == "customer-search"
+            self.browser.switch_to.active_element.send_keys("7700123\n")
+            self.wait_until(
+                lambda browser: f"/admin/customers/customer/{self.customer.pk}/change/" in browser.current_url,
+                "the exact card number did not open the customer",
+            )
         with self.step("issue-with-a-typed-time"):
-            self.open(f"/admin/customers/customer/{self.customer.pk}/change/")
             self.by_xpath("//ul[@class='object-tools']//a[normalize-space()='Issue credit']").click()
             Select(self.by_css("#id_coupon")).select_by_visible_text("Massage")
             self.by_css("#id_expiry_date_0").send_keys("2027-01-31")
