@@ -23,7 +23,7 @@ from config.kernel.actors import Actor, actor_name
 from config.kernel.admin import AccountZoneMixin, ReadOnlyInline
 from config.kernel.exceptions import DomainError
 from credits.admin import csv_response, iso, safe_next
-from customers.admin import CustomerPagePiece, local_time_text, money
+from customers.admin import CustomerPagePiece, HistoryRow, local_time_text, money
 from customers.models import Customer
 
 from . import services
@@ -31,6 +31,12 @@ from .models import BillingAccount, BillingTransaction
 
 # How staff name a transaction's source (the API's codes stay in the CSV).
 SOURCE_NAMES = {"system.awarded": "top-up", "system.buy": "purchase"}
+
+
+def transaction_source_name(transaction: BillingTransaction) -> str:
+    if transaction.source.startswith("system.revert."):
+        return f"reversal of {SOURCE_NAMES.get(transaction.source[14:], transaction.source[14:])}"
+    return SOURCE_NAMES.get(transaction.source, transaction.source)
 
 
 class TransactionInline(ReadOnlyInline):
@@ -41,9 +47,7 @@ class TransactionInline(ReadOnlyInline):
 
     @admin.display(description="source")
     def source_name(self, transaction):
-        if transaction.source.startswith("system.revert."):
-            return f"reversal of {SOURCE_NAMES.get(transaction.source[14:], transaction.source[14:])}"
-        return SOURCE_NAMES.get(transaction.source, transaction.source)
+        return transaction_source_name(transaction)
 
     @admin.display(description="by")
     def created_by_name(self, transaction):
@@ -376,4 +380,28 @@ def customer_billing_summary(request, customer, admin_site):
     return format_html('<div class="summary-billing"><h3>Billing balances</h3>{}{}</div>', table, create)
 
 
-CUSTOMER_PAGE = CustomerPagePiece(inlines=(BillingAccountInline,), summaries=(customer_billing_summary,))
+def customer_billing_history(customer, admin_site) -> list[HistoryRow]:
+    """The customer's billing transactions (top-ups, usage, reversals), the latest 500."""
+    transactions = (
+        BillingTransaction.objects.filter(billing_account__customer=customer)
+        .select_related("billing_account")
+        .order_by("-created_at", "-id")[:500]
+    )
+    return [
+        HistoryRow(
+            when=tx.created_at,
+            what=f"Billing {tx.get_type_display().lower()}: {tx.amount:,} {tx.billing_account.currency}",
+            subject=f"{tx.billing_account.currency} billing account",
+            url=reverse(
+                "admin:billing_billingaccount_change", args=[quote(tx.billing_account_id)], current_app=admin_site.name
+            ),
+            actor=actor_name(tx.created_by),
+            detail="; ".join(part for part in (transaction_source_name(tx), tx.description) if part),
+        )
+        for tx in transactions
+    ]
+
+
+CUSTOMER_PAGE = CustomerPagePiece(
+    inlines=(BillingAccountInline,), summaries=(customer_billing_summary,), history=(customer_billing_history,)
+)

@@ -18,11 +18,11 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
-from config.kernel.actors import Actor
+from config.kernel.actors import Actor, actor_name
 from config.kernel.admin import AccountZoneMixin, ReadOnlyInline, ServiceAdmin, ServiceModelForm, activate_zone_of
 from config.kernel.exceptions import DomainError
 from config.kernel.values import uuid_or_none
-from customers.admin import CustomerPagePiece
+from customers.admin import CustomerPagePiece, HistoryRow
 from customers.models import Customer
 
 from . import services
@@ -348,9 +348,40 @@ def customer_discount_links(request, customer_id, admin_site) -> list[tuple[str,
     return [("Give discount…", f"{url}?{urlencode({'customer': customer_id})}", "give-discount")]
 
 
+def customer_discount_history(customer, admin_site) -> list[HistoryRow]:
+    """The receipts recorded on the customer's discounts (stamps, rewards, amounts), the latest 500."""
+    entries = (
+        UsageRef.objects.filter(discount_ref__customer=customer)
+        .select_related("discount_ref__rule", "created_by_user")
+        .order_by("-created_at", "-id")[:500]
+    )
+    rows = []
+    for entry in entries:
+        counts = [f"{entry.stamp} stamp{'s' if entry.stamp != 1 else ''}"] * bool(entry.stamp)
+        counts += [f"{entry.usage} reward{'s' if entry.usage != 1 else ''}"] * bool(entry.usage)
+        counts += [f"amount {entry.amount:,}"] * bool(entry.amount)
+        removed = entry.ref_type == UsageRef.RefType.REMOVE
+        rows.append(
+            HistoryRow(
+                when=entry.created_at,
+                what=f"Receipt {'removed' if removed else 'recorded'}: {', '.join(counts) or 'a purchase'}",
+                subject=entry.discount_ref.rule.name,
+                url=reverse(
+                    "admin:discounts_discountref_change",
+                    args=[quote(entry.discount_ref_id)],
+                    current_app=admin_site.name,
+                ),
+                actor=actor_name(entry.created_by, entry.created_by_user),
+                detail=f"receipt {entry.ref}",
+            )
+        )
+    return rows
+
+
 CUSTOMER_PAGE = CustomerPagePiece(
     actions=(give_discount_selected,),
     permissions={"give": "discounts.change_discountrule"},
     summaries=(customer_stamp_summary,),
     links=(customer_discount_links,),
+    history=(customer_discount_history,),
 )

@@ -201,11 +201,27 @@ def test_customer_history_shows_the_credits_issued_and_revoked_for_the_customer(
     credit_services.credit_revoke(
         account=account, customer_id=customer.pk, credit_id=credit.pk, reason="booked twice", actor=SYSTEM
     )
+    wallet = billing_services.billing_account_create(account=account, org_id=customer.pk, actor=SYSTEM)
+    billing_services.billing_top_up(
+        account=account, billing_account_id=wallet.pk, usage_id=uuid.uuid4(), amount=70, actor=SYSTEM
+    )
+    card = discount_services.discount_rule_create(
+        account=account, actor=SYSTEM, name="Coffee card", reward_type="discount_item_quantity", reward_value=1,
+        requirement_stamp=9,
+    )  # fmt: skip
+    discount_services.discount_usage_record(
+        rule=card,
+        receipt=discount_services.Receipt(customer_id=str(customer.pk), ref="R-1", ref_type="receipt_add", stamp=1,
+                                          usage=0),
+        actor=SYSTEM,
+    )  # fmt: skip
 
     page = desk.get(reverse("admin:customers_customer_history", args=[customer.pk])).content.decode()
 
     assert "have a change history" not in page
     assert "Credit issued" in page and "Credit revoked" in page and "booked twice" in page
+    assert "Billing credit: 70 VC" in page and "top-up" in page
+    assert "Receipt recorded: 1 stamp" in page and "Coffee card" in page and "receipt R-1" in page
     assert reverse("admin:credits_customercredit_change", args=[credit.pk]) in page
 
 
