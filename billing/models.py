@@ -26,6 +26,8 @@ class BillingAccount(models.Model):
     tax_data = models.JSONField(default=list, blank=True, db_default=Value([], JSONField()))
     metadata = models.JSONField(default=dict, blank=True, db_default=Value({}, JSONField()))
     credit_min = models.BigIntegerField(default=0)
+    # `billing.balance.low` is sent when the balance falls from above this to at or below it (null: never).
+    balance_low_threshold = models.BigIntegerField(null=True, blank=True)
     balance = models.BigIntegerField(default=0, editable=False)
     created_by = models.CharField(max_length=200, blank=True, editable=False, db_default="")
     created_at = models.DateTimeField(default=timezone.now, editable=False)

@@ -15,6 +15,8 @@ from config.kernel.actors import Actor
 from config.kernel.exceptions import Conflict, InvalidInput, NotFound, NotPossible
 from config.kernel.values import INT64_MAX
 from customers.models import Account
+from events import catalogue
+from events.services import NewEvent, events_record, row
 
 from . import selectors
 from .errors import BillingError
@@ -130,13 +132,67 @@ def billing_usage_report(*, account: Account, billing_account_id, usages: list[U
     )
     if debit:
         BillingAccount.objects.filter(pk=billing_account.pk).update(balance=F("balance") - debit, updated_at=now)
+        _balance_events(billing_account, billing_account.balance - debit, now)
     return len(new)
 
 
+def _balance_events(billing_account: BillingAccount, after: int, now) -> None:
+    """`billing.balance.low` when the balance went from above the account's low-balance threshold to at or
+    below it, `billing.balance.depleted` when it went from above 0 to 0 or less: once per crossing, since
+    a balance that stays below crosses nothing; in the transaction that moved it."""
+    before = billing_account.balance
+    crossed = []
+    threshold = billing_account.balance_low_threshold
+    if threshold is not None and before > threshold >= after:
+        crossed.append(catalogue.BILLING_BALANCE_LOW)
+    if before > 0 >= after:
+        crossed.append(catalogue.BILLING_BALANCE_DEPLETED)
+    if not crossed:
+        return
+    billing_account.balance, billing_account.updated_at = after, now
+    data = {"billing_account": row(billing_account), "balance_before": before}
+    events_record(
+        account_id=billing_account.account_id,
+        events=[NewEvent(t, "billing_account", str(billing_account.pk), data) for t in crossed],
+        now=now,
+    )
+
+
+def _transaction_events(txs: list[BillingTransaction], now, *, reverted: BillingTransaction | None = None) -> None:
+    events = [
+        NewEvent(catalogue.BILLING_TRANSACTION_CREATED, "billing_transaction", str(tx.pk), {"transaction": row(tx)})
+        for tx in txs
+    ]
+    if reverted is not None:
+        [revert] = txs
+        data = {"transaction": row(revert), "reverted": row(reverted)}
+        events.append(NewEvent(catalogue.BILLING_USAGE_REVERTED, "billing_transaction", str(revert.pk), data))
+    if events:
+        events_record(account_id=txs[0].account_id, events=events, now=now)
+
+
 def _insert_debits(account, billing_account, usages: list[Usage], actor: Actor, now) -> None:
-    """One debit per credit usage. On PostgreSQL a large batch is COPYed (a batch of 1000 is the
-    ingestion hot path, and building 13,000 bound parameters costs more than the write itself)."""
-    if connection.vendor == "postgresql" and len(usages) >= COPY_THRESHOLD:
+    """One debit per credit usage, each with its event. On PostgreSQL a large batch is COPYed (a batch of
+    1000 is the ingestion hot path, and building 13,000 bound parameters costs more than the write itself)."""
+    txs = [
+        BillingTransaction(
+            id=uuid.uuid4(),
+            account=account,
+            billing_account=billing_account,
+            usage_id=u.id,
+            type=BillingTransaction.Type.DEBIT,
+            source=u.source,
+            amount=u.amount,
+            description=u.description,
+            user_id=u.user_id,
+            metadata=u.metadata,
+            created_by=actor.label,
+            created_at=now,
+            updated_at=now,
+        )
+        for u in usages
+    ]
+    if connection.vendor == "postgresql" and len(txs) >= COPY_THRESHOLD:
         columns = (
             "id",
             "account_id",
@@ -156,44 +212,13 @@ def _insert_debits(account, billing_account, usages: list[Usage], actor: Actor, 
             connection.cursor() as cursor,
             cursor.cursor.copy(f"COPY billing_billingtransaction ({', '.join(columns)}) FROM STDIN") as copy,
         ):
-            for u in usages:
+            for tx in txs:
                 copy.write_row(
-                    (
-                        uuid.uuid4(),
-                        account.pk,
-                        billing_account.pk,
-                        u.id,
-                        "debit",
-                        u.source,
-                        u.amount,
-                        u.description,
-                        u.user_id,
-                        json.dumps(u.metadata),
-                        actor.label,
-                        now,
-                        now,
-                    )
+                    [json.dumps(tx.metadata) if column == "metadata" else getattr(tx, column) for column in columns]
                 )
-        return
-    BillingTransaction.objects.bulk_create(
-        [
-            BillingTransaction(
-                account=account,
-                billing_account=billing_account,
-                usage_id=u.id,
-                type=BillingTransaction.Type.DEBIT,
-                source=u.source,
-                amount=u.amount,
-                description=u.description,
-                user_id=u.user_id,
-                metadata=u.metadata,
-                created_by=actor.label,
-                created_at=now,
-                updated_at=now,
-            )
-            for u in usages
-        ]
-    )
+    else:
+        BillingTransaction.objects.bulk_create(txs)
+    _transaction_events(txs, now)
 
 
 # --- credits: top-ups and reverts ----------------------------------------------------------------
@@ -260,6 +285,7 @@ def _credit(account, billing_account, usage_id, amount, source, description, met
         updated_at=now,
     )
     BillingAccount.objects.filter(pk=billing_account.pk).update(balance=F("balance") + amount, updated_at=now)
+    _transaction_events([tx], now, reverted=reverts)
     return tx
 
 

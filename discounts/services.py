@@ -15,6 +15,8 @@ from config.kernel.updates import model_save, model_set
 from config.kernel.values import INT64_MAX, INT64_MIN
 from customers.models import Account, Customer
 from customers.services import customer_get_or_create_by_external_id
+from events import catalogue
+from events.services import event_record, row
 
 from . import selectors
 from .errors import DiscountError
@@ -131,11 +133,23 @@ def discount_rule_give(*, rule: DiscountRule, customer_ids: list[str], actor: Ac
     """Give a rule to customers, named by the client's opaque ids (an id never seen before creates the
     customer); giving it twice changes nothing."""
     refs = []
+    now = timezone.now()
     for customer_id in dict.fromkeys(customer_ids):
         ref = _ref_for(rule, _customer(rule.account, customer_id, actor), actor=actor, given=True)
         if not ref.given:
             DiscountRef.objects.filter(pk=ref.pk).update(given=True)
             ref.given = True
+        elif ref.created_at < now:
+            refs.append(ref)
+            continue  # given before: nothing changed
+        event_record(
+            account_id=ref.account_id,
+            type=catalogue.DISCOUNT_RULE_GIVEN,
+            resource_type="discount_ref",
+            resource_id=ref.pk,
+            data={"discount_ref": row(ref)},
+            now=now,
+        )
         refs.append(ref)
     return refs
 
@@ -262,7 +276,7 @@ def _write(
             {name: [f"The customer's total {name} would exceed {INT64_MAX}."] for name in too_big},
             code=DiscountError.TOTAL_OUT_OF_RANGE,
         )
-    UsageRef.objects.create(
+    entry = UsageRef.objects.create(
         discount_ref=ref,
         ref=receipt.ref,
         ref_type=receipt.ref_type,
@@ -278,6 +292,13 @@ def _write(
     ref.stamp, ref.usage, ref.amount = totals["stamp"], totals["usage"], totals["amount"]
     ref.used += sign if counts_as_use else 0
     ref.save(update_fields=["stamp", "usage", "amount", "used", "updated_at"])
+    event_record(
+        account_id=ref.account_id,
+        type=catalogue.DISCOUNT_USAGE_RECORDED if sign > 0 else catalogue.DISCOUNT_USAGE_REVERTED,
+        resource_type="discount_ref",
+        resource_id=ref.pk,
+        data={"discount_ref": row(ref), "usage": row(entry)},
+    )
 
 
 # --- claims --------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from config.kernel.scopes import ALL_SCOPES
 from credits import services as credit_services
 from customers import services as customer_services
 from discounts import services as discount_services
+from events import services as event_services
 from tests.api import Api
 
 SYSTEM = Actor.system("tests")
@@ -191,6 +192,8 @@ def build_tenant(account_id: str, name: str, currency: str, card: str, barcode: 
         ],
     )
     project = billing_services.project_create(account=account, org_id=customer.pk, name="Main", actor=SYSTEM)
+    event_services.event_settings_update(account_id=account.pk, expiring_soon_days=[7])
+    event_services.notice_once(account_id=account.pk, kind="credit.expiring_soon", resource_id=credit.pk, threshold=30)
     return Tenant(
         account=account,
         customer=customer,

@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "config",
     "customers",
+    "events",
     "credits",
     "discounts",
     "billing",

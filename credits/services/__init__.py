@@ -15,6 +15,7 @@ from config.kernel.updates import model_save, model_set
 from config.kernel.values import uuid_or_none
 from customers.errors import CustomerError
 from customers.models import Account, Customer, Membership, MembershipType
+from events import catalogue
 
 from .. import durations, selectors
 from ..errors import CreditError
@@ -151,6 +152,7 @@ def credit_issue(
         created_at=now,
     )
     _event(credit, CreditEvent.Action.ISSUED, actor, source=source)
+    redeem.credit_event_record(credit, catalogue.CREDIT_ISSUED, now=now)
     return credit
 
 
@@ -177,7 +179,13 @@ def _use_revenue(credit: CustomerCredit) -> int:
 
 
 def use_locked_credit(
-    credit: CustomerCredit, *, actor: Actor, reference: str | None = None, note: str = "", now: datetime | None = None
+    credit: CustomerCredit,
+    *,
+    actor: Actor,
+    reference: str | None = None,
+    note: str = "",
+    now: datetime | None = None,
+    event_type: str = catalogue.CREDIT_REDEEMED,
 ) -> CreditUse:
     """Record one use of a credit the caller has locked (select_for_update) in its transaction."""
     now = now or timezone.now()
@@ -186,7 +194,9 @@ def use_locked_credit(
         message = f"The credit is {status}; only an active credit can be used."
         raise Conflict(message, code=CreditError.CREDIT_NOT_ACTIVE)
     revenue = _use_revenue(credit)
-    return redeem.record_use(credit, revenue=revenue, actor=actor, now=now, reference=reference, note=note)
+    return redeem.record_use(
+        credit, revenue=revenue, actor=actor, now=now, reference=reference, note=note, event_type=event_type
+    )
 
 
 def credit_redeem(
@@ -245,6 +255,7 @@ def credit_revoke(
     credit.updated_at = now
     credit.save(update_fields=["revoked_at", "revoke_reason", "revoked_by", "updated_at"])
     _event(credit, CreditEvent.Action.REVOKED, actor, reason=reason or "")
+    redeem.credit_event_record(credit, catalogue.CREDIT_REVOKED, now=now)
     return credit
 
 
@@ -269,6 +280,7 @@ def credit_use_reverse(
     credit.updated_at = now
     credit.save(update_fields=["uses", "revenue_recognised", "redeemed_at", "updated_at"])
     _event(credit, CreditEvent.Action.USE_REVERSED, actor, use=use, reason=reason, revenue=use.revenue)
+    redeem.credit_event_record(credit, catalogue.CREDIT_USE_REVERSED, use=use, now=now)
     return credit
 
 
@@ -348,7 +360,7 @@ def _benefit_use_locked(*, account: Account, customer_lookup: dict, benefit_key:
     credit = (
         CustomerCredit.objects.usable(now)
         .select_for_update(of=("self",))
-        .select_related("customer")
+        .select_related("customer", "coupon")
         .filter(account=account, coupon__benefit_key=benefit_key, **customer_filter)
         .order_by(F("expiry_date").asc(nulls_last=True), "created_at", "id")
         .first()
@@ -362,4 +374,4 @@ def _benefit_use_locked(*, account: Account, customer_lookup: dict, benefit_key:
             code=CreditError.BENEFIT_NOT_AVAILABLE,
             args=[benefit_key],
         )
-    return use_locked_credit(credit, actor=actor, now=now)
+    return use_locked_credit(credit, actor=actor, now=now, event_type=catalogue.BENEFIT_USED)

@@ -17,8 +17,20 @@ from datetime import datetime
 from django.db import connection, transaction
 
 from config.kernel.actors import Actor
+from events import catalogue
+from events.services import NewEvent, events_record, ledger_ctes, row
 
 from ..models import Coupon, CreditEvent, CustomerCredit
+
+# The "credit.issued" events of the credits inserted by a set-based statement (its CTE `ins`), with the
+# coupon's row as it is now (the statement's coupon).
+_ISSUED_EVENTS = ledger_ctes(
+    source="ins",
+    event_type=catalogue.CREDIT_ISSUED,
+    resource_type="credit",
+    data="jsonb_build_object('credit', to_jsonb(n.r), 'coupon', "
+    "(SELECT to_jsonb(p) FROM credits_coupon AS p WHERE p.id = (n.r).coupon_id))",
+)
 
 STAGE = "bulk_credit_stage"
 STAGE_COLUMNS = ("customer_id", "membership_id", "expiry_date", "revenue", "batch_row", "period_start", "period_nth")
@@ -112,11 +124,11 @@ def _insert_postgresql(batch: Batch, rows: list[Wanted], now: datetime) -> set[t
                        %(batch_key)s, batch_row, %(rule)s, period_start, period_nth
                 FROM {STAGE}
                 ON CONFLICT {batch.conflict_target} DO NOTHING
-                RETURNING id, {returning}
+                RETURNING *
             ), history AS (
                 INSERT INTO credits_creditevent (credit_id, action, actor, user_id, reason, data, created_at)
                 SELECT id, 'issued', %(actor)s, %(user)s, '', %(data)s::jsonb, %(now)s FROM ins
-            )
+            ), {_ISSUED_EVENTS}
             SELECT {returning} FROM ins
             """,  # noqa: S608
             {
@@ -170,6 +182,15 @@ def _insert_orm(batch: Batch, rows: list[Wanted], now: datetime) -> set[tuple]:
             )
         )
     CustomerCredit.objects.bulk_create(credits, batch_size=500)
+    coupon_row = row(coupon)
+    events_record(
+        account_id=coupon.account_id,
+        events=[
+            NewEvent(catalogue.CREDIT_ISSUED, "credit", str(c.pk), {"credit": row(c), "coupon": coupon_row})
+            for c in credits
+        ],
+        now=now,
+    )
     CreditEvent.objects.bulk_create(
         [
             CreditEvent(
@@ -290,11 +311,11 @@ def grant_staged(
                    %(user)s, %(now)s, %(now)s, %(batch_key)s, batch_row, NULL, NULL, NULL
             FROM judged WHERE reason IS NULL
             ON CONFLICT {batch.conflict_target} DO NOTHING
-            RETURNING id, customer_id
+            RETURNING *
         ), history AS (
             INSERT INTO credits_creditevent (credit_id, action, actor, user_id, reason, data, created_at)
             SELECT id, 'issued', %(actor)s, %(user)s, '', %(data)s::jsonb, %(now)s FROM ins
-        )"""  # noqa: S608
+        ), {_ISSUED_EVENTS}"""  # noqa: S608
     with connection.cursor() as cursor:
         _ensure_grant_stage(cursor)
         # For this transaction only: no JIT (the staging table has no statistics, so the planner's row

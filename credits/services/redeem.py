@@ -43,6 +43,9 @@ from django.db.models.base import ModelState
 
 from config.kernel.actors import Actor
 from customers.models import Customer
+from events import catalogue
+from events.models import Event, EventCounter
+from events.services import event_record, row
 
 from ..models import Coupon, CreditEvent, CreditUse, CustomerCredit
 
@@ -59,9 +62,17 @@ def _fast() -> bool:
 
 
 def record_use(
-    credit: CustomerCredit, *, revenue: int, actor: Actor, now: datetime, reference: str | None = None, note: str = ""
+    credit: CustomerCredit,
+    *,
+    revenue: int,
+    actor: Actor,
+    now: datetime,
+    reference: str | None = None,
+    note: str = "",
+    event_type: str = catalogue.CREDIT_REDEEMED,
 ) -> CreditUse:
-    """Write one use of a credit that the caller has locked in its transaction and found usable."""
+    """Write one use of a credit that the caller has locked in its transaction and found usable, and its
+    event (`credit.redeemed`, or `benefit.used` for the benefits family)."""
     use = CreditUse.objects.create(
         credit=credit,
         used_at=now,
@@ -89,7 +100,19 @@ def record_use(
         data={"reference": reference, "revenue": revenue},
         created_at=now,
     )
+    credit_event_record(credit, event_type, use=use, now=now)
     return use
+
+
+def credit_event_record(credit: CustomerCredit, event_type: str, *, use: CreditUse | None = None, now=None) -> None:
+    """The ledger event of a change to `credit` (events.Event), in the change's transaction: the rows as
+    written, as the one-statement path below writes them."""
+    data = {"credit": row(credit), "coupon": row(credit.coupon)}
+    if use is not None:
+        data["use"] = row(use)
+    event_record(
+        account_id=credit.account_id, type=event_type, resource_type="credit", resource_id=credit.pk, data=data, now=now
+    )
 
 
 # --- the one-statement path (PostgreSQL) ---------------------------------------------------------------
@@ -122,10 +145,13 @@ def _typed(name: str, model, field_name: str) -> str:
     return f"CAST(%({name})s AS {field.cast_db_type(connection)})"
 
 
-def _write_ctes(locked: str) -> str:
+def _write_ctes(locked: str, event_type: str) -> str:
     """The CTEs after `locked` (one usable, locked credit row with its `use_revenue`): insert the use,
-    update the credit, append the event. The statement's last CTE is `credit` (the updated row)."""
+    update the credit, append the credit's history event, then take the account's next event sequence
+    number (the counter row stays locked to the commit, as in events.services) and write the ledger event
+    `event_type` with the rows as written (events.services.row gives the same for the ORM path)."""
     credit, use, event = CustomerCredit._meta.db_table, CreditUse._meta.db_table, CreditEvent._meta.db_table
+    counter, ledger, coupon = EventCounter._meta.db_table, Event._meta.db_table, Coupon._meta.db_table
     returning = ", ".join(f"c.{column}" for column in _columns(CustomerCredit))
     values = ", ".join(
         [
@@ -146,7 +172,7 @@ use AS (
     SELECT {values}
       FROM locked
     ON CONFLICT (credit_id, reference) WHERE reference IS NOT NULL AND reversed_at IS NULL DO NOTHING
-    RETURNING id, credit_id, revenue, used_at, reference, used_by, used_by_user_id, used_by_client_id
+    RETURNING *
 ),
 credit AS (
     UPDATE {credit} AS c
@@ -164,6 +190,21 @@ event AS (
            use.used_by_client_id, use.id, '', jsonb_build_object('reference', use.reference, 'revenue', use.revenue),
            use.used_at
       FROM use
+),
+seq AS (
+    INSERT INTO {counter} (account_id, last_sequence)
+    SELECT credit.account_id, 1 FROM credit
+    ON CONFLICT (account_id) DO UPDATE SET last_sequence = {counter}.last_sequence + 1
+    RETURNING account_id, last_sequence
+),
+ledger_event AS (
+    INSERT INTO {ledger} (id, account_id, sequence, type, resource_type, resource_id, data, created_at)
+    SELECT {_typed("event_id", Event, "id")}, seq.account_id, seq.last_sequence, '{event_type}', 'credit',
+           CAST(credit.id AS text),
+           jsonb_build_object('credit', to_jsonb(credit), 'coupon', to_jsonb(p), 'use', to_jsonb(use)),
+           use.used_at
+      FROM seq, credit, use, {coupon} AS p
+     WHERE p.id = credit.coupon_id
 )"""  # noqa: S608 (table and column names from the models; every value is a parameter)
 
 
@@ -178,7 +219,7 @@ def _redeem_sql() -> str:
        FOR UPDATE
 )"""  # noqa: S608
     coupon_columns = ", ".join(f"p.{column}" for column in _columns(Coupon))
-    return f"""{_write_ctes(locked)}
+    return f"""{_write_ctes(locked, catalogue.CREDIT_REDEEMED)}
 SELECT credit.*, {coupon_columns} FROM credit JOIN {coupon} AS p ON p.id = credit.coupon_id"""  # noqa: S608
 
 
@@ -205,13 +246,14 @@ def _benefit_sql(lookup_field: str) -> str:
      LIMIT 1
        FOR UPDATE OF k
 )"""  # noqa: S608
-    return f"""{_write_ctes(locked)}
+    return f"""{_write_ctes(locked, catalogue.BENEFIT_USED)}
 SELECT use.id, use.revenue, credit.id FROM use, credit"""  # noqa: S608
 
 
 def _params(*, actor: Actor, now: datetime, reference: str | None, note: str) -> dict:
     return {
         "use_id": uuid.uuid4(),
+        "event_id": uuid.uuid4(),
         "now": now,
         "reference": reference,
         "note": note or "",

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("config", "customers", "credits", "discounts", "billing")
+PACKAGES = ("config", "customers", "credits", "discounts", "billing", "events", "webhooks")
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 
@@ -45,11 +45,11 @@ def test_the_project_keeps_its_contracts(tree):
 @pytest.mark.parametrize(
     ("module", "bad_import", "contract"),
     [
-        ("customers/bad_upward.py", "import credits.models", "Composition, then billing | discounts"),
-        ("credits/bad_upward.py", "from billing import services", "Composition, then billing | discounts"),
+        ("customers/bad_upward.py", "import credits.models", "Composition, then webhooks, then billing | discounts"),
+        ("credits/bad_upward.py", "from billing import services", "Composition, then webhooks, then billing | discounts"),
         ("billing/bad_sideways.py", "import discounts.models", "Billing and discounts never import each other"),
         ("config/kernel/bad_kernel.py", "import config.api.errors", "The kernel imports no app"),
-        ("config/api/bad_plumbing.py", "from customers import selectors", "Composition, then billing | discounts"),
+        ("config/api/bad_plumbing.py", "from customers import selectors", "Composition, then webhooks, then billing | discounts"),
     ],
 )
 def test_a_wrong_import_breaks_the_lint(tree, module, bad_import, contract):
