@@ -7,6 +7,7 @@ from config.api.health import healthz
 from credits.api import urls as credits_api
 from customers.api import urls as customers_api
 from discounts.api import urls as discounts_api
+from webhooks import urls as webhooks_api
 
 admin.site.site_header = "Benefit Ledger"
 admin.site.site_title = "Benefit Ledger"
@@ -24,6 +25,7 @@ urlpatterns = [
     *credits_api.urlpatterns,
     *discounts_api.urlpatterns,
     *billing_api.urlpatterns,
+    *webhooks_api.urlpatterns,
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "credits",
     "discounts",
     "billing",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -317,3 +318,13 @@ LOGGING = {
         "django.request": {"level": "ERROR", "handlers": [], "propagate": False},
     },
 }
+
+# Webhooks (webhooks.worker; README, "Events and webhooks").
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
+WEBHOOK_SECRETS_KEY = env("WEBHOOK_SECRETS_KEY", default="")
+WEBHOOK_CONNECT_TIMEOUT = env.float("WEBHOOK_CONNECT_TIMEOUT", default=3.0)
+WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=5.0)
+WEBHOOK_MAX_RESPONSE_BYTES = env.int("WEBHOOK_MAX_RESPONSE_BYTES", default=65536)
+WEBHOOK_DISABLE_AFTER_SECONDS = env.int("WEBHOOK_DISABLE_AFTER_SECONDS", default=3 * 24 * 3600)
+WEBHOOK_POLL_SECONDS = env.float("WEBHOOK_POLL_SECONDS", default=0.1)
+WEBHOOK_SCAN_SECONDS = env.float("WEBHOOK_SCAN_SECONDS", default=60.0)

@@ -31,3 +31,8 @@ if "options" in _options and not env.bool("BL_TEST_SERVER", default=False):
 # flush (the suite commits a lot: live servers, concurrency tests, flushes between TransactionTestCases).
 if "options" in _options:
     _options["options"] += " -c synchronous_commit=off"
+
+# The tests' receiving servers listen on loopback (tests/webhooks); the safety tests switch this off.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=True)
+WEBHOOK_CONNECT_TIMEOUT = 1.0
+WEBHOOK_READ_TIMEOUT = 2.0

@@ -3,10 +3,11 @@ these functions, so the same rules, locks and history apply whoever makes the ch
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import CharField, Exists, F, OuterRef
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from config.kernel.actors import Actor
@@ -16,6 +17,8 @@ from config.kernel.values import uuid_or_none
 from customers.errors import CustomerError
 from customers.models import Account, Customer, Membership, MembershipType
 from events import catalogue
+from events.models import EventSettings, Notice
+from events.services import notice_once
 
 from .. import durations, selectors
 from ..errors import CreditError
@@ -375,3 +378,42 @@ def _benefit_use_locked(*, account: Account, customer_lookup: dict, benefit_key:
             args=[benefit_key],
         )
     return use_locked_credit(credit, actor=actor, now=now, event_type=catalogue.BENEFIT_USED)
+
+
+# --- scheduled events ----------------------------------------------------------------------------
+
+
+def credit_expiry_scan(*, now: datetime) -> int:
+    """`credit.expiring_soon` for each usable credit expiring within one of its account's thresholds (each
+    credit once per threshold), and `credit.expired` for each credit that passed its expiry unused (once),
+    each event in the transaction that claims its notice. Run by the worker's schedule; how many were sent."""
+    sent = 0
+    for settings in EventSettings.objects.exclude(expiring_soon_days=[]):
+        for days in settings.expiring_soon_days:
+            soon = CustomerCredit.objects.usable(now).filter(
+                account_id=settings.account_id, expiry_date__lte=now + timedelta(days=days)
+            )
+            for credit in soon.select_related("coupon").filter(~_noticed(catalogue.CREDIT_EXPIRING_SOON, days)):
+                sent += _notice(credit, catalogue.CREDIT_EXPIRING_SOON, days, now)
+    expired = CustomerCredit.objects.filter(
+        revoked_at__isnull=True,
+        redeemed_at__isnull=True,
+        expiry_date__lte=now,
+        expiry_date__gt=now - timedelta(days=31),
+    )
+    for credit in expired.select_related("coupon").filter(~_noticed(catalogue.CREDIT_EXPIRED, 0)):
+        sent += _notice(credit, catalogue.CREDIT_EXPIRED, 0, now)
+    return sent
+
+
+def _noticed(kind: str, threshold: int) -> Exists:
+    resource_id = Cast(OuterRef("pk"), output_field=CharField())
+    return Exists(Notice.objects.filter(kind=kind, threshold=threshold, resource_id=resource_id))
+
+
+@transaction.atomic
+def _notice(credit: CustomerCredit, kind: str, threshold: int, now: datetime) -> int:
+    if not notice_once(account_id=credit.account_id, kind=kind, resource_id=credit.pk, threshold=threshold):
+        return 0
+    redeem.credit_event_record(credit, kind, now=now)
+    return 1

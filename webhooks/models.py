@@ -1,0 +1,99 @@
+"""Webhook endpoints of an account and the deliveries of its events to them. A delivery row is the
+queue: the worker claims a due one, posts it, and records the outcome (webhooks.worker)."""
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Endpoint(models.Model):
+    class Kind(models.TextChoices):
+        FRONTIER = "frontier", "Frontier (X-Signature, {id, action, data, created_at})"
+        STANDARD = "standard", "Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature)"
+
+    class State(models.TextChoices):
+        ENABLED = "enabled"
+        DISABLED = "disabled"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey("customers.Account", on_delete=models.PROTECT, related_name="webhook_endpoints")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.STANDARD)
+    url = models.URLField(max_length=2000)
+    description = models.TextField(blank=True, default="")
+    subscribed_events = models.JSONField(default=list, blank=True, help_text="Event types; empty: every type.")
+    headers = models.JSONField(default=dict, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.ENABLED)
+    disabled_reason = models.CharField(max_length=300, blank=True, default="", editable=False)
+    # The last sequence number of the account's events already turned into deliveries (webhooks.worker).
+    cursor = models.BigIntegerField(default=0, editable=False)
+    failing_since = models.DateTimeField(null=True, blank=True, editable=False)
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_by = models.CharField(max_length=200, blank=True, default="", editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["account_id", "created_at", "id"]
+        verbose_name = "webhook endpoint"
+
+    def __str__(self) -> str:
+        return f"{self.url} ({self.kind}, {self.state})"
+
+    def subscribed(self, event_type: str) -> bool:
+        return not self.subscribed_events or event_type in self.subscribed_events
+
+
+class EndpointSecret(models.Model):
+    """A signing secret, kept encrypted (webhooks.secrets): a database dump alone cannot sign. A rotated
+    secret keeps signing beside its successor until `expires_at`."""
+
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="secrets")
+    key_id = models.CharField(max_length=40)
+    sealed = models.TextField(editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["endpoint_id", "-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"secret {self.key_id} of {self.endpoint_id}"
+
+
+class Delivery(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        DELIVERED = "delivered"
+        FAILED = "failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.PROTECT, related_name="deliveries")
+    event = models.ForeignKey("events.Event", on_delete=models.PROTECT, related_name="deliveries")
+    sequence = models.BigIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.IntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    latency_ms = models.IntegerField(null=True, blank=True)
+    response_status = models.IntegerField(null=True, blank=True)
+    response_excerpt = models.TextField(blank=True, default="")
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["endpoint_id", "sequence"]
+        verbose_name_plural = "deliveries"
+        constraints = [models.UniqueConstraint(fields=["endpoint", "event"], name="delivery_once_per_endpoint")]
+        indexes = [
+            models.Index(fields=["next_attempt_at"], name="delivery_due", condition=Q(status="pending")),
+            models.Index(
+                fields=["endpoint", "sequence"], name="delivery_endpoint_pending", condition=Q(status="pending")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.sequence} to {self.endpoint_id}: {self.status}"

@@ -1,0 +1,156 @@
+"""Every write to endpoints and deliveries (the admin, the Frontier admin API and the worker call these)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from config.kernel.actors import Actor
+from config.kernel.exceptions import InvalidInput
+from customers.models import Account
+from events.catalogue import CATALOGUE
+from events.models import Event, EventCounter
+
+from . import secrets, targets
+from .models import Delivery, Endpoint, EndpointSecret
+
+FRONTIER_SECRET_ID = "1"  # Frontier's DefaultSecretID
+
+
+def endpoint_check(*, url: str, subscribed_events: list, headers: dict, state: str) -> None:
+    errors: dict[str, list[str]] = {}
+    try:
+        targets.resolve(url)
+    except targets.TargetRefused as refused:
+        errors["url"] = [str(refused)]
+    unknown = sorted(set(subscribed_events) - set(CATALOGUE))
+    if unknown:
+        errors["subscribed_events"] = [f"Unknown event types: {', '.join(unknown)}."]
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
+        errors["headers"] = ["Header names and values are strings."]
+    if state not in Endpoint.State.values:
+        errors["state"] = [f"Must be {' or '.join(Endpoint.State.values)}."]
+    if errors:
+        raise InvalidInput(errors)
+
+
+@transaction.atomic
+def endpoint_create(
+    *,
+    account: Account,
+    url: str,
+    actor: Actor,
+    kind: str = Endpoint.Kind.STANDARD,
+    description: str = "",
+    subscribed_events: list | None = None,
+    headers: dict | None = None,
+    metadata: dict | None = None,
+    state: str = Endpoint.State.ENABLED,
+) -> tuple[Endpoint, str]:
+    """A new endpoint and its secret (answered this once; kept encrypted). It receives the account's
+    events from now on (webhooks.worker starts it at the account's last sequence number)."""
+    url = url.strip()
+    subscribed_events, headers = list(subscribed_events or []), dict(headers or {})
+    endpoint_check(url=url, subscribed_events=subscribed_events, headers=headers, state=state or Endpoint.State.ENABLED)
+    last = EventCounter.objects.filter(account=account).values_list("last_sequence", flat=True).first() or 0
+    endpoint = Endpoint.objects.create(
+        account=account,
+        kind=kind,
+        url=url,
+        description=description or "",
+        subscribed_events=subscribed_events,
+        headers=headers,
+        metadata=metadata or {},
+        state=state or Endpoint.State.ENABLED,
+        cursor=last,
+        created_by=actor.label,
+    )
+    secret = _new_secret(endpoint, FRONTIER_SECRET_ID if kind == Endpoint.Kind.FRONTIER else "1")
+    return endpoint, secret
+
+
+def _new_secret(endpoint: Endpoint, key_id: str) -> str:
+    value = secrets.new_frontier_secret() if endpoint.kind == Endpoint.Kind.FRONTIER else secrets.new_standard_secret()
+    EndpointSecret.objects.create(endpoint=endpoint, key_id=key_id, sealed=secrets.seal(value))
+    return value
+
+
+@transaction.atomic
+def endpoint_update(*, endpoint: Endpoint, actor: Actor, **values) -> Endpoint:
+    merged = {
+        "url": (values.get("url") or endpoint.url).strip(),
+        "subscribed_events": list(values.get("subscribed_events", endpoint.subscribed_events) or []),
+        "headers": dict(values.get("headers", endpoint.headers) or {}),
+        "state": values.get("state") or endpoint.state,
+    }
+    endpoint_check(**merged)
+    endpoint = Endpoint.objects.select_for_update().get(pk=endpoint.pk)
+    if merged["state"] == Endpoint.State.ENABLED and endpoint.state != Endpoint.State.ENABLED:
+        endpoint.disabled_reason, endpoint.failing_since = "", None
+    for name, value in merged.items():
+        setattr(endpoint, name, value)
+    for name in ("description", "metadata"):
+        if name in values and values[name] is not None:
+            setattr(endpoint, name, values[name])
+    endpoint.save()
+    return endpoint
+
+
+@transaction.atomic
+def endpoint_delete(*, endpoint: Endpoint, actor: Actor) -> None:
+    """Deleted endpoints receive nothing more; their deliveries stay for the record."""
+    Endpoint.objects.filter(pk=endpoint.pk).update(
+        deleted_at=timezone.now(), state=Endpoint.State.DISABLED, disabled_reason=f"deleted by {actor.label}"
+    )
+
+
+@transaction.atomic
+def endpoint_secret_rotate(*, endpoint: Endpoint, actor: Actor, overlap: timedelta = timedelta(hours=24)) -> str:
+    """A new secret, answered once; the current ones keep signing beside it for `overlap`."""
+    now = timezone.now()
+    live = endpoint.secrets.filter(expires_at__isnull=True)
+    live.update(expires_at=now + overlap)
+    next_id = str(
+        1 + max((int(k) for k in endpoint.secrets.values_list("key_id", flat=True) if k.isdigit()), default=0)
+    )
+    return _new_secret(endpoint, next_id)
+
+
+def live_secrets(endpoint: Endpoint, now=None) -> list[tuple[str, str]]:
+    """(key id, secret) of the secrets that sign now, newest first."""
+    now = now or timezone.now()
+    return [
+        (s.key_id, secrets.unseal(s.sealed))
+        for s in endpoint.secrets.all()
+        if s.expires_at is None or s.expires_at > now
+    ]
+
+
+@transaction.atomic
+def deliveries_resend(*, endpoint: Endpoint, actor: Actor, first: int, last: int | None = None) -> int:
+    """Send the endpoint's events with sequence numbers first..last (all after `first` when last is None)
+    again, at once: delivered or failed ones become pending; events never queued for it are queued."""
+    now = timezone.now()
+    endpoint = Endpoint.objects.select_for_update().get(pk=endpoint.pk)
+    last = (
+        last if last is not None else Event.objects.filter(account=endpoint.account).aggregate(m=Max("sequence"))["m"]
+    )
+    if last is None or last < first:
+        return 0
+    last = min(last, endpoint.cursor)
+    events = Event.objects.filter(account=endpoint.account, sequence__gte=first, sequence__lte=last)
+    queued = set(Delivery.objects.filter(endpoint=endpoint, event__in=events).values_list("event_id", flat=True))
+    Delivery.objects.bulk_create(
+        [
+            Delivery(endpoint=endpoint, event=e, sequence=e.sequence, next_attempt_at=now)
+            for e in events.only("id", "sequence", "type")
+            if e.id not in queued and endpoint.subscribed(e.type)
+        ]
+    )
+    Delivery.objects.filter(endpoint=endpoint, sequence__gte=first, sequence__lte=last).update(
+        status=Delivery.Status.PENDING, next_attempt_at=now, error=""
+    )
+    return Delivery.objects.filter(endpoint=endpoint, sequence__gte=first, sequence__lte=last).count()

@@ -1,0 +1,32 @@
+"""The two signature schemes.
+
+Frontier (raystack/frontier pkg/crypt, core/webhook): `X-Signature: <secret id>=<hex HMAC-SHA-512/256>`
+of the raw body, keyed with the hex-decoded secret; Frontier's webhook.ParseAndValidateEvent verifies it.
+
+Standard Webhooks (standardwebhooks.com): `webhook-signature: v1,<base64 HMAC-SHA-256>` of
+`{webhook-id}.{webhook-timestamp}.{body}`, keyed with the base64-decoded secret after `whsec_`; one
+`v1,...` per live secret, space separated, so a receiver holding either secret verifies during a rotation."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+
+def _sha512_256():
+    return hashlib.new("sha512_256")
+
+
+def frontier(body: bytes, *, key_id: str, secret_hex: str) -> str:
+    mac = hmac.new(bytes.fromhex(secret_hex), body, _sha512_256).hexdigest()
+    return f"{key_id}={mac}"
+
+
+def standard(body: bytes, *, msg_id: str, timestamp: int, secrets: list[str]) -> str:
+    content = f"{msg_id}.{timestamp}.".encode() + body
+    signatures = []
+    for secret in secrets:
+        key = base64.b64decode(secret.removeprefix("whsec_"))
+        signatures.append("v1," + base64.b64encode(hmac.new(key, content, hashlib.sha256).digest()).decode())
+    return " ".join(signatures)
