@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
 from config.api import dialects
+from webhooks.api import READ_SCOPES as EVENTS_READ
 
 ANY_CLIENT: tuple[str, ...] = ()  # authenticated, no scope needed
 PUBLIC = ("<public>",)  # no credentials needed
@@ -185,6 +186,18 @@ BILLING = [
     Route("GET", ORG + "/billing/transactions", BILLING_READ),
     Route("PUT", ADMIN_WALLET + "/limits", BILLING_ADMIN, {"credit_min": -5}),
     Route("POST", ADMIN_WALLET + "/usage/{debit}/revert", BILLING_ADMIN, {"amount": 1}),
+    # Frontier's admin webhooks API and the events list (webhooks/api.py)
+    Route("GET", "/v1beta1/admin/webhooks", BILLING_ADMIN, foreign=LISTS_OWN),
+    Route(
+        "POST",
+        "/v1beta1/admin/webhooks",
+        BILLING_ADMIN,
+        {"body": {"url": "http://127.0.0.1:9/{new}"}},
+        foreign=CREATES_OWN,
+    ),
+    Route("PUT", "/v1beta1/admin/webhooks/{webhook}", BILLING_ADMIN, {"body": {"url": "http://127.0.0.1:9/x"}}),
+    Route("DELETE", "/v1beta1/admin/webhooks/{webhook}", BILLING_ADMIN),
+    Route("GET", "/v1beta1/events?since=0", EVENTS_READ, foreign=LISTS_OWN),
 ]
 
 ROUTES: list[Route] = [*CREDITS, *BENEFITS, *DISCOUNTS, *BILLING]

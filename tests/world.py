@@ -19,6 +19,8 @@ from credits import services as credit_services
 from customers import services as customer_services
 from discounts import services as discount_services
 from events import services as event_services
+from webhooks import services as webhook_services
+from webhooks import worker as webhook_worker
 from tests.api import Api
 
 SYSTEM = Actor.system("tests")
@@ -49,6 +51,7 @@ class Tenant:
     wallet: object  # billing account of `customer`, topped up and debited once
     debit: uuid.UUID
     project: object
+    webhook: object  # a Frontier-signed webhook endpoint with queued deliveries
     clients: dict[frozenset[str], tuple[object, str]] = field(default_factory=dict)
     # Once built, a client made on demand is not kept: it lives in the test's transaction only, and a
     # world shared by a module (rolled back after each test) must not hand it to the next test.
@@ -74,6 +77,7 @@ class Tenant:
             "wallet": self.wallet.pk,
             "debit": self.debit,
             "project": self.project.pk,
+            "webhook": self.webhook.pk,
         }
 
     def uuids(self) -> set[str]:
@@ -178,6 +182,10 @@ def build_tenant(account_id: str, name: str, currency: str, card: str, barcode: 
         ref="C-1",
     )
     wallet = billing_services.billing_account_create(account=account, org_id=customer.pk, actor=SYSTEM)
+    # A Frontier-signed webhook endpoint (nothing listens there), queued the events from here on.
+    webhook, _ = webhook_services.endpoint_create(
+        account=account, url="http://127.0.0.1:9/hook", actor=SYSTEM, kind="frontier"
+    )
     billing_services.billing_top_up(
         account=account, billing_account_id=wallet.pk, usage_id=uuid.uuid4(), amount=500, actor=SYSTEM
     )
@@ -194,6 +202,7 @@ def build_tenant(account_id: str, name: str, currency: str, card: str, barcode: 
     project = billing_services.project_create(account=account, org_id=customer.pk, name="Main", actor=SYSTEM)
     event_services.event_settings_update(account_id=account.pk, expiring_soon_days=[7])
     event_services.notice_once(account_id=account.pk, kind="credit.expiring_soon", resource_id=credit.pk, threshold=30)
+    webhook_worker.fan_out()
     return Tenant(
         account=account,
         customer=customer,
@@ -211,6 +220,7 @@ def build_tenant(account_id: str, name: str, currency: str, card: str, barcode: 
         wallet=wallet,
         debit=debit,
         project=project,
+        webhook=webhook,
     )
 
 
@@ -244,7 +254,9 @@ def _liability_rollup(account) -> None:
     if connection.vendor == "postgresql":
         liability.liability_rollup_refresh(account=account, now=later)
         return
-    LiabilityRollup.objects.create(account=account, zone=account.timezone, closed_through=later.date(), checked_at=later)
+    LiabilityRollup.objects.create(
+        account=account, zone=account.timezone, closed_through=later.date(), checked_at=later
+    )
     LiabilityMonth.objects.create(
         account=account, coupon_id=uuid.uuid4(), month=timezone.now().date().replace(day=1),
         **dict.fromkeys(reports.FLOW_FIELDS, 0),

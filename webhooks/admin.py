@@ -22,6 +22,8 @@ def _actor(request) -> Actor:
 
 
 class EndpointForm(forms.ModelForm):
+    url = forms.URLField(max_length=2000, assume_scheme="https")
+
     class Meta:
         model = Endpoint
         fields = ["account", "kind", "url", "description", "subscribed_events", "headers", "metadata", "state"]
