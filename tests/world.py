@@ -19,9 +19,9 @@ from credits import services as credit_services
 from customers import services as customer_services
 from discounts import services as discount_services
 from events import services as event_services
+from tests.api import Api
 from webhooks import services as webhook_services
 from webhooks import worker as webhook_worker
-from tests.api import Api
 
 SYSTEM = Actor.system("tests")
 
