@@ -696,6 +696,42 @@ END;
 """
 
 
+# The statement the product itself sends for a credit redeem (credits.redeem._redeem_sql: lock, use,
+# counters, history event, the account's event sequence number and the ledger event, in one statement),
+# its parameters bound as pgbench variables. The customer's id is looked up by the credit's primary key (the
+# product has it from the path); the other values are what a redeem without reference or note sends.
+PRODUCT_PARAMETERS = {
+    "account": "'{account}'",
+    "customer": "(SELECT customer_id FROM credits_customercredit WHERE id = md5('bench-credit-' || :n)::uuid)",
+    "credit": "md5('bench-credit-' || :n)::uuid",
+    "now": "now()",
+    "reference": "NULL",
+    "note": "''",
+    "actor": "'client:pgbench'",
+    "user": "NULL",
+    "client": "':client'",
+    "use_id": "gen_random_uuid()",
+    "event_id": "gen_random_uuid()",
+}
+
+
+PRINT_REDEEM_SQL = "from credits.redeem import _redeem_sql; print(_redeem_sql())"
+
+
+def _product_redeem_script(bench: Bench) -> str:
+    sql = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-v", "0", "-c", PRINT_REDEEM_SQL],
+        cwd=ROOT,
+        env=bench.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    for name, value in PRODUCT_PARAMETERS.items():
+        sql = sql.replace(f"%({name})s", value.replace("{account}", ACCOUNT))
+    return f"\\set n random(1, {REDEEM_CREDITS})\n{sql};\n"
+
+
 def _load_redeem_credits(bench: Bench, coupon_id: str, count: int) -> list[tuple[int, str, str]]:
     """One unlimited multi-use credit (multi_use, max_uses NULL: never used up, so no request runs out)
     for each of the first `count` customers. Returns [(customer number, customer id, credit id)]."""
@@ -716,9 +752,10 @@ def _load_redeem_credits(bench: Bench, coupon_id: str, count: int) -> list[tuple
         ).fetchall()
 
 
-def _pgbench_redeem(bench: Bench, client_id: str) -> dict | None:
-    """pgbench with REDEEM_CLIENTS clients for REDEEM_SECONDS running PGBENCH_REDEEM; None when pgbench
-    is not installed. Rate and mean latency from its report, p50/p99 from its per-transaction log."""
+def _pgbench_redeem(bench: Bench, client_id: str, script_text: str) -> dict | None:
+    """pgbench with REDEEM_CLIENTS clients for REDEEM_SECONDS running `script_text` (the four-statement
+    transaction, or the product's statement); None when pgbench is not installed. Rate and mean latency
+    from its report, p50/p99 from its per-transaction log."""
     import re
     import shutil
 
@@ -726,7 +763,7 @@ def _pgbench_redeem(bench: Bench, client_id: str) -> dict | None:
         log("pgbench NOT FOUND on PATH: no redeem limit (Debian: in postgresql-15, or postgresql-contrib)")
         return None
     script = bench.tmp / "pgbench-redeem.sql"
-    script.write_text(PGBENCH_REDEEM.format(credits=REDEEM_CREDITS, account=ACCOUNT))
+    script.write_text(script_text)
     logs = bench.tmp / "pgbench-log"
     shutil.rmtree(logs, ignore_errors=True)
     logs.mkdir()
@@ -800,27 +837,44 @@ def redeem_rows(bench: Bench) -> list[Row]:
     cpu: dict[str, float] = {}
     statements = statement_counts(bench, samples, cpu)
 
-    def limit_row(found: dict, when: str) -> Row:
+    scripts = {
+        "old": PGBENCH_REDEEM.format(credits=REDEEM_CREDITS, account=ACCOUNT),
+        "new": _product_redeem_script(bench),
+    }
+    what = {
+        "old": ("pgbench: redeem transaction in SQL (the old limit: 4 statements, no event)", "6 (4 + BEGIN/END)"),
+        "new": ("pgbench: the product's redeem statement with its event (the new limit)", "1"),
+    }
+
+    def limit_row(kind: str, found: dict, when: str) -> Row:
         return Row(
-            f"pgbench: redeem transaction in SQL, {REDEEM_CLIENTS} clients, {when}",
+            f"{what[kind][0]}, {REDEEM_CLIENTS} clients, {when}",
             found["transactions"],
             found["transactions"] / found["tps"],
             p50_ms=percentile(found["latencies"], 0.50) * 1000,
             p99_ms=percentile(found["latencies"], 0.99) * 1000,
-            statements="6 (4 + BEGIN/END)",
+            statements=what[kind][1],
             limit="the physical limit",
         )
 
-    # The limit is measured right before and right after each kind's rows, and each row's ratio is to the
+    def limits() -> dict | None:
+        found = {}
+        for kind, script in scripts.items():
+            bench.settle()
+            found[kind] = _pgbench_redeem(bench, keys[0][0], script)
+            if found[kind] is None:
+                return None
+        return found
+
+    # The limits are measured right before and right after each kind's rows, and each row's ratio is to the
     # mean of the two: the machine's speed drifts within a run, and a limit measured a minute earlier
     # would favour or handicap the rows by that drift.
-    bench.settle()
-    before = _pgbench_redeem(bench, keys[0][0])
+    before = limits()
     rows: list[Row] = []
     if before is None:
         rows.append(Row("pgbench: NOT FOUND on PATH, no redeem limit measured", 0, 0.0, limit="pgbench missing"))
     else:
-        rows.append(limit_row(before, f"before the {kinds[0][1]} rows"))
+        rows.extend(limit_row(kind, before[kind], f"before the {kinds[0][1]} rows") for kind in scripts)
     server = Server(bench, workers=REDEEM_WORKERS)
     try:
         for name, label, request_for, expect, endpoint in kinds:
@@ -868,24 +922,23 @@ def redeem_rows(bench: Bench) -> list[Row]:
                         target=REDEEM_TARGET.split("; CPU")[0],
                     )
                 )
-            after = None
-            if before is not None:
-                bench.settle()
-                after = _pgbench_redeem(bench, keys[0][0])
+            after = limits() if before is not None else None
             for each in measured:
                 if after is None:
                     rows.append(Row(**each, limit="pgbench missing", ratio="n/a"))
                     continue
-                tps = (before["tps"] + after["tps"]) / 2
+                old = (before["old"]["tps"] + after["old"]["tps"]) / 2
+                new = (before["new"]["tps"] + after["new"]["tps"]) / 2
+                rate = each["rows"] / each["seconds"]
                 rows.append(
                     Row(
                         **each,
-                        limit=f"pgbench {before['tps']:,.0f} before, {after['tps']:,.0f} after: {tps:,.0f} tx/s",
-                        ratio=f"{each['rows'] / each['seconds'] / tps:.1%} of pgbench",
+                        limit=f"pgbench old {old:,.0f} tx/s, new {new:,.0f} tx/s (means of before and after)",
+                        ratio=f"{rate / old:.1%} of old, {rate / new:.1%} of new",
                     )
                 )
             if after is not None:
-                rows.append(limit_row(after, f"after the {label} rows"))
+                rows.extend(limit_row(kind, after[kind], f"after the {label} rows") for kind in scripts)
             before = after
     finally:
         server.stop()

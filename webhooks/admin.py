@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Count
 from django.shortcuts import redirect
 from django.urls import path, reverse
+from django.utils.html import format_html
 
 from config.kernel.actors import Actor
 from config.kernel.exceptions import InvalidInput
@@ -43,40 +45,30 @@ class EndpointForm(forms.ModelForm):
         return cleaned
 
 
-class DeliveryInline(admin.TabularInline):
-    model = Delivery
-    fields = [
-        "sequence",
-        "event_type",
-        "status",
-        "attempts",
-        "response_status",
-        "latency_ms",
-        "last_attempt_at",
-        "next_attempt_at",
-        "response_excerpt",
-        "error",
-    ]
-    readonly_fields = fields
-    ordering = ["-sequence"]
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = True
-
-    @admin.display(description="event")
-    def event_type(self, obj):
-        return obj.event.type
-
-
 @admin.register(Endpoint)
 class EndpointAdmin(admin.ModelAdmin):
     form = EndpointForm
     list_display = ["url", "account", "kind", "state", "disabled_reason", "failing_since", "cursor", "created_at"]
     list_filter = ["state", "kind"]
     search_fields = ["url", "account__id", "description"]
-    readonly_fields = ["disabled_reason", "failing_since", "cursor", "deleted_at", "created_by", "created_at"]
-    inlines = [DeliveryInline]
+    readonly_fields = [
+        "deliveries",
+        "disabled_reason",
+        "failing_since",
+        "cursor",
+        "deleted_at",
+        "created_by",
+        "created_at",
+    ]
+
+    @admin.display(description="deliveries")
+    def deliveries(self, obj):
+        if obj.pk is None:
+            return "-"
+        counts = dict(Delivery.objects.filter(endpoint=obj).values_list("status").annotate(n=Count("id")).order_by())
+        url = reverse("admin:webhooks_delivery_changelist") + f"?endpoint__id__exact={obj.pk}"
+        summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in Delivery.Status.values)
+        return format_html('<a href="{}">{}</a>', url, summary)
 
     def save_model(self, request, obj, form, change):
         values = {name: form.cleaned_data[name] for name in form.fields if name in form.cleaned_data}
@@ -131,8 +123,9 @@ class DeliveryAdmin(admin.ModelAdmin):
         "last_attempt_at",
         "next_attempt_at",
     ]
-    list_filter = ["status"]
+    list_filter = ["status", "endpoint"]
     search_fields = ["endpoint__url", "event__id"]
+    list_select_related = ["endpoint"]
     readonly_fields = [f.name for f in Delivery._meta.fields]
     actions = ["resend"]
 

@@ -1,0 +1,106 @@
+"""The events list (a client that was down catches up by sequence number, its account's events only) and
+the staff pages: an endpoint made in the admin shows its secret once, rotation shows the new one once,
+a range is resent, a private target is refused with nothing saved."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.messages import get_messages
+from django.test import Client
+from django.urls import reverse
+
+from billing import services as billing_services
+from events.models import Event
+from tests.world import SYSTEM
+from webhooks import secrets, services, worker
+from webhooks.models import Delivery, Endpoint
+
+from .receiver import Receiver
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_client_catches_up_from_a_sequence_number(world):
+    api = world.a.api(["billing:read"])
+    answer = api.get("/v1beta1/events?since=0")
+    assert answer.status_code == 200, answer.content
+    events = answer.json()["events"]
+    mine = list(Event.objects.filter(account=world.a.account).order_by("sequence").values_list("id", flat=True))
+    assert [e["id"] for e in events] == [str(i) for i in mine]
+    assert [e["sequence"] for e in events] == list(range(1, len(mine) + 1))
+    middle = events[len(events) // 2]["sequence"]
+    later = api.get(f"/v1beta1/events?since={middle}&limit=2").json()
+    assert [e["sequence"] for e in later["events"]] == [middle + 1, middle + 2]
+    assert later["next_since"] == middle + 2
+    redeemed = next(e for e in events if e["type"] == "credit.redeemed")
+    assert redeemed["data"]["credit"]["id"] == str(world.a.used_credit.pk)
+    # The other account's client sees only its own events.
+    theirs = world.b.api(["credits:read"]).get("/v1beta1/events").json()["events"]
+    assert theirs and {e["account_id"] for e in theirs} == {world.b.account.pk}
+    assert api.get("/v1beta1/events?since=-1").status_code == 400
+
+
+def messages_of(response) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+@pytest.fixture
+def root(db) -> Client:
+    client = Client()
+    client.force_login(get_user_model().objects.create_superuser("root", "root@example.com", "unused"))
+    return client
+
+
+def test_staff_make_rotate_and_resend_in_the_admin(world, root, settings):
+    add = reverse("admin:webhooks_endpoint_add")
+    form = {
+        "account": world.a.account.pk,
+        "kind": "standard",
+        "url": "http://127.0.0.1:9/refused",
+        "description": "crm",
+        "subscribed_events": "[]",
+        "headers": "{}",
+        "metadata": "{}",
+        "state": "enabled",
+    }
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False
+    refused = root.post(add, form)
+    assert refused.status_code == 200 and "non-public" in refused.content.decode()
+    assert not Endpoint.objects.filter(description="crm").exists()
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+    with Receiver() as receiver:
+        form["url"] = receiver.url
+        made = root.post(add, form, follow=True)
+        endpoint = Endpoint.objects.get(description="crm")
+        [shown] = [m for m in messages_of(made) if "shown this once" in m]
+        secret = shown.rsplit(" ", 1)[1]
+        assert services.live_secrets(endpoint) == [("1", secret)] and secret not in endpoint.secrets.get().sealed
+        page = root.get(reverse("admin:webhooks_endpoint_change", args=[endpoint.pk])).content.decode()
+        assert secret not in page and "Rotate secret" in page and "Resend" in page
+        rotated = root.post(reverse("admin:webhooks_endpoint_rotate", args=[endpoint.pk]), follow=True)
+        new = [m for m in messages_of(rotated) if "shown this once" in m][0].split(": ", 1)[1]
+        assert {s for _, s in services.live_secrets(endpoint)} == {secret, new}
+        for amount in (1, 2):
+            billing_services.billing_top_up(
+                account=world.a.account,
+                billing_account_id=world.a.wallet.pk,
+                usage_id=uuid.uuid4(),
+                amount=amount,
+                actor=SYSTEM,
+            )
+        worker.run(once=True)
+        first = Delivery.objects.filter(endpoint=endpoint).order_by("sequence").first().sequence
+        resent = root.post(
+            reverse("admin:webhooks_endpoint_resend", args=[endpoint.pk]), {"first": first, "last": first + 1}
+        )
+        assert resent.status_code == 302
+        worker.run(once=True)
+    assert len(receiver.requests) == 4
+    deliveries = root.get(reverse("admin:webhooks_delivery_changelist")).content.decode()
+    assert "delivered" in deliveries
+    for name in ("webhooks_endpoint_changelist", "events_event_changelist", "events_eventsettings_changelist"):
+        assert root.get(reverse(f"admin:{name}")).status_code == 200
+    assert secrets.unseal(endpoint.secrets.last().sealed).startswith("whsec_")
