@@ -1,9 +1,12 @@
 """The event log: one immutable row per change to a customer's value, written in the change's own
 transaction (events.services), so an event exists if and only if its change committed.
 
-`sequence` counts each account's events from 1 with no gaps: it is taken from the account's counter row
-(`EventCounter`), which the writing transaction holds locked until it commits, so sequence order is commit
-order within an account, and a client that has seen sequence N has seen every event before it."""
+`sequence` counts each account's events from 1 with no gaps, in commit order, from the account's counter
+row (`EventCounter`): either in the writing transaction, which then holds the row to its commit (the ORM
+paths), or, for the hot one-statement redeem and benefit use, just after the commit, by
+events.services.events_sequence (the worker runs it continually; the events list runs it first), which
+numbers committed events still without one. Either way a number is visible only once every smaller number
+of the account is, so a client that has seen sequence N has seen every event before it."""
 
 import uuid
 
@@ -26,7 +29,7 @@ class EventCounter(models.Model):
 class Event(AppendOnlyModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     account = models.ForeignKey("customers.Account", on_delete=models.PROTECT, related_name="events")
-    sequence = models.BigIntegerField()
+    sequence = models.BigIntegerField(null=True, blank=True)
     type = models.CharField(max_length=64)
     resource_type = models.CharField(max_length=40)
     resource_id = models.CharField(max_length=64)
@@ -38,6 +41,9 @@ class Event(AppendOnlyModel):
     class Meta:
         ordering = ["account_id", "sequence"]
         constraints = [models.UniqueConstraint(fields=["account", "sequence"], name="event_sequence_once")]
+        indexes = [
+            models.Index(fields=["created_at", "id"], name="event_to_number", condition=models.Q(sequence=None))
+        ]
 
     def __str__(self) -> str:
         return f"{self.account_id} #{self.sequence} {self.type}"

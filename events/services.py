@@ -122,3 +122,38 @@ def event_settings_update(*, account_id: str, expiring_soon_days: list[int]) -> 
         raise ValueError("expiring_soon_days are whole days from 1 to 366")
     settings, _ = EventSettings.objects.update_or_create(account_id=account_id, defaults={"expiring_soon_days": days})
     return settings
+
+
+# Numbers committed events that have none yet (the one-statement redeem and benefit use write theirs
+# without), in the order they were written, each account's after its counter's last number; the counter
+# rows are locked in account order (a writer that holds one has its own numbers already).
+_SEQUENCE_SQL = f"""
+WITH pending AS (
+    SELECT id, account_id, created_at FROM {Event._meta.db_table}
+     WHERE sequence IS NULL ORDER BY created_at, id LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+), numbered AS (
+    SELECT id, account_id,
+           row_number() OVER (PARTITION BY account_id ORDER BY created_at, id) AS rn,
+           count(*) OVER (PARTITION BY account_id) AS n
+      FROM pending
+), counted AS (
+    INSERT INTO {EventCounter._meta.db_table} AS c (account_id, last_sequence)
+    SELECT account_id, max(n) FROM numbered GROUP BY account_id ORDER BY account_id
+    ON CONFLICT (account_id) DO UPDATE SET last_sequence = c.last_sequence + excluded.last_sequence
+    RETURNING account_id, last_sequence
+)
+UPDATE {Event._meta.db_table} AS e
+   SET sequence = counted.last_sequence - numbered.n + numbered.rn
+  FROM numbered JOIN counted USING (account_id)
+ WHERE e.id = numbered.id
+"""  # noqa: S608 (table names from the models)
+
+
+def events_sequence(*, limit: int = 5000) -> int:
+    """Give committed events without a sequence number theirs; how many (PostgreSQL only: elsewhere
+    every event is numbered when it is written)."""
+    if connection.vendor != "postgresql":
+        return 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_SEQUENCE_SQL, {"limit": limit})
+        return cursor.rowcount

@@ -17,6 +17,7 @@ from config.kernel.exceptions import InvalidInput, NotFound
 from config.kernel.scopes import ALL_SCOPES
 from config.kernel.values import uuid_or_none
 from events import selectors as event_selectors
+from events.services import events_sequence
 
 from . import render, services
 from .models import Endpoint
@@ -153,6 +154,7 @@ class EventViewSet(BillingViewSet):
         since, limit = self._int("since", 0), self._int("limit", MAX_EVENTS)
         if since < 0 or not 1 <= limit <= MAX_EVENTS:
             raise InvalidInput.single("since", f"since is 0 or more; limit from 1 to {MAX_EVENTS}.")
+        events_sequence()
         events = list(event_selectors.events_since(account_id=self.account.pk, after=since)[:limit])
         return Response(
             {"events": [render.envelope(e) for e in events], "next_since": events[-1].sequence if events else since}

@@ -26,6 +26,7 @@ from django.db.models import Exists, F, OuterRef, Subquery
 from django.utils import timezone
 
 from events.models import Event, EventCounter
+from events.services import events_sequence
 
 from . import render, services, signing, targets
 from .models import Delivery, Endpoint
@@ -265,7 +266,8 @@ def run(*, once: bool = False, stop=lambda: False) -> None:
         if time.monotonic() >= next_scan:
             run_scans()
             next_scan = time.monotonic() + settings.WEBHOOK_SCAN_SECONDS
-        worked = fan_out() > 0
+        worked = events_sequence() > 0
+        worked = fan_out() > 0 or worked
         # Deliver for a while, then look for new events again (they join the queue in sequence order).
         until = time.monotonic() + 0.5
         while time.monotonic() < until and not stop() and deliver_one():

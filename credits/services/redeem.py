@@ -44,7 +44,7 @@ from django.db.models.base import ModelState
 from config.kernel.actors import Actor
 from customers.models import Customer
 from events import catalogue
-from events.models import Event, EventCounter
+from events.models import Event
 from events.services import event_record, row
 
 from ..models import Coupon, CreditEvent, CreditUse, CustomerCredit
@@ -147,11 +147,12 @@ def _typed(name: str, model, field_name: str) -> str:
 
 def _write_ctes(locked: str, event_type: str) -> str:
     """The CTEs after `locked` (one usable, locked credit row with its `use_revenue`): insert the use,
-    update the credit, append the credit's history event, then take the account's next event sequence
-    number (the counter row stays locked to the commit, as in events.services) and write the ledger event
-    `event_type` with the rows as written (events.services.row gives the same for the ORM path)."""
+    update the credit, append the credit's history event and write the ledger event `event_type` with the
+    rows as written (events.services.row gives the same for the ORM path). The event's sequence number is
+    given just after the commit (events.services.events_sequence): taking it here would hold the account's
+    counter row to the commit and queue every redeem of the account behind each other's WAL flush."""
     credit, use, event = CustomerCredit._meta.db_table, CreditUse._meta.db_table, CreditEvent._meta.db_table
-    counter, ledger, coupon = EventCounter._meta.db_table, Event._meta.db_table, Coupon._meta.db_table
+    ledger, coupon = Event._meta.db_table, Coupon._meta.db_table
     returning = ", ".join(f"c.{column}" for column in _columns(CustomerCredit))
     values = ", ".join(
         [
@@ -191,19 +192,13 @@ event AS (
            use.used_at
       FROM use
 ),
-seq AS (
-    INSERT INTO {counter} (account_id, last_sequence)
-    SELECT credit.account_id, 1 FROM credit
-    ON CONFLICT (account_id) DO UPDATE SET last_sequence = {counter}.last_sequence + 1
-    RETURNING account_id, last_sequence
-),
 ledger_event AS (
     INSERT INTO {ledger} (id, account_id, sequence, type, resource_type, resource_id, data, created_at)
-    SELECT {_typed("event_id", Event, "id")}, seq.account_id, seq.last_sequence, '{event_type}', 'credit',
+    SELECT {_typed("event_id", Event, "id")}, credit.account_id, NULL, '{event_type}', 'credit',
            CAST(credit.id AS text),
            jsonb_build_object('credit', to_jsonb(credit), 'coupon', to_jsonb(p), 'use', to_jsonb(use)),
            use.used_at
-      FROM seq, credit, use, {coupon} AS p
+      FROM credit, use, {coupon} AS p
      WHERE p.id = credit.coupon_id
 )"""  # noqa: S608 (table and column names from the models; every value is a parameter)
 

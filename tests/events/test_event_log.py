@@ -7,7 +7,7 @@ import uuid
 from collections import Counter
 
 import pytest
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from billing import services as billing_services
 from config.kernel.exceptions import NotPossible
@@ -17,6 +17,7 @@ from credits.models import CustomerCredit
 from discounts import services as discount_services
 from events import catalogue
 from events.models import Event
+from events.services import events_sequence
 from tests.world import SYSTEM
 
 pytestmark = pytest.mark.django_db
@@ -27,6 +28,7 @@ def _types(account) -> Counter:
 
 
 def _gapless(account) -> None:
+    events_sequence()
     sequences = list(Event.objects.filter(account=account).order_by("sequence").values_list("sequence", flat=True))
     assert sequences == list(range(1, len(sequences) + 1))
 
@@ -146,3 +148,26 @@ def test_a_large_usage_batch_and_balance_crossings(world):
     }
     assert balance == 495
     _gapless(a.account)
+
+
+@pytest.mark.postgres
+def test_the_one_statement_redeem_event_is_numbered_just_after_it(world):
+    """The redeem statement writes its event without a number (holding the account's counter row to the
+    commit would queue every redeem of the account); events_sequence numbers it next, after any number
+    a transaction took meanwhile; the guard lets only that change through."""
+    a = world.a
+    events_sequence()
+    credit_services.credit_redeem(account=a.account, customer_id=a.customer.pk, credit_id=a.credit.pk, actor=SYSTEM)
+    unnumbered = Event.objects.get(account=a.account, sequence=None)
+    assert unnumbered.type == catalogue.CREDIT_REDEEMED
+    topped = billing_services.billing_top_up(
+        account=a.account, billing_account_id=a.wallet.pk, usage_id=uuid.uuid4(), amount=3, actor=SYSTEM
+    )[0]
+    assert events_sequence() == 1
+    last = Event.objects.filter(account=a.account).order_by("-sequence")
+    assert [e.resource_id for e in last[:2]] == [str(a.credit.pk), str(topped.pk)]
+    _gapless(a.account)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Event.objects.filter(pk=unnumbered.pk).update(type="credit.revoked")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Event.objects.filter(pk=unnumbered.pk).update(sequence=None)

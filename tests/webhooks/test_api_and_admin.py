@@ -81,7 +81,7 @@ def test_staff_make_rotate_and_resend_in_the_admin(world, root, settings):
         page = root.get(reverse("admin:webhooks_endpoint_change", args=[endpoint.pk])).content.decode()
         assert secret not in page and "Rotate secret" in page and "Resend" in page
         rotated = root.post(reverse("admin:webhooks_endpoint_rotate", args=[endpoint.pk]), follow=True)
-        new = [m for m in messages_of(rotated) if "shown this once" in m][0].split(": ", 1)[1]
+        new = next(m for m in messages_of(rotated) if "shown this once" in m).split(": ", 1)[1]
         assert {s for _, s in services.live_secrets(endpoint)} == {secret, new}
         for amount in (1, 2):
             billing_services.billing_top_up(

@@ -24,6 +24,7 @@ from discounts import services as discount_services
 from events import catalogue
 from events import services as event_services
 from events.models import Event
+from events.services import events_sequence
 from tests.world import SYSTEM
 from webhooks import services, worker
 from webhooks.models import Delivery, Endpoint
@@ -117,6 +118,7 @@ def test_every_catalogue_event_arrives_signed_in_both_schemes_and_only_to_its_ac
         )
         services.endpoint_create(account=world.b.account, url=other.url, actor=SYSTEM)
         every_change(world.a)
+        events_sequence()
         expected = list(
             Event.objects.filter(account=world.a.account, sequence__gt=s_endpoint.cursor)
             .order_by("sequence")
@@ -243,7 +245,7 @@ def test_private_targets_are_refused_at_creation(world, settings, url):
     settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False
     with pytest.raises(InvalidInput):
         services.endpoint_create(account=world.a.account, url=url, actor=SYSTEM)
-    assert not Endpoint.objects.exists()
+    assert not Endpoint.objects.filter(url=url).exists()
 
 
 def test_private_targets_are_refused_at_delivery(world, settings):
