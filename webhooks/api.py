@@ -13,13 +13,13 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from billing.api.family import BillingViewSet
-from config.kernel.exceptions import InvalidInput, NotFound
+from billing.api.serializers import ObjectField
+from config.kernel.exceptions import InvalidInput
 from config.kernel.scopes import ALL_SCOPES
-from config.kernel.values import uuid_or_none
 from events import selectors as event_selectors
 from events.services import events_sequence
 
-from . import render, services
+from . import render, selectors, services
 from .models import Endpoint
 
 ADMIN = ("billing:admin",)
@@ -33,7 +33,7 @@ class WebhookBodySerializer(serializers.Serializer):
     subscribed_events = serializers.ListField(child=serializers.CharField(), required=False, default=list)
     headers = serializers.DictField(child=serializers.CharField(), required=False, default=dict)
     state = serializers.CharField(required=False, allow_blank=True, default="")
-    metadata = serializers.DictField(required=False, default=dict)
+    metadata = ObjectField(required=False, default=dict)
 
 
 class WebhookRequestSerializer(serializers.Serializer):
@@ -89,17 +89,9 @@ class WebhookViewSet(BillingViewSet):
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data["body"]
 
-    def _endpoint(self, id) -> Endpoint:
-        endpoint = Endpoint.objects.filter(
-            account=self.account, kind=Endpoint.Kind.FRONTIER, deleted_at__isnull=True, pk=uuid_or_none(id)
-        ).first()
-        if endpoint is None:
-            raise NotFound("webhook not found")
-        return endpoint
-
     @extend_schema(operation_id="adminServiceListWebhooks", responses=WebhookList)
     def list(self, request):
-        endpoints = Endpoint.objects.filter(account=self.account, kind=Endpoint.Kind.FRONTIER, deleted_at__isnull=True)
+        endpoints = selectors.frontier_endpoints(account=self.account)
         return Response({"webhooks": [_answer(e) for e in endpoints]})
 
     @extend_schema(
@@ -118,12 +110,16 @@ class WebhookViewSet(BillingViewSet):
         responses=WebhookEnvelope,
     )
     def update(self, request, id):
-        endpoint = services.endpoint_update(endpoint=self._endpoint(id), actor=self.actor, **self._body())
+        endpoint = services.endpoint_update(
+            endpoint=selectors.frontier_endpoint_get(account=self.account, id=id), actor=self.actor, **self._body()
+        )
         return Response({"webhook": _answer(endpoint)})
 
     @extend_schema(operation_id="adminServiceDeleteWebhook", parameters=[ID], responses=inline_serializer("Empty", {}))
     def destroy(self, request, id):
-        services.endpoint_delete(endpoint=self._endpoint(id), actor=self.actor)
+        services.endpoint_delete(
+            endpoint=selectors.frontier_endpoint_get(account=self.account, id=id), actor=self.actor
+        )
         return Response({})
 
 

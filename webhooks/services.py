@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from django.db import transaction
@@ -19,6 +20,8 @@ from . import secrets, targets
 from .models import Delivery, Endpoint, EndpointSecret
 
 FRONTIER_SECRET_ID = "1"  # Frontier's DefaultSecretID
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}")
+_HEADER_VALUE = re.compile(r"[\x20-\x7e]{0,1000}")
 
 
 def endpoint_check(*, url: str, subscribed_events: list, headers: dict, state: str) -> None:
@@ -30,8 +33,11 @@ def endpoint_check(*, url: str, subscribed_events: list, headers: dict, state: s
     unknown = sorted(set(subscribed_events) - set(CATALOGUE))
     if unknown:
         errors["subscribed_events"] = [f"Unknown event types: {', '.join(unknown)}."]
-    if not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
-        errors["headers"] = ["Header names and values are strings."]
+    if not all(
+        isinstance(k, str) and isinstance(v, str) and _HEADER_NAME.fullmatch(k) and _HEADER_VALUE.fullmatch(v)
+        for k, v in headers.items()
+    ):
+        errors["headers"] = ["Header names are HTTP tokens and values printable ASCII on one line."]
     if state not in Endpoint.State.values:
         errors["state"] = [f"Must be {' or '.join(Endpoint.State.values)}."]
     if errors:

@@ -17,7 +17,11 @@ class TargetRefused(ValueError):
 
 
 def parse(url: str):
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.hostname  # noqa: B018 (parses the netloc: a bad IPv6 literal raises here)
+    except ValueError:
+        raise TargetRefused("The URL is not a valid URL.") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise TargetRefused("The URL must be absolute http or https with a host.")
     try:
@@ -39,7 +43,7 @@ def resolve(url: str) -> tuple[object, int, str]:
     parts, port = parse(url)
     try:
         infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as error:
+    except (OSError, UnicodeError, ValueError) as error:
         raise TargetRefused(f"The host {parts.hostname} does not resolve ({error}).") from None
     addresses = [info[4][0] for info in infos]
     if not settings.WEBHOOK_ALLOW_PRIVATE_TARGETS:

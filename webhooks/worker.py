@@ -25,6 +25,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Subquery
 from django.utils import timezone
 
+from credits.services import credit_expiry_scan
 from events.models import Event, EventCounter
 from events.services import events_sequence
 
@@ -254,8 +255,6 @@ def _record(delivery: Delivery, outcome: Outcome) -> None:
 
 
 def run_scans(now=None) -> int:
-    from credits.services import credit_expiry_scan
-
     return credit_expiry_scan(now=now or timezone.now())
 
 
