@@ -1,12 +1,12 @@
 """The delivery worker (`python manage.py worker`): turns new events into deliveries, posts due
 deliveries, and runs the scheduled scans.
 
-At least once, nothing lost: on PostgreSQL a delivery is claimed with SELECT ... FOR UPDATE SKIP LOCKED
-in a transaction that stays open while it is posted and commits with the outcome; a worker killed at any
-point leaves its transaction uncommitted, so the delivery is still pending and is posted again (the
-receiver sees the same `webhook-id` / event id). Several workers share the queue without sending one
-delivery twice at once. In order per endpoint: a delivery is due only when no earlier one (by the event's
-sequence number) of its endpoint is pending, so a failing delivery holds back the later ones. On SQLite
+At least once, nothing lost: on PostgreSQL a delivery is claimed by locking its endpoint's row (SELECT ...
+FOR UPDATE SKIP LOCKED) in a transaction that stays open while it is posted and commits with the outcome;
+a worker killed at any point leaves its transaction uncommitted, so the delivery is still pending and is
+posted again (the receiver sees the same `webhook-id` / event id). Several workers share the queue, each
+endpoint served by one at a time. In order per endpoint: an endpoint's next delivery is its pending one
+with the lowest sequence number, so a failing delivery holds back the later ones. On SQLite
 (`make run`, one worker) the post happens outside a transaction (SQLite would block every writer for it)
 and the outcome is recorded after it: a kill in between still leaves it pending."""
 
@@ -22,7 +22,7 @@ from datetime import timedelta
 import urllib3
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Subquery
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
 from credits.services import credit_expiry_scan
@@ -172,41 +172,38 @@ def _ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
 
-def _due(now):
-    earlier = Delivery.objects.filter(
-        endpoint_id=OuterRef("endpoint_id"), status=Delivery.Status.PENDING, sequence__lt=OuterRef("sequence")
-    )
+def _due_endpoints(now):
+    """Enabled endpoints whose next delivery (their pending one with the lowest sequence number: in order
+    per endpoint) is due, the longest due first. One index probe per endpoint, however long its queue."""
+    head = Delivery.objects.filter(endpoint=OuterRef("pk"), status=Delivery.Status.PENDING).order_by("sequence")
     return (
-        Delivery.objects.filter(
-            status=Delivery.Status.PENDING,
-            next_attempt_at__lte=now,
-            endpoint__state=Endpoint.State.ENABLED,
-            endpoint__deleted_at__isnull=True,
-        )
-        .filter(~Exists(earlier))
-        .order_by("next_attempt_at", "sequence")
+        Endpoint.objects.filter(state=Endpoint.State.ENABLED, deleted_at__isnull=True)
+        .annotate(due_at=Subquery(head.values("next_attempt_at")[:1]), head=Subquery(head.values("pk")[:1]))
+        .filter(due_at__lte=now)
+        .order_by("due_at")
     )
 
 
 def deliver_one() -> bool:
-    """Post one due delivery and record its outcome; False when none is due."""
+    """Post the next delivery of one endpoint that has one due, and record its outcome; False when none is
+    due. The endpoint's row is the claim (FOR UPDATE SKIP LOCKED): one delivery per endpoint in flight."""
     if _skip_locked():
         with transaction.atomic():
-            delivery = _due(timezone.now()).select_for_update(skip_locked=True, of=("self",)).first()
-            if delivery is None:
+            endpoint = _due_endpoints(timezone.now()).select_for_update(skip_locked=True, of=("self",)).first()
+            if endpoint is None:
                 return False
-            _attempt(delivery)
+            _attempt(endpoint.head)
         return True
-    delivery = _due(timezone.now()).first()
-    if delivery is None:
+    endpoint = _due_endpoints(timezone.now()).first()
+    if endpoint is None:
         return False
-    _attempt(delivery)
+    _attempt(endpoint.head)
     return True
 
 
-def _attempt(delivery: Delivery) -> None:
+def _attempt(delivery_id) -> None:
     now = timezone.now()
-    delivery = Delivery.objects.select_related("event", "endpoint").get(pk=delivery.pk)
+    delivery = Delivery.objects.select_related("event", "endpoint").get(pk=delivery_id)
     body, headers = body_and_headers(delivery, now)
     outcome = post(delivery.endpoint.url, body, headers)
     _record(delivery, outcome)
