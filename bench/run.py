@@ -696,7 +696,7 @@ END;
 """
 
 
-# The statement the product itself sends for a credit redeem (credits.redeem._redeem_sql: lock, use,
+# The statement the product itself sends for a credit redeem (credits.services.redeem._redeem_sql: lock, use,
 # counters, history event, the account's event sequence number and the ledger event, in one statement),
 # its parameters bound as pgbench variables. The customer's id is looked up by the credit's primary key (the
 # product has it from the path); the other values are what a redeem without reference or note sends.
@@ -715,7 +715,7 @@ PRODUCT_PARAMETERS = {
 }
 
 
-PRINT_REDEEM_SQL = "from credits.redeem import _redeem_sql; print(_redeem_sql())"
+PRINT_REDEEM_SQL = "from credits.services.redeem import _redeem_sql; print(_redeem_sql())"
 
 
 def _product_redeem_script(bench: Bench) -> str:

@@ -66,7 +66,9 @@ def main() -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     account_id = f"P{int(time.time()) % 10**8:08d}"
     account = customers.account_create(account_id=account_id, name="webhook bench", currency="NOK")
-    org = customers.customer_create(account=account, actor=SYSTEM, first_name="A", last_name="B", email="bench@example.com")
+    org = customers.customer_create(
+        account=account, actor=SYSTEM, first_name="A", last_name="B", email="bench@example.com"
+    )
     wallet = billing.billing_account_create(account=account, org_id=org.pk, actor=SYSTEM)
     webhooks.endpoint_create(account=account, url=f"http://127.0.0.1:{server.server_address[1]}/hook", actor=SYSTEM)
     for _ in range(BACKLOG // 1000):

@@ -1,6 +1,6 @@
 """The one way an event is written: inside the caller's transaction (the change's own), with the next
 sequence numbers of its account taken from the account's counter row. The redeem statement writes its
-event itself, with the same counter (credits.redeem)."""
+event itself (credits.services.redeem), numbered just after its commit (events_sequence)."""
 
 from __future__ import annotations
 

@@ -11,9 +11,9 @@ from django.db import DatabaseError, transaction
 
 from billing import services as billing_services
 from config.kernel.exceptions import NotPossible
-from credits import redeem
 from credits import services as credit_services
 from credits.models import CustomerCredit
+from credits.services import redeem
 from discounts import services as discount_services
 from events import catalogue
 from events.models import Event
