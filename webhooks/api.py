@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -59,7 +59,13 @@ class WebhookSerializer(serializers.Serializer):
 
 
 WebhookEnvelope = inline_serializer("WebhookEnvelope", {"webhook": WebhookSerializer()})
-WebhookList = inline_serializer("WebhookList", {"webhooks": WebhookSerializer(many=True)})
+
+
+@extend_schema_serializer(many=False)  # the vendor's list message, not an array
+class WebhookList(serializers.Serializer):
+    webhooks = WebhookSerializer(many=True)
+
+
 ID = OpenApiParameter("id", str, OpenApiParameter.PATH, description="The webhook id, a UUID.")
 
 
@@ -132,6 +138,12 @@ class EventSerializer(serializers.Serializer):
     data = serializers.DictField()
 
 
+@extend_schema_serializer(many=False)
+class EventList(serializers.Serializer):
+    events = EventSerializer(many=True)
+    next_since = serializers.IntegerField()
+
+
 class EventViewSet(BillingViewSet):
     action_scopes = {"list": READ_SCOPES}
     action_error_statuses = {"list": (400,)}
@@ -142,9 +154,7 @@ class EventViewSet(BillingViewSet):
             OpenApiParameter("since", int, description="Answer the events after this sequence number (default 0)."),
             OpenApiParameter("limit", int, description=f"At most this many (default and most: {MAX_EVENTS})."),
         ],
-        responses=inline_serializer(
-            "EventList", {"events": EventSerializer(many=True), "next_since": serializers.IntegerField()}
-        ),
+        responses=EventList,
     )
     def list(self, request):
         since, limit = self._int("since", 0), self._int("limit", MAX_EVENTS)
