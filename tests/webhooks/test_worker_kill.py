@@ -44,13 +44,13 @@ def wait_for(condition, timeout: float = 30) -> None:
         time.sleep(0.05)
 
 
-def test_a_worker_killed_mid_delivery_loses_nothing(world):
-    a = world.a
+def test_a_worker_killed_mid_delivery_loses_nothing(account, customer):
+    wallet = billing_services.billing_account_create(account=account, org_id=customer.pk, actor=SYSTEM)
     with Receiver() as receiver:
-        endpoint, _ = services.endpoint_create(account=a.account, url=receiver.url, actor=SYSTEM)
+        endpoint, _ = services.endpoint_create(account=account, url=receiver.url, actor=SYSTEM)
         for amount in (1, 2, 3):
             billing_services.billing_top_up(
-                account=a.account, billing_account_id=a.wallet.pk, usage_id=uuid.uuid4(), amount=amount, actor=SYSTEM
+                account=account, billing_account_id=wallet.pk, usage_id=uuid.uuid4(), amount=amount, actor=SYSTEM
             )
         receiver.hold.clear()  # the first request waits for an answer
         worker = start_worker()
