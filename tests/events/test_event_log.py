@@ -3,10 +3,12 @@ gapless per-account sequence numbers; a change that rolled back left none."""
 
 from __future__ import annotations
 
+import io
 import uuid
 from collections import Counter
 
 import pytest
+from django.core.management import call_command
 from django.db import DatabaseError, transaction
 
 from billing import services as billing_services
@@ -171,3 +173,18 @@ def test_the_one_statement_redeem_event_is_numbered_just_after_it(world):
         Event.objects.filter(pk=unnumbered.pk).update(type="credit.revoked")
     with pytest.raises(DatabaseError), transaction.atomic():
         Event.objects.filter(pk=unnumbered.pk).update(sequence=None)
+
+
+def test_a_bulk_grant_writes_one_issued_event_per_credit_granted(account, make_customer, coupon):
+    """The set-based grant (PostgreSQL) writes its events in its statement, the ORM path (SQLite) in its
+    transaction; a re-run grants nothing and writes nothing."""
+    customers = [make_customer(account, email=f"c{i}@example.com") for i in range(4)]
+    call_command("grant_credits", account.pk, "--coupon", str(coupon.pk), "--all-customers", stdout=io.StringIO())
+    issued = Event.objects.filter(account=account, type=catalogue.CREDIT_ISSUED)
+    credits = set(CustomerCredit.objects.filter(coupon=coupon).values_list("id", flat=True))
+    assert len(credits) == len(customers)
+    assert {uuid.UUID(e.resource_id) for e in issued} == credits
+    assert all(e.data["coupon"]["id"] == str(coupon.pk) for e in issued)
+    call_command("grant_credits", account.pk, "--coupon", str(coupon.pk), "--all-customers", stdout=io.StringIO())
+    assert issued.count() == len(customers)
+    _gapless(account)
