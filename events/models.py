@@ -41,9 +41,7 @@ class Event(AppendOnlyModel):
     class Meta:
         ordering = ["account_id", "sequence"]
         constraints = [models.UniqueConstraint(fields=["account", "sequence"], name="event_sequence_once")]
-        indexes = [
-            models.Index(fields=["created_at", "id"], name="event_to_number", condition=models.Q(sequence=None))
-        ]
+        indexes = [models.Index(fields=["created_at", "id"], name="event_to_number", condition=models.Q(sequence=None))]
 
     def __str__(self) -> str:
         return f"{self.account_id} #{self.sequence} {self.type}"

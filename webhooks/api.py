@@ -13,7 +13,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from billing.api.family import BillingViewSet
-from billing.api.serializers import ObjectField
+from billing.api.serializers import ObjectField, StrictSerializer
 from config.kernel.exceptions import InvalidInput
 from config.kernel.scopes import ALL_SCOPES
 from events import selectors as event_selectors
@@ -25,19 +25,6 @@ from .models import Endpoint
 ADMIN = ("billing:admin",)
 READ_SCOPES = tuple(s for s in ALL_SCOPES if "read" in s.lower() or "admin" in s.lower())
 MAX_EVENTS = 1000
-
-
-class WebhookBodySerializer(serializers.Serializer):
-    url = serializers.CharField(max_length=2000)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
-    subscribed_events = serializers.ListField(child=serializers.CharField(), required=False, default=list)
-    headers = serializers.DictField(child=serializers.CharField(), required=False, default=dict)
-    state = serializers.CharField(required=False, allow_blank=True, default="")
-    metadata = ObjectField(required=False, default=dict)
-
-
-class WebhookRequestSerializer(serializers.Serializer):
-    body = WebhookBodySerializer()
 
 
 class SecretSerializer(serializers.Serializer):
@@ -58,6 +45,24 @@ class WebhookSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
+class WebhookBodySerializer(StrictSerializer):
+    # The webhook as written: the resource as read (WebhookSerializer) may be sent back, its read-only fields
+    # (id, secrets, created_at, updated_at) as answered.
+    resource_class = WebhookSerializer
+
+    url = serializers.CharField(max_length=2000)
+    description = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    subscribed_events = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list)
+    headers = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False, default=dict)
+    state = serializers.CharField(required=False, allow_blank=True, default="", max_length=10)
+    metadata = ObjectField(required=False, default=dict)
+    secrets = serializers.ListField(child=serializers.DictField(), read_only=True)  # as answered (list: [])
+
+
+class WebhookRequestSerializer(StrictSerializer):
+    body = WebhookBodySerializer()
+
+
 WebhookEnvelope = inline_serializer("WebhookEnvelope", {"webhook": WebhookSerializer()})
 
 
@@ -69,31 +74,40 @@ class WebhookList(serializers.Serializer):
 ID = OpenApiParameter("id", str, OpenApiParameter.PATH, description="The webhook id, a UUID.")
 
 
+def _fields(endpoint: Endpoint, secrets: list[dict] | None = None) -> dict:
+    return {
+        "id": endpoint.pk,
+        "description": endpoint.description,
+        "url": endpoint.url,
+        "subscribed_events": endpoint.subscribed_events,
+        "headers": endpoint.headers,
+        "secrets": secrets or [],
+        "state": endpoint.state,
+        "metadata": endpoint.metadata,
+        "created_at": endpoint.created_at,
+        "updated_at": endpoint.updated_at,
+    }
+
+
 def _answer(endpoint: Endpoint, secrets: list[dict] | None = None) -> dict:
-    return WebhookSerializer(
-        {
-            "id": endpoint.pk,
-            "description": endpoint.description,
-            "url": endpoint.url,
-            "subscribed_events": endpoint.subscribed_events,
-            "headers": endpoint.headers,
-            "secrets": secrets or [],
-            "state": endpoint.state,
-            "metadata": endpoint.metadata,
-            "created_at": endpoint.created_at,
-            "updated_at": endpoint.updated_at,
-        }
-    ).data
+    return WebhookSerializer(_fields(endpoint, secrets)).data
 
 
 class WebhookViewSet(BillingViewSet):
     action_scopes = {"list": ADMIN, "create": ADMIN, "update": ADMIN, "destroy": ADMIN}
     action_error_statuses = {"list": (), "create": (400,), "update": (400, 404), "destroy": (404,)}
 
-    def _body(self) -> dict:
-        serializer = WebhookRequestSerializer(data=self.request.data)
+    def _body(self, endpoint: Endpoint | None = None) -> dict:
+        """Frontier's request `{"body": {...}}`; the inner body checked against the webhook as it is now
+        (an update), so that its read-only fields may be sent back as read."""
+        outer = serializers.DictField()
+        if not isinstance(self.request.data, dict) or set(self.request.data) != {"body"}:
+            WebhookRequestSerializer(data=self.request.data).is_valid(raise_exception=True)
+        inner = outer.run_validation(self.request.data["body"])
+        held = _fields(endpoint) if endpoint is not None else None
+        serializer = WebhookBodySerializer(held, data=inner)
         serializer.is_valid(raise_exception=True)
-        return serializer.validated_data["body"]
+        return serializer.validated_data
 
     @extend_schema(operation_id="adminServiceListWebhooks", responses=WebhookList)
     def list(self, request):
@@ -116,9 +130,8 @@ class WebhookViewSet(BillingViewSet):
         responses=WebhookEnvelope,
     )
     def update(self, request, id):
-        endpoint = services.endpoint_update(
-            endpoint=selectors.frontier_endpoint_get(account=self.account, id=id), actor=self.actor, **self._body()
-        )
+        endpoint = selectors.frontier_endpoint_get(account=self.account, id=id)
+        endpoint = services.endpoint_update(endpoint=endpoint, actor=self.actor, **self._body(endpoint))
         return Response({"webhook": _answer(endpoint)})
 
     @extend_schema(operation_id="adminServiceDeleteWebhook", parameters=[ID], responses=inline_serializer("Empty", {}))

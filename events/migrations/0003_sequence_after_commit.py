@@ -41,9 +41,7 @@ def uninstall(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [("events", "0002_append_only_guards")]
     operations = [
-        migrations.AlterField(
-            model_name="event", name="sequence", field=models.BigIntegerField(blank=True, null=True)
-        ),
+        migrations.AlterField(model_name="event", name="sequence", field=models.BigIntegerField(blank=True, null=True)),
         migrations.AddIndex(
             model_name="event",
             index=models.Index(
