@@ -29,6 +29,9 @@ class Command(BaseCommand):
         for account in accounts:
             started = time.perf_counter()
             state = liability_rollup_refresh(account=account, rebuild=options["rebuild"])
+            if state is None:
+                self.stdout.write(f"{account.pk}: nothing to roll up (the rollup is PostgreSQL's)")
+                continue
             self.stdout.write(
                 f"{account.pk}: closed months before {state.closed_through:%Y-%m} rolled up "
                 f"in {time.perf_counter() - started:.2f} s"
