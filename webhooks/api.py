@@ -94,6 +94,8 @@ def _answer(endpoint: Endpoint, secrets: list[dict] | None = None) -> dict:
 
 
 class WebhookViewSet(BillingViewSet):
+    # A created webhook's answer holds its signing secret: never stored at rest with an Idempotency-Key.
+    idempotency_store_answer = False
     action_scopes = {"list": ADMIN, "create": ADMIN, "update": ADMIN, "destroy": ADMIN}
     action_error_statuses = {"list": (), "create": (400,), "update": (400, 404), "destroy": (404,)}
 

@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000, 86400, 86400)
 FAN_OUT_BATCH = 1000
 EXCERPT = 1024
+# How long a claimed endpoint's transaction may idle while its receiver answers (see deliver_one).
+CLAIM_IDLE = "60s"
 
 
 def _skip_locked() -> bool:
@@ -159,13 +161,32 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
                 preload_content=False,
             )
             try:
-                raw = response.read(settings.WEBHOOK_MAX_RESPONSE_BYTES, decode_content=False)
+                raw = _read_capped(response, started)
             finally:
                 response.close()
     except (urllib3.exceptions.HTTPError, OSError) as error:
         return Outcome(error=f"{type(error).__name__}: {error}"[:EXCERPT], latency_ms=_ms(started))
     excerpt = raw[:EXCERPT].decode("utf-8", "replace")
     return Outcome(status=response.status, excerpt=excerpt, latency_ms=_ms(started))
+
+
+class _TooSlow(OSError):
+    pass
+
+
+def _read_capped(response, started: float) -> bytes:
+    """At most WEBHOOK_MAX_RESPONSE_BYTES of the answer, within WEBHOOK_TOTAL_TIMEOUT of the attempt's
+    start: a receiver that drips its answer a byte at a time never holds the claim past it."""
+    chunks, size = [], 0
+    while size < settings.WEBHOOK_MAX_RESPONSE_BYTES:
+        if time.monotonic() - started > settings.WEBHOOK_TOTAL_TIMEOUT:
+            raise _TooSlow(f"no complete answer within {settings.WEBHOOK_TOTAL_TIMEOUT} s")
+        chunk = response.read(min(8192, settings.WEBHOOK_MAX_RESPONSE_BYTES - size), decode_content=False)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _ms(started: float) -> int:
@@ -192,6 +213,10 @@ def deliver_one() -> bool:
             endpoint = _due_endpoints(timezone.now()).select_for_update(skip_locked=True, of=("self",)).first()
             if endpoint is None:
                 return False
+            # The claim is held while the receiver answers: longer than a request may idle in a transaction
+            # (a DNS lookup has no timeout of its own), transaction-locally so a pooler can share the session.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('idle_in_transaction_session_timeout', %s, true)", [CLAIM_IDLE])
             _attempt(endpoint.head)
         return True
     endpoint = _due_endpoints(timezone.now()).first()
@@ -203,8 +228,20 @@ def deliver_one() -> bool:
 
 def _attempt(delivery_id) -> None:
     now = timezone.now()
-    delivery = Delivery.objects.select_related("event", "endpoint").get(pk=delivery_id)
-    body, headers = body_and_headers(delivery, now)
+    # Still pending: another worker may have recorded it since this one's snapshot was taken.
+    delivery = (
+        Delivery.objects.select_related("event", "endpoint")
+        .filter(pk=delivery_id, status=Delivery.Status.PENDING)
+        .first()
+    )
+    if delivery is None:
+        return
+    try:
+        body, headers = body_and_headers(delivery, now)
+    except Exception as error:  # an endpoint that cannot be signed for (no live secret, a key that changed)
+        log.exception("webhook endpoint %s: cannot sign delivery %s", delivery.endpoint_id, delivery.pk)
+        _record(delivery, Outcome(error=f"cannot sign: {type(error).__name__}"))
+        return
     outcome = post(delivery.endpoint.url, body, headers)
     _record(delivery, outcome)
 

@@ -13,6 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from billing import services as billing_services
+from config.models import IdempotencyRecord
 from events.models import Event
 from tests.world import SYSTEM
 from webhooks import secrets, services, worker
@@ -106,3 +107,16 @@ def test_staff_make_rotate_and_resend_in_the_admin(world, root, settings):
     for name in ("webhooks_endpoint_changelist", "events_event_changelist", "events_eventsettings_changelist"):
         assert root.get(reverse(f"admin:{name}")).status_code == 200
     assert secrets.unseal(endpoint.secrets.last().sealed).startswith("whsec_")
+
+
+def test_a_created_webhook_s_secret_is_never_stored_with_its_idempotency_key(world, settings):
+    """The create answer holds the signing secret; a database dump alone must not be able to sign, so
+    the answer is not kept for replay (the key is ignored there, as for access tokens)."""
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+    api = world.a.api(["billing:admin"])
+    body = {"body": {"url": "http://127.0.0.1:9/hook", "description": "crm", "subscribed_events": []}}
+    answer = api.post("/v1beta1/admin/webhooks", body, HTTP_IDEMPOTENCY_KEY="create-once")
+    assert answer.status_code == 200, answer.content
+    secret = answer.json()["webhook"]["secrets"][0]["value"]
+    assert secret
+    assert not any(secret in str(record.body) for record in IdempotencyRecord.objects.all())
