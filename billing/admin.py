@@ -22,11 +22,12 @@ from django.utils.http import urlencode
 from config.kernel.actors import Actor, actor_name
 from config.kernel.admin import AccountZoneMixin, ReadOnlyInline
 from config.kernel.exceptions import DomainError
-from credits.admin import csv_response, iso, safe_next
+from config.kernel.exports import csv_response
+from credits.admin import iso, safe_next
 from customers.admin import CustomerPagePiece, HistoryRow, local_time_text, money
-from customers.models import Customer
+from customers.models import ApprovalRequest, Customer
 
-from . import services
+from . import approvals, services
 from .models import BillingAccount, BillingTransaction
 
 # How staff name a transaction's source (the API's codes stay in the CSV).
@@ -214,22 +215,18 @@ class BillingAccountAdmin(AccountZoneMixin, admin.ModelAdmin):
         if form.is_bound and form.is_valid():
             reference = form.cleaned_data["reference"] or fresh_reference()
             try:
-                services.billing_top_up(
-                    account=billing_account.account,
-                    billing_account_id=billing_account.pk,
+                done = approvals.billing_top_up_by_staff(
+                    billing_account=billing_account,
                     usage_id=top_up_usage_id(reference, billing_account.pk),
                     amount=form.cleaned_data["amount"],
                     description=form.cleaned_data["description"],
-                    source="system.awarded",
-                    actor=Actor.staff(request.user),
+                    user=request.user,
                 )
             except DomainError as exc:
                 self.message_user(request, f"Could not top up: {exc.message}", messages.ERROR)
             else:
                 self.message_user(
-                    request,
-                    f"Topped up {billing_account} by {form.cleaned_data['amount']} (reference {reference}).",
-                    messages.SUCCESS,
+                    request, self._top_up_message(done, form.cleaned_data["amount"], reference), messages.SUCCESS
                 )
             return HttpResponseRedirect(back)
         return self._page(
@@ -240,6 +237,12 @@ class BillingAccountAdmin(AccountZoneMixin, admin.ModelAdmin):
             back=back,
             intro=f"Balance now: {billing_account.balance} {billing_account.currency}.",
         )
+
+    @staticmethod
+    def _top_up_message(done, amount: int, reference: str) -> str:
+        if isinstance(done, ApprovalRequest):
+            return f"Sent for approval (above the account's threshold): {done.summary}."
+        return f"Topped up {done} by {amount} (reference {reference})."
 
     def transactions_export_view(self, request, object_id):
         billing_account = self.get_object(request, unquote(object_id))
@@ -291,27 +294,30 @@ class BillingAccountAdmin(AccountZoneMixin, admin.ModelAdmin):
     def top_up_selected(self, request, queryset):
         form = TopUpForm(request.POST if "apply" in request.POST else None, initial={"reference": fresh_reference()})
         if form.is_bound and form.is_valid():
-            actor = Actor.staff(request.user)
             reference = form.cleaned_data["reference"] or fresh_reference()
-            for billing_account in queryset:
+            count = 0
+            for billing_account in queryset.select_related("account"):
                 try:
-                    services.billing_top_up(
-                        account=billing_account.account,
-                        billing_account_id=billing_account.pk,
+                    done = approvals.billing_top_up_by_staff(
+                        billing_account=billing_account,
                         usage_id=top_up_usage_id(reference, billing_account.pk),
                         amount=form.cleaned_data["amount"],
                         description=form.cleaned_data["description"],
-                        source="system.awarded",
-                        actor=actor,
+                        user=request.user,
                     )
                 except DomainError as exc:
                     self.message_user(request, f"{billing_account}: {exc.message}", messages.ERROR)
-            count = queryset.count()
-            self.message_user(
-                request,
-                f"Topped up {count} billing account{'s' if count != 1 else ''} by {form.cleaned_data['amount']} "
-                f"(reference {reference}).",
-            )
+                else:
+                    if isinstance(done, ApprovalRequest):
+                        self.message_user(request, self._top_up_message(done, form.cleaned_data["amount"], reference))
+                    else:
+                        count += 1
+            if count:
+                self.message_user(
+                    request,
+                    f"Topped up {count} billing account{'s' if count != 1 else ''} by {form.cleaned_data['amount']} "
+                    f"(reference {reference}).",
+                )
             return None
         context = {
             **self.admin_site.each_context(request),

@@ -18,6 +18,7 @@ from credits.admin_reports import liability_view
 from customers.admin import CustomerAdmin
 from customers.models import Account
 from discounts.admin import CUSTOMER_PAGE as DISCOUNTS
+from staff import views as staff_views
 
 CustomerAdmin.compose(CREDITS, DISCOUNTS, BILLING)
 
@@ -81,3 +82,9 @@ def permission_denied(request, exception=None):
         back = index
     context = {**admin.site.each_context(request), "title": "Not allowed", "back": back}
     return render(request, "admin/403.html", context, status=403)
+
+
+# The second factor: the admin lets in only staff whose session passed it (when STAFF_2FA_REQUIRED), and
+# its login page sends a staff user who has given the password on to enrol or verify (staff/views.py).
+admin.site.has_permission = staff_views.admin_has_permission(admin.site.has_permission)
+admin.site.login = staff_views.admin_login(admin.site.login)

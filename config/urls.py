@@ -1,12 +1,13 @@
 from django.contrib import admin
-from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from billing.api import urls as billing_api
 from config.api.health import healthz
 from credits.api import urls as credits_api
 from customers.api import urls as customers_api
 from discounts.api import urls as discounts_api
+from staff import urls as staff_urls
 from webhooks import urls as webhooks_api
 
 admin.site.site_header = "Benefit Ledger"
@@ -26,8 +27,12 @@ urlpatterns = [
     *discounts_api.urlpatterns,
     *billing_api.urlpatterns,
     *webhooks_api.urlpatterns,
+    # Before the admin's own URLs, whose catch-all would take these paths.
+    path("admin/security/", include(staff_urls)),
+    path("admin/security/", include(staff_urls.passkey_urlpatterns)),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # The split view serves its start-up script as a file (?script): the page needs no inline script (CSP).
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     path("healthz", healthz, name="healthz"),
 ]

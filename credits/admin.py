@@ -7,7 +7,6 @@ and its uses reversed, each by its own service call, and each recorded in the cr
 
 from __future__ import annotations
 
-import csv
 import functools
 import hashlib
 import secrets
@@ -22,7 +21,7 @@ from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Q
-from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -32,6 +31,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from config.kernel.actors import Actor, actor_name
 from config.kernel.admin import ReadOnlyInline, ServiceAdmin, ServiceModelForm, activate_zone_of
 from config.kernel.exceptions import DomainError
+from config.kernel.exports import csv_response
 from customers.admin import (
     CustomerPagePiece,
     HistoryRow,
@@ -42,11 +42,11 @@ from customers.admin import (
     money,
     to_minor,
 )
-from customers.models import Customer, Membership, MembershipType
+from customers.models import ApprovalRequest, Customer, Membership, MembershipType
 
 from . import admin_bulk, selectors, services
 from .models import Coupon, CreditEvent, CreditUse, CustomerCredit, MembershipCreditRule
-from .services import grants
+from .services import approvals, grants
 
 SOURCE_NAMES = {
     CustomerCredit.Source.MANUAL: "issued at the desk",
@@ -76,26 +76,6 @@ def credit_value(credit: CustomerCredit):
     if coupon.kind == Coupon.Kind.MONETARY:
         return money(coupon.value, coupon.currency or credit.account.currency)
     return money(credit.revenue, credit.account.currency)
-
-
-class Echo:
-    """A file-like object whose write() returns the line, for streaming csv.writer output."""
-
-    def write(self, value):
-        return value
-
-
-def csv_response(filename: str, header: list[str], rows) -> StreamingHttpResponse:
-    writer = csv.writer(Echo())
-
-    def lines():
-        yield writer.writerow(header)
-        for row in rows:
-            yield writer.writerow(row)
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 def iso(moment) -> str:
@@ -279,16 +259,17 @@ class CreditIssueForm(ServiceModelForm):
                 self.add_error("revenue", exc)
         return data
 
-    def perform(self, actor: Actor) -> CustomerCredit:
+    def perform(self, actor: Actor) -> CustomerCredit | ApprovalRequest:
+        """Issue now, or, above the account's approval threshold, file the request a second staff member
+        approves (credits/services/approvals.py)."""
         data = self.cleaned_data
-        return services.credit_issue(
+        return approvals.credit_issue_by_staff(
             customer=data["customer"],
             coupon=data["coupon"],
             membership=data.get("membership"),
             expiry_date=data.get("expiry_date"),
             revenue=data.get("revenue"),
-            source=CustomerCredit.Source.MANUAL,
-            actor=actor,
+            user=actor.user,
         )
 
 
@@ -728,6 +709,11 @@ class CustomerCreditAdmin(ServiceAdmin):
         return field
 
     def response_add(self, request, obj, post_url_continue=None):
+        if isinstance(obj, ApprovalRequest):
+            self.message_user(request, f"Sent for approval (above the account's threshold): {obj.summary}.")
+            return HttpResponseRedirect(
+                reverse("admin:customers_approvalrequest_change", args=[obj.pk], current_app=self.admin_site.name)
+            )
         if IS_POPUP_VAR in request.POST:
             return super().response_add(request, obj, post_url_continue)
         self.message_user(request, f"Issued {obj.coupon} to {obj.customer}.", messages.SUCCESS)

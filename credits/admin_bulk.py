@@ -19,11 +19,11 @@ from django.template.response import TemplateResponse
 
 from config.kernel.exceptions import DomainError, InvalidInput
 from customers.admin import MoneyField, to_minor
-from customers.models import Account
+from customers.models import Account, ApprovalRequest
 
 from . import selectors, validation
 from .models import Coupon
-from .services import grants
+from .services import approvals, grants
 
 TEMPLATE = "admin/credits/customercredit/bulk_grant.html"
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -126,16 +126,19 @@ def normalised_csv(raw: bytes) -> io.StringIO:
     return out
 
 
-def run(form: BulkGrantForm, *, account: Account, user, rows, column: str, selection: str) -> grants.GrantSummary:
+def run(
+    form: BulkGrantForm, *, account: Account, user, rows, column: str, selection: str
+) -> grants.GrantSummary | ApprovalRequest:
+    """Grant now, or, when the account has an approval threshold, file the request (a dry run always runs)."""
     data = form.cleaned_data
     batch_key = data.get("batch_key") or grants.default_batch_key(coupon=data["coupon"], selection=selection)
-    return grants.credit_grant_bulk(
+    return approvals.credit_grant_bulk_by_staff(
         account=account,
         coupon=data["coupon"],
         rows=rows,
         column=column,
         batch_key=batch_key,
-        actor_user=user,
+        user=user,
         expiry_date=data.get("expiry_at"),
         revenue=data.get("revenue"),
         dry_run=data.get("dry_run", False),
@@ -203,7 +206,7 @@ def upload_view(model_admin: admin.ModelAdmin, request):
                 form.add_error(field if field in form.fields else None, messages)
         except (DomainError, UnicodeDecodeError) as exc:
             form.add_error(None, getattr(exc, "message", "The file is not UTF-8 text."))
-        if summary is not None:
+        if isinstance(summary, grants.GrantSummary):  # (not a request waiting for approval)
             kept_token = keep_upload(raw, name) if summary.dry_run else None
             reject_token = keep_rejections(summary)
     return render(
@@ -225,7 +228,8 @@ def render(model_admin, request, form, summary, *, title: str, customers=None, a
         "title": title,
         "opts": model_admin.opts,
         "form": form,
-        "summary": summary,
+        "summary": None if isinstance(summary, ApprovalRequest) else summary,
+        "approval_request": summary if isinstance(summary, ApprovalRequest) else None,
         "customers": customers,
         "action": action,
         **extra,

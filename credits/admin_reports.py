@@ -11,11 +11,11 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from config.kernel.exports import csv_response
 from customers.admin import currency_digits, money_text
 from customers.models import Account
 
 from . import reports
-from .admin import csv_response
 from .services import liability
 
 PERMISSION = "credits.view_liability_report"

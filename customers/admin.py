@@ -32,8 +32,9 @@ from config.kernel.actors import Actor
 from config.kernel.admin import ReadOnlyInline, ServiceAdmin, ServiceModelForm
 from config.kernel.scopes import FAMILY_NAMES, FAMILY_SCOPES, SCOPE_DESCRIPTIONS, SCOPE_PRESETS
 from config.kernel.zones import zone_named
+from staff import sudo
 
-from . import selectors, services
+from . import admin_approvals, selectors, services
 from .models import Account, ApiClient, Customer, Membership, MembershipType
 
 # A customer number is a BigIntegerField; longer runs of digits cannot be one (and would overflow it).
@@ -168,7 +169,23 @@ class AccountAdmin(ServiceAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ("id", "name", "currency", "timezone")
-        return ("id", "name", "currency", "timezone", "created_at")
+        return (
+            "id", "name", "currency", "timezone", "created_at", "approval_threshold_shown", "approval_threshold_set_by",
+            "approval_threshold_set_at",
+        )  # fmt: skip
+
+    @admin.display(description="approval threshold")
+    def approval_threshold_shown(self, account):
+        threshold = account.approval_threshold
+        shown = "none" if threshold is None else money(threshold, account.currency)
+        url = reverse("admin:customers_account_threshold", args=[quote(account.pk)], current_app=self.admin_site.name)
+        return format_html('{} <a class="button" id="change-threshold" href="{}">Change…</a>', shown, url)
+
+    def get_urls(self):
+        threshold = self.admin_site.admin_view(lambda request, object_id: admin_approvals.threshold_view(
+            self, request, object_id
+        ))  # fmt: skip
+        return [path("<path:object_id>/threshold/", threshold, name="customers_account_threshold"), *super().get_urls()]
 
     def get_readonly_fields(self, request, obj=None):
         return () if obj is None else self.get_fields(request, obj)
@@ -574,6 +591,18 @@ class ApiClientAdmin(ServiceAdmin):
         return ", ".join(client.scopes) or "—"
 
     SECRET_SESSION_KEY = "api_client_secret_once"
+
+    def add_view(self, request, form_url="", extra_context=None):
+        # A new client is a new credential: the password again first (staff/sudo.py).
+        if not sudo.is_recent(request):
+            return sudo.redirect(request)
+        return super().add_view(request, form_url, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Changing a credential's scopes too (those who may only look are not asked).
+        if self.has_change_permission(request) and not sudo.is_recent(request):
+            return sudo.redirect(request)
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def response_add(self, request, obj, post_url_continue=None):
         """POST-redirect-GET: the new secret waits in the session for the one page that shows it, so

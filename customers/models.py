@@ -1,5 +1,6 @@
 import uuid
 
+from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -17,6 +18,16 @@ class Account(models.Model):
     currency = models.CharField(max_length=3, default="NOK", validators=[CURRENCY_VALIDATOR])
     timezone = models.CharField(max_length=64, default="Europe/Oslo")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Four eyes: a staff write above this value (minor units of the account's currency), and any bulk
+    # grant, waits for a second staff member's approval (customers/approvals.py). Empty: off.
+    approval_threshold = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        help_text="Minor units of the account's currency. A manual credit or a top-up worth more, and any bulk "
+        "grant, by staff waits for another staff member's approval. Empty: no approval needed.",
+    )
+    approval_threshold_set_by = models.CharField(max_length=200, blank=True, default="")
+    approval_threshold_set_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -156,3 +167,54 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.membership_type} for {self.customer}"
+
+
+class ApprovalRequest(models.Model):
+    """A staff write held for a second staff member (four eyes): what was asked, by whom, and the decision.
+    Approving runs the same service the direct path runs (registered per kind in customers/approvals.py);
+    nothing reaches the ledger before. Never deleted."""
+
+    class Kind(models.TextChoices):
+        CREDIT_ISSUE = "credit_issue", "Manual credit"
+        TOP_UP = "billing_top_up", "Billing top-up"
+        BULK_GRANT = "credit_grant_bulk", "Bulk grant"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        APPROVED = "approved"
+        REJECTED = "rejected"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="approval_requests")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    summary = models.CharField(max_length=500, help_text="What would be written, in words.")
+    value = models.BigIntegerField(null=True, blank=True, help_text="The value compared with the threshold.")
+    payload = models.JSONField(help_text="The service call's arguments.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True, default="", help_text="The decision's reason.")
+    result = models.JSONField(null=True, blank=True, help_text="What the approved write made.")
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        permissions = [("approve_approvalrequest", "Can approve or reject approval requests")]
+        indexes = [models.Index(fields=["status", "-requested_at"], name="approval_status_requested")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=models.F("requested_by")),
+                name="approval_decided_by_another",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="pending", decided_at__isnull=True, decided_by__isnull=True)
+                | (~Q(status="pending") & Q(decided_at__isnull=False, decided_by__isnull=False)),
+                name="approval_decision_complete",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.summary} ({self.status})"

@@ -44,6 +44,19 @@ def account_create(*, account_id: str, name: str, currency: str = "NOK", timezon
     return account
 
 
+@transaction.atomic
+def account_approval_threshold_set(*, account: Account, threshold: int | None, actor: Actor) -> Account:
+    """Set (or, with None, remove) the four-eyes threshold, in minor units; records who and when."""
+    if threshold is not None and threshold < 0:
+        raise InvalidInput.single("approval_threshold", "Must be 0 or more (minor units), or empty for none.")
+    account = Account.objects.select_for_update().get(pk=account.pk)
+    account.approval_threshold = threshold
+    account.approval_threshold_set_by = actor.label
+    account.approval_threshold_set_at = timezone.now()
+    account.save(update_fields=["approval_threshold", "approval_threshold_set_by", "approval_threshold_set_at"])
+    return account
+
+
 def new_client_secret() -> str:
     # "blk_" + 43 url-safe characters (256 bits). No dots: a Bearer value with a dot is an access token.
     return "blk_" + secrets.token_urlsafe(32)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("customers", "events", "credits", "discounts", "billing", "webhooks")
+APPS = ("customers", "events", "credits", "discounts", "billing", "webhooks", "staff")
 
 
 def _modules(*roots: str) -> list[Path]:

@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from billing import services as billing_services
@@ -16,9 +17,12 @@ from config.kernel import scopes as scope_catalog
 from config.kernel.actors import Actor
 from config.kernel.scopes import ALL_SCOPES
 from credits import services as credit_services
+from customers import approvals
 from customers import services as customer_services
+from customers.models import ApprovalRequest
 from discounts import services as discount_services
 from events import services as event_services
+from staff.services import second_factor_reset
 from tests.api import Api
 from webhooks import services as webhook_services
 from webhooks import worker as webhook_worker
@@ -224,6 +228,23 @@ def build_tenant(account_id: str, name: str, currency: str, card: str, barcode: 
     )
 
 
+def _staff_history(tenant: Tenant) -> None:
+    """A pending four-eyes request and a recorded second-factor reset, so that their models have rows."""
+    users = get_user_model().objects
+    requester = users.create_user("world-requester", password=None, is_staff=True)
+    admin = users.create_superuser("world-admin", "world-admin@example.com", None)
+    approvals.approval_request_create(
+        account=tenant.account,
+        kind=ApprovalRequest.Kind.CREDIT_ISSUE,
+        summary=f"{tenant.coupon.name} for {tenant.customer}",
+        value=tenant.coupon.default_revenue,
+        payload={"customer_id": str(tenant.customer.pk), "coupon_id": str(tenant.coupon.pk), "membership_id": None,
+                 "expiry_date": None, "revenue": None},
+        requested_by=requester,
+    )  # fmt: skip
+    second_factor_reset(user_id=requester.pk, reset_by=admin, reason="lost phone")
+
+
 def build_world() -> World:
     a = build_tenant("T00000001", "Spa", "NOK", card="4242", barcode="B-1")
     b = build_tenant("P00000002", "Other gym", "SEK", card="9999", barcode="B-9")
@@ -237,6 +258,7 @@ def build_world() -> World:
     answer = a.api().post("/customers/membership-types", {"name": "Silver"}, HTTP_IDEMPOTENCY_KEY="world-1")
     assert answer.status_code == 201, answer.content
     _liability_rollup(a.account)
+    _staff_history(a)
     a.built = b.built = True
     return World(a=a, b=b)
 

@@ -150,7 +150,32 @@ class _BrowserOnly:
 
 
 class SessionMiddleware(_BrowserOnly, sessions_middleware.SessionMiddleware):
-    pass
+    """Sessions end after SESSION_COOKIE_AGE idle: a request that reads a session without changing it
+    moves only its expiry on (the stored row's expire_date and the cookie), never rewriting its data. (Django's
+    SESSION_SAVE_EVERY_REQUEST would rewrite the whole session on every request, so that a request running
+    alongside one that signs in, passes the second factor or re-authenticates could put the old data back.)"""
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        response = super().process_response(request, response)
+        session = getattr(request, "session", None)
+        if session is None or not session.accessed or session.modified or response.status_code >= 500:
+            return response
+        key = session.session_key
+        if key is None or session.is_empty() or not hasattr(session, "get_model_class"):
+            return response
+        age = session.get_expiry_age()
+        session.get_model_class().objects.filter(session_key=key).update(expire_date=session.get_expiry_date())
+        response.set_cookie(
+            settings.SESSION_COOKIE_NAME,
+            key,
+            max_age=age,
+            domain=settings.SESSION_COOKIE_DOMAIN,
+            path=settings.SESSION_COOKIE_PATH,
+            secure=settings.SESSION_COOKIE_SECURE or None,
+            httponly=settings.SESSION_COOKIE_HTTPONLY or None,
+            samesite=settings.SESSION_COOKIE_SAMESITE,
+        )
+        return response
 
 
 class AuthenticationMiddleware(_BrowserOnly, auth_middleware.AuthenticationMiddleware):

@@ -225,6 +225,19 @@ class ServiceAdmin(AccountZoneMixin, admin.ModelAdmin):
             self.message_user(request, f"{failed_message} {len(failed) - MESSAGE_NAMES_LIMIT} more.", messages.ERROR)
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A history that nobody adds to, edits or deletes from the admin (services write it)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class ReadOnlyInline(admin.TabularInline):
     """A read-only table of related rows on an object's page."""
 

@@ -29,6 +29,12 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
+    "axes",
+    "csp",
     "config",
     "customers",
     "events",
@@ -36,6 +42,7 @@ INSTALLED_APPS = [
     "discounts",
     "billing",
     "webhooks",
+    "staff",
 ]
 
 MIDDLEWARE = [
@@ -49,8 +56,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "config.api.middleware.AuthenticationMiddleware",
+    "staff.middleware.OTPMiddleware",
     "config.api.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "staff.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a lockout into its answer.
+    "staff.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -181,6 +192,73 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- Staff sign-in and controls (README "Staff pages") -------------------------------------------
+# Every staff user signs in with a password and a second factor (authenticator app with backup codes,
+# or a passkey), enrolling at their first sign-in. Off for `make run`'s demo and the tests (local.py,
+# test.py); production keeps this default.
+STAFF_2FA_REQUIRED = env.bool("STAFF_2FA_REQUIRED", default=True)
+# How long a re-authentication (the password typed again) holds for sensitive staff actions.
+STAFF_REAUTH_SECONDS = env.int("STAFF_REAUTH_SECONDS", default=300)
+# A staff session ends after this many seconds without a request (each request starts the count again).
+SESSION_IDLE_TIMEOUT_SECONDS = env.int("SESSION_IDLE_TIMEOUT_SECONDS", default=1800)
+# (config/api/middleware.py moves a session's expiry on at each request without rewriting its data.)
+SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT_SECONDS
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+
+# Staff sign in on the admin's page, and land on its index (a passkey's verification goes there too).
+LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "admin:index"
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# Sign-in throttling (staff/lockouts.py): failures counted per username and, separately, per client address.
+AXES_FAILURE_LIMIT = env.int("STAFF_SIGNIN_FAILURE_LIMIT", default=5)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+STAFF_LOCKOUT_SECONDS = env.int("STAFF_LOCKOUT_SECONDS", default=60)
+STAFF_LOCKOUT_MAX_SECONDS = env.int("STAFF_LOCKOUT_MAX_SECONDS", default=24 * 3600)
+AXES_COOLOFF_TIME = "staff.lockouts.cool_off"
+AXES_LOCKOUT_CALLABLE = "staff.lockouts.locked_out"
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+# axes looks for its middleware by name; staff.middleware.AxesMiddleware is it, skipping API requests.
+SILENCED_SYSTEM_CHECKS = ["axes.W002"]
+# The client address: REMOTE_ADDR, or behind N proxies the address N hops back in X-Forwarded-For.
+AXES_IPWARE_PROXY_COUNT = env.int("DJANGO_CLIENT_IP_PROXY_COUNT", default=0) or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if AXES_IPWARE_PROXY_COUNT else ("REMOTE_ADDR",)
+)
+
+OTP_TOTP_ISSUER = env.str("STAFF_2FA_ISSUER", default="Benefit Ledger")
+# Passkeys: the relying party is the host the admin is served on (staff/passkeys.py), and the browser
+# origins allowed to use them (scheme://host[:port]); default: https on each allowed host name, and
+# http://localhost:8000 (`make run`; browsers allow passkeys over plain http on localhost only).
+OTP_WEBAUTHN_RP_NAME = OTP_TOTP_ISSUER
+OTP_WEBAUTHN_RP_ID_CALLABLE = "staff.passkeys.rp_id"
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list(
+    "STAFF_PASSKEY_ORIGINS",
+    default=[
+        *(f"https://{host}" for host in ALLOWED_HOSTS if host[:1] not in ("*", ".", "[") and host != "testserver"),
+        "http://localhost:8000",
+    ],
+)
+# A passkey is the second factor after the password, never a sign-in by itself (the lockout counts passwords).
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+
+# Content-Security-Policy of the staff pages (django-csp): no inline script, nothing from elsewhere.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        # Django's admin templates carry style attributes; styles cannot run code.
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 LANGUAGE_CODE = "en-us"
 # Dates as 2026-12-03 and times as 2026-12-03 13:05 Europe/Oslo on the staff pages (config/formats/en).
@@ -314,6 +392,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # django-axes logs every sign-in at INFO; its failures and lockouts are WARNING.
+        "axes": {"level": "WARNING"},
         # Our own middleware logs every unexpected error once, with its request id.
         "django.request": {"level": "ERROR", "handlers": [], "propagate": False},
     },

@@ -11,6 +11,8 @@ DEBUG = False
 # Throttle counters per test process; the throttling tests switch to a shared cache themselves.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 API_THROTTLE_RATE = "100000/minute"
+# Tests that need the second factor turn it on (tests/staff/); production settings keep it on.
+STAFF_2FA_REQUIRED = False
 
 # Test-only fault injection (tests/config/test_worker_death.py): make the first request that reaches
 # the named point of config/api/idempotency.py write its pid to the file and sleep, so that the test

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("config", "customers", "credits", "discounts", "billing", "events", "webhooks")
+PACKAGES = ("config", "customers", "credits", "discounts", "billing", "events", "webhooks", "staff")
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 

@@ -15,7 +15,7 @@ from tests.snapshots import BOOKKEEPING_FIELDS, label, project_apps, project_mod
 
 pytestmark = pytest.mark.django_db
 
-APPS = {"config", "customers", "events", "credits", "discounts", "billing", "webhooks"}
+APPS = {"config", "customers", "events", "credits", "discounts", "billing", "webhooks", "staff"}
 
 
 def test_the_project_apps_are_found_and_no_library_is():

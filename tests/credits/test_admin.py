@@ -14,6 +14,7 @@ from credits.models import Coupon, CreditEvent, CustomerCredit, MembershipCredit
 from customers import services as customer_services
 from customers.credentials import secret_digest
 from customers.models import Account, ApiClient, Customer, Membership
+from tests.staff.two_factor import reauthenticated
 
 SYSTEM = Actor.system("test")
 CREDITS = reverse("admin:credits_customercredit_changelist")
@@ -89,7 +90,8 @@ def viewer(viewer_user):
 
 @pytest.fixture
 def root(superuser):
-    return client_for(superuser)
+    """A superuser who has just typed the password again (creating API clients asks for it: staff/sudo.py)."""
+    return reauthenticated(client_for(superuser))
 
 
 def change_url(obj):
@@ -762,6 +764,11 @@ def test_api_client_name_and_scopes_are_edited_through_the_service(db):
     http = Client()
     http.force_login(admin_user)
     url = f"/admin/customers/apiclient/{client_obj.pk}/change/"
+    asked = http.post(url, {"name": "pos-2", "scopes": ["credits:write"]})
+    assert asked["Location"].startswith("/admin/security/reauth/")  # the password again first
+    client_obj.refresh_from_db()
+    assert client_obj.scopes == ["credits:read"]
+    reauthenticated(http)
     page = http.get(url)
     assert page.status_code == 200 and client_obj.secret_hash not in page.content.decode()
     response = http.post(url, {"name": "pos-2", "scopes": ["credits:read", "credits:write"]})

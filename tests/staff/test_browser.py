@@ -3,8 +3,12 @@
 
 As a Credit desk user: find a customer by card number, read the summary, redeem from the credit page,
 revoke with a reason, open the liability report and download its CSV. As a Viewer: the summary and
-the report are visible, and there are no action buttons. A failing step saves a screenshot and the page
-source under var/browser-failures/."""
+the report are visible, and there are no action buttons. Staff security, as production enforces it
+(STAFF_2FA_REQUIRED): every sign-in here passes the second factor with a code computed as the phone's
+authenticator app would; enrolment at the first sign-in; a lockout and its cool-off; a four-eyes request
+refused for its requester and approved by a second user; re-authentication before creating an API
+client; the Content-Security-Policy header, and no CSP error in the browser's console. A failing step
+saves a screenshot and the page source under var/browser-failures/."""
 
 from __future__ import annotations
 
@@ -20,14 +24,18 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.contrib.staticfiles.testing import StaticLiveServerTestCase
+from django.test import override_settings
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from config.kernel.actors import Actor
 from credits import services as credit_services
 from credits.models import CreditUse, CustomerCredit
 from customers import services as customer_services
+from customers.models import ApiClient, ApprovalRequest
+from tests.staff.two_factor import code, enrol, key_from_secret
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -58,6 +66,7 @@ GROUP_MIGRATIONS = [
     ("billing", "0003_staff_group_permissions"),
     ("credits", "0006_liability_report_permission"),
     ("discounts", "0004_desk_stamp_permission"),
+    ("credits", "0010_approval_request_permissions"),
 ]
 
 
@@ -79,6 +88,7 @@ def ensure_staff_groups() -> None:
                 operation.code(apps, None)
 
 
+@override_settings(STAFF_2FA_REQUIRED=True)
 class StaffInBrowser(StaticLiveServerTestCase):
     @classmethod
     def setUpClass(cls):
@@ -96,6 +106,8 @@ class StaffInBrowser(StaticLiveServerTestCase):
         options.add_experimental_option(
             "prefs", {"download.default_directory": cls.downloads, "download.prompt_for_download": False}
         )
+        # The console, to read Content-Security-Policy violations from.
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         cls.browser = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
         cls.browser.implicitly_wait(5)
         cls.browser.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": cls.downloads})
@@ -145,16 +157,29 @@ class StaffInBrowser(StaticLiveServerTestCase):
     def open(self, path: str):
         self.browser.get(self.live_server_url + path)
 
-    def sign_in(self, username: str):
+    def type_password(self, username: str, password: str = PASSWORD):
         self.browser.delete_all_cookies()
         self.open("/admin/login/?next=/admin/")
         self.by_css("#id_username").send_keys(username)
-        self.by_css("#id_password").send_keys(PASSWORD)
-        self.by_css("input[type=submit]").click()
-        # The login page has the admin's header too: wait for the browser to have left it (the index), not
-        # for an element both pages share.
+        self.by_css("#id_password").send_keys(password)
+        self.submit("input[type=submit]")
+
+    def sign_in(self, username: str, *, step: int = 0):
+        """Password, then the second factor: the code the user's authenticator app shows (`step` 30 s
+        steps on: a code is accepted once)."""
+        self.type_password(username)
+        # The login page has the admin's header too: wait for the browser to have left it, not for an
+        # element both pages share.
         self.wait_until(lambda browser: "/admin/login/" not in browser.current_url, f"{username} was not signed in")
-        assert self.by_css("#site-name") and self.browser.current_url.endswith("/admin/")
+        assert "/admin/security/verify/" in self.browser.current_url, self.browser.current_url
+        device = TOTPDevice.objects.get(user__username=username, confirmed=True)
+        self.by_css("#id_token").send_keys(code(device, offset=step))
+        self.submit("#verify-form input[type=submit]")
+        assert self.by_css("#site-name") and self.browser.current_url.endswith("/admin/"), self.browser.current_url
+
+    def csp_errors(self) -> list[str]:
+        """The Content-Security-Policy violations the console reported since the last call."""
+        return [e["message"] for e in self.browser.get_log("browser") if "Content Security Policy" in e["message"]]
 
     def submit(self, selector: str):
         """Click a form's submit button and wait until the browser has left that page (the POST answered and
@@ -199,6 +224,7 @@ class StaffInBrowser(StaticLiveServerTestCase):
         for username, group in (("desk", "Credit desk"), ("viewer", "Viewer")):
             user = get_user_model().objects.create_user(username=username, password=PASSWORD, is_staff=True)
             user.groups.add(Group.objects.get(name=group))
+            enrol(user)
 
     # --- the Credit desk ---
 
@@ -243,7 +269,17 @@ class StaffInBrowser(StaticLiveServerTestCase):
             self.open("/admin/")
             self.by_xpath("//a[normalize-space()='Liability report']").click()
             assert "Totals reconcile." in self.by_css("#reconciles").text
-            assert self.browser.execute_script("return typeof Chart !== 'undefined' && !!window.liabilityChart")
+            self.wait_until(
+                lambda browser: browser.execute_script("return !!window.liabilityChart"), "the chart was not drawn"
+            )
+            assert self.browser.execute_script("return window.liabilityChart.data.datasets.length") == 5
+            assert self.csp_errors() == []
+            policy = self.browser.execute_async_script(
+                "var done = arguments[0];"
+                "fetch(window.location.href).then(function (r) { done(r.headers.get('content-security-policy')); });"
+            )
+            directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
+            assert directives["script-src"] == "'self'" and directives["default-src"] == "'self'"
             table = self.by_css("#liability-table").text
             assert "Gift card" in table and "NOK 200.00" in table
         with self.step("report-csv"):
@@ -364,3 +400,133 @@ class StaffInBrowser(StaticLiveServerTestCase):
                 assert page <= screen, (page, screen)
         finally:
             self.browser.set_window_size(1400, 1000)
+
+    # --- staff security ---
+
+    def test_first_sign_in_enrols_an_authenticator_app_and_the_next_asks_for_its_code(self):
+        get_user_model().objects.create_user(username="newbie", password=PASSWORD, is_staff=True)
+        with self.step("password"):
+            self.type_password("newbie")
+            assert "/admin/security/setup/" in self.browser.current_url
+            assert self.by_css("#totp-qr svg")
+        with self.step("enrol"):
+            key = key_from_secret(self.by_css("#totp-secret").text)
+            self.by_css("#id_token").send_keys(code(key))
+            self.submit("#setup-form input[type=submit]")
+            assert len(self.all_css("#backup-codes li")) == 10
+            self.by_css("#continue").click()
+            self.wait_until(lambda browser: browser.current_url.endswith("/admin/"), "not in the admin")
+            assert TOTPDevice.objects.get(user__username="newbie").confirmed
+        with self.step("sign-in-again"):
+            self.sign_in("newbie", step=1)
+        assert self.csp_errors() == []
+
+    @override_settings(AXES_FAILURE_LIMIT=3, STAFF_LOCKOUT_SECONDS=3)
+    def test_a_lockout_and_its_cool_off(self):
+        with self.step("failures"):
+            for _ in range(2):
+                self.type_password("desk", "wrong-password")
+                assert "correct username and password" in self.by_css(".errornote").text
+            self.type_password("desk", "wrong-password")
+            assert "Too many failed sign-ins. Try again in 3 seconds." in self.by_css("#locked-out").text
+        with self.step("cool-off"):
+            time.sleep(3.5)
+            self.sign_in("desk")
+
+    def test_a_request_above_the_threshold_is_refused_for_its_requester_and_approved_by_another(self):
+        customer_services.account_approval_threshold_set(account=self.account, threshold=10000, actor=SYSTEM)
+        approve = Permission.objects.get(codename="approve_approvalrequest")
+        boss = get_user_model().objects.create_user(username="boss", password=PASSWORD, is_staff=True)
+        boss.groups.add(Group.objects.get(name="Credit desk"))
+        for user in (boss, get_user_model().objects.get(username="desk")):
+            user.user_permissions.add(approve)
+        enrol(boss)
+        with self.step("request"):
+            self.sign_in("desk")
+            self.open(f"/admin/credits/customercredit/add/?customer={self.customer.pk}")
+            from selenium.webdriver.support.select import Select
+
+            Select(self.by_css("#id_coupon")).select_by_value(str(self.gift.pk))
+            self.submit("input[name=_save]")
+            assert "Sent for approval" in self.messages()
+            approval = ApprovalRequest.objects.get()
+            assert approval.status == "pending" and CustomerCredit.objects.filter(coupon=self.gift).count() == 1
+        with self.step("requester-refused"):
+            self.submit("#approve")
+            assert "/admin/security/reauth/" in self.browser.current_url
+            self.by_css("#id_password").send_keys(PASSWORD)
+            self.submit("#reauth-form input[type=submit]")
+            self.submit("#approve")
+            assert "decided by someone other than its requester" in self.messages()
+            approval.refresh_from_db()
+            assert approval.status == "pending"
+        with self.step("approved-by-another"):
+            self.sign_in("boss")
+            self.open(f"/admin/customers/approvalrequest/{approval.pk}/change/")
+            self.by_css("#id_reason").send_keys("checked")
+            self.submit("#approve")
+            self.by_css("#id_password").send_keys(PASSWORD)
+            self.submit("#reauth-form input[type=submit]")
+            self.submit("#approve")
+            assert "Approved and written" in self.messages()
+            approval.refresh_from_db()
+            assert (approval.status, approval.decided_by.username) == ("approved", "boss")
+            assert CustomerCredit.objects.filter(coupon=self.gift, issued_by="staff:desk").count() == 1
+        assert self.csp_errors() == []
+
+    def test_creating_an_api_client_asks_for_the_password_again(self):
+        enrol(get_user_model().objects.create_superuser("root", "root@example.com", PASSWORD))
+        with self.step("reauth"):
+            self.sign_in("root")
+            self.open("/admin/customers/apiclient/add/")
+            assert "/admin/security/reauth/" in self.browser.current_url
+            self.by_css("#id_password").send_keys("not-the-password")
+            self.submit("#reauth-form input[type=submit]")
+            assert "not your password" in self.by_css("#reauth-form").text
+            self.by_css("#id_password").send_keys(PASSWORD)
+            self.submit("#reauth-form input[type=submit]")
+            assert self.browser.current_url.endswith("/admin/customers/apiclient/add/")
+        with self.step("create"):
+            from selenium.webdriver.support.select import Select
+
+            Select(self.by_css("#id_account")).select_by_value(self.account.pk)
+            self.by_css("#id_name").send_keys("pos-frontdesk")
+            scope = self.by_css("input[name=scopes][value='credits:read']")
+            if not scope.is_selected():  # (the form may come with a preset's scopes ticked)
+                scope.click()
+            self.wait_until(lambda _: scope.is_selected(), "the scope was not ticked")
+            self.submit("input[name=_save]")
+            assert self.by_css("#client-secret").text.startswith("blk_")
+            assert ApiClient.objects.get().name == "pos-frontdesk"
+
+    def test_a_passkey_enrols_and_signs_in(self):
+        """Chromium's virtual authenticator (WebDriver) stands in for a security key or a phone."""
+        from django_otp_webauthn.models import WebAuthnCredential
+        from selenium.webdriver.common.virtual_authenticator import Protocol, Transport, VirtualAuthenticatorOptions
+
+        options = VirtualAuthenticatorOptions(
+            protocol=Protocol.CTAP2, transport=Transport.INTERNAL, has_resident_key=True,
+            has_user_verification=True, is_user_verified=True,
+        )  # fmt: skip
+        self.browser.add_virtual_authenticator(options)
+        get_user_model().objects.create_user(username="keyholder", password=PASSWORD, is_staff=True)
+        try:
+            with self.settings(OTP_WEBAUTHN_ALLOWED_ORIGINS=[self.live_server_url]), self.step("register"):
+                self.type_password("keyholder")
+                assert "/admin/security/setup/" in self.browser.current_url
+                self.by_css("#passkey-register-button").click()
+                self.wait_until(
+                    lambda _: WebAuthnCredential.objects.filter(user__username="keyholder").exists(),
+                    "no passkey was registered",
+                )
+                self.open("/admin/")
+                assert self.browser.current_url.endswith("/admin/") and self.by_css("#site-name")
+            with self.settings(OTP_WEBAUTHN_ALLOWED_ORIGINS=[self.live_server_url]), self.step("sign-in"):
+                self.type_password("keyholder")
+                assert "/admin/security/verify/" in self.browser.current_url
+                self.by_css("#passkey-verification-button").click()
+                self.wait_until(lambda browser: browser.current_url.endswith("/admin/"), "the passkey did not sign in")
+            assert self.csp_errors() == []
+        finally:
+            self.browser.remove_all_credentials()
+            self.browser.remove_virtual_authenticator()

@@ -14,6 +14,7 @@ def test_demo_data_prints_the_port_it_is_given(db):
     assert "http://127.0.0.1:9123/admin/" in text
     assert "curl -H" in text and "http://127.0.0.1:9123/customers/customers/" in text
     assert ":8000" not in text
+    assert "no second factor in the demo" in text
 
 
 def test_make_run_passes_host_and_port():

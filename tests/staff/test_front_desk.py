@@ -26,6 +26,7 @@ from discounts import services as discount_services
 from discounts.models import DiscountRef
 from tests.conftest import SYSTEM, snapshot
 from tests.credits.test_admin import client_for, make_staff
+from tests.staff.two_factor import reauthenticated
 
 pytestmark = pytest.mark.django_db
 OSLO = ZoneInfo("Europe/Oslo")
@@ -272,9 +273,7 @@ def test_revenue_is_typed_in_currency_units_and_shown_without_minor_units(desk, 
     assert "NOK 45.50" in page and "minor units" not in page
 
 
-def test_the_summary_counts_every_kind_of_credit_and_names_the_one_that_expires_next(
-    desk, account, customer, massage
-):
+def test_the_summary_counts_every_kind_of_credit_and_names_the_one_that_expires_next(desk, account, customer, massage):
     sauna = credit_services.coupon_create(
         account=account, actor=SYSTEM, name="Sauna 10-pack", kind="offering", offering="Sauna",
         multi_use=True, max_uses=10, default_revenue=10000,
@@ -294,7 +293,9 @@ def test_the_summary_counts_every_kind_of_credit_and_names_the_one_that_expires_
     assert "Massage 60: 1 use" in holdings and "Sauna: 8 uses" in holdings
     next_expiry = page[page.index('id="summary-next-expiry"') :]
     pack_url = reverse("admin:credits_customercredit_change", args=[pack.pk])
-    assert next_expiry.startswith(f'id="summary-next-expiry"><a class="credit-link" href="{pack_url}">Sauna 10-pack</a>')
+    assert next_expiry.startswith(
+        f'id="summary-next-expiry"><a class="credit-link" href="{pack_url}">Sauna 10-pack</a>'
+    )
 
 
 # --- names, not codes ---------------------------------------------------------------------------
@@ -439,7 +440,8 @@ def test_bulk_grant_keeps_the_file_after_a_dry_run_runs_it_now_and_keeps_a_histo
 
 
 def test_the_api_client_form_describes_scopes_and_offers_presets(account):
-    root = client_for(get_user_model().objects.create_superuser("root", "root@example.com", "unused"))
+    # (Creating an API client asks for the password again first: tests/staff/test_reauth.py.)
+    root = reauthenticated(client_for(get_user_model().objects.create_superuser("root", "root@example.com", "unused")))
     add = reverse("admin:customers_apiclient_add")
     page = root.get(add).content.decode()
     assert "CUSTOMER_BENEFIT_WRITE: use a customer&#x27;s benefits" in page

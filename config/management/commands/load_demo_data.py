@@ -2,6 +2,7 @@ import secrets
 import uuid
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -129,6 +130,9 @@ class Command(BaseCommand):
                     f"Demo account {account.id} ({account.name}) is loaded.",
                     "",
                     f"  Admin:       {base}/admin/  user {admin_username!r}  password {password!r}",
+                    "               then a second factor: set up an authenticator app at the first sign-in"
+                    if settings.STAFF_2FA_REQUIRED
+                    else "               (no second factor in the demo: STAFF_2FA_REQUIRED=true asks for one)",
                     f"  API docs:    {base}/api/docs/",
                     f"  Demo API key (every scope): {secret}",
                     f"  client_id:   {client.client_id}",

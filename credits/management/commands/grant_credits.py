@@ -1,4 +1,3 @@
-import csv
 import shutil
 import sys
 import tempfile
@@ -11,6 +10,7 @@ from django.utils.dateparse import parse_datetime
 from tqdm import tqdm
 
 from config.kernel.exceptions import DomainError
+from config.kernel.exports import SafeWriter
 from credits.models import Coupon
 from credits.services import grants
 from customers.models import Account
@@ -64,7 +64,7 @@ class Command(BaseCommand):
             report = None
             if options["report"]:
                 report_file = stack.enter_context(open(options["report"], "w", newline="", encoding="utf-8"))
-                report = csv.writer(report_file)
+                report = SafeWriter(report_file)
                 report.writerow(["row", "identifier", "reason"])
             progress = stack.enter_context(
                 tqdm(total=total, unit="row", disable=not sys.stderr.isatty(), desc="grant_credits", file=sys.stderr)

@@ -1,8 +1,14 @@
 /* The liability report's chart (Chart.js), from the figures the page carries in #liability-data, in the
-   account's currency (the figures are minor units; `digits` says how many the currency has). */
+   account's currency (the figures are minor units; `digits` says how many the currency has), and its
+   account picker. */
 (function () {
   "use strict";
   document.addEventListener("DOMContentLoaded", function () {
+    // The account picker sends its form when an account is chosen (no inline handler: the page's CSP).
+    var picker = document.querySelector("#report-account select[name=account]");
+    if (picker) {
+      picker.addEventListener("change", function () { picker.form.submit(); });
+    }
     var source = document.getElementById("liability-data");
     if (!source || typeof Chart === "undefined") {
       return;

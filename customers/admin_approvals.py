@@ -1,0 +1,150 @@
+"""Four eyes in the admin: the approval requests (read-only history), each with Approve/Reject for staff
+with customers.approve_approvalrequest (after re-authentication), and the account's approval threshold,
+changed on its own page (customers.change_account, after re-authentication)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from config.kernel.actors import Actor
+from config.kernel.admin import ReadOnlyAdmin
+from config.kernel.exceptions import DomainError, InvalidInput
+from staff import sudo
+
+from . import approvals, services
+from .models import Account, ApprovalRequest
+
+THRESHOLD_PERMISSION = "customers.change_account"
+
+
+class DecisionForm(forms.Form):
+    reason = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        help_text="Kept with the decision; required to reject.",
+    )
+
+
+@admin.register(ApprovalRequest)
+class ApprovalRequestAdmin(ReadOnlyAdmin):
+    list_display = ("requested_at", "account", "kind", "summary", "value", "status", "requested_by", "decided_by")
+    list_filter = ("status", "kind", "account")
+    list_select_related = ("account", "requested_by", "decided_by")
+    search_fields = ("summary",)
+    fields = (
+        "account", "kind", "summary", "value", "status", "requested_by", "requested_at", "decided_by", "decided_at",
+        "reason", "result", "payload",
+    )  # fmt: skip
+    readonly_fields = fields
+    change_form_template = "admin/customers/approvalrequest/change_form.html"
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/decide/",
+                self.admin_site.admin_view(self.decide_view),
+                name="customers_approvalrequest_decide",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        approval = self.get_object(request, unquote(object_id))
+        extra_context = dict(extra_context or {})
+        if approval is not None and approval.status == ApprovalRequest.Status.PENDING:
+            extra_context["may_decide"] = request.user.has_perm(approvals.APPROVE_PERMISSION)
+            extra_context["own_request"] = approval.requested_by_id == request.user.pk
+            extra_context["decision_form"] = DecisionForm()
+            extra_context["decide_url"] = reverse(
+                "admin:customers_approvalrequest_decide", args=[quote(approval.pk)], current_app=self.admin_site.name
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @staticmethod
+    def _page(request, approval) -> str:
+        return reverse("admin:customers_approvalrequest_change", args=[quote(approval.pk)])
+
+    def decide_view(self, request, object_id):
+        """POST: approve or reject, with a reason; the service refuses the requester and a second decision."""
+        if not request.user.has_perm(approvals.APPROVE_PERMISSION):
+            raise PermissionDenied
+        approval = self.get_object(request, unquote(object_id))
+        if approval is None:
+            raise Http404("No such approval request.")
+        back = self._page(request, approval)
+        if not sudo.is_recent(request):
+            return sudo.redirect(request, back)
+        return _decide(self, request, approval, back)
+
+
+def _decide(model_admin, request, approval, back):
+    if request.method != "POST":
+        return HttpResponseRedirect(back)
+    form = DecisionForm(request.POST)
+    decision = request.POST.get("decision")
+    if not form.is_valid() or decision not in ("approve", "reject"):
+        model_admin.message_user(
+            request, "Choose Approve or Reject (a reason is at most 2000 characters).", messages.ERROR
+        )
+        return HttpResponseRedirect(back)
+    reason = form.cleaned_data["reason"]
+    try:
+        if decision == "approve":
+            approvals.approval_request_approve(request_id=approval.pk, decided_by=request.user, reason=reason)
+        else:
+            approvals.approval_request_reject(request_id=approval.pk, decided_by=request.user, reason=reason)
+    except InvalidInput as exc:
+        problems = " ".join(message for messages_ in exc.fields.values() for message in messages_)
+        model_admin.message_user(request, f"Could not {decision}: {problems}", messages.ERROR)
+    except DomainError as exc:
+        model_admin.message_user(request, f"Could not {decision}: {exc.message}", messages.ERROR)
+    else:
+        done = "Approved and written" if decision == "approve" else "Rejected"
+        model_admin.message_user(request, f"{done}: {approval.summary}.", messages.SUCCESS)
+    return HttpResponseRedirect(back)
+
+
+# --- the account's threshold ---------------------------------------------------------------------
+
+
+class ThresholdForm(forms.Form):
+    approval_threshold = forms.IntegerField(
+        required=False, min_value=0, help_text=Account._meta.get_field("approval_threshold").help_text
+    )
+
+
+@sudo.required
+def threshold_view(model_admin, request, object_id):
+    if not request.user.has_perm(THRESHOLD_PERMISSION):
+        raise PermissionDenied
+    account = model_admin.get_object(request, unquote(object_id))
+    if account is None:
+        raise Http404("No such account.")
+    form = ThresholdForm(
+        request.POST if request.method == "POST" else None, initial={"approval_threshold": account.approval_threshold}
+    )
+    back = reverse("admin:customers_account_change", args=[quote(account.pk)])
+    if form.is_bound and form.is_valid():
+        services.account_approval_threshold_set(
+            account=account, threshold=form.cleaned_data["approval_threshold"], actor=Actor.staff(request.user)
+        )
+        model_admin.message_user(request, f"Approval threshold of {account} saved.", messages.SUCCESS)
+        return HttpResponseRedirect(back)
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": f"Approval threshold of {account}",
+        "opts": model_admin.opts,
+        "form": form,
+        "submit": "Save",
+        "next": back,
+        "intro": f"In minor units of {account.currency}.",
+    }
+    request.current_app = model_admin.admin_site.name
+    return TemplateResponse(request, "admin/billing/billingaccount/form_page.html", context)
