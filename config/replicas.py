@@ -44,10 +44,15 @@ _PRIMARY_ONLY = frozenset({("customers", "apiclient")})
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 _CACHE_PREFIX = "replica-lsn:"
 
-# The replay position, and how far behind the primary the replica is: 0 when it has replayed all it
-# received, else the age of the last transaction it replayed (so an idle primary is no lag).
+# The replay position, and how far behind the primary the replica is: 0 when it is streaming and has
+# replayed all it received, else the age of the last transaction it replayed (so an idle primary is no
+# lag). A replica that is not streaming (its WAL receiver stopped, or cut off by a failover) has replayed
+# all it received and still falls behind: it counts as too far behind, whatever it last replayed. The
+# receiver's status is shown to superusers and to roles with pg_read_all_stats (pg_monitor); for any
+# other role it reads as not streaming and the primary serves every read.
 STATUS_SQL = """SELECT pg_last_wal_replay_lsn()::text,
-    CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+    CASE WHEN NOT EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming') THEN 1e9
+         WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
          ELSE COALESCE(extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()), 1e9) END"""
 
 

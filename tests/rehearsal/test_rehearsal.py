@@ -473,6 +473,32 @@ def test_replica_stopped_reads_still_answer_within_5_seconds(site, world):
         site.topology.start_replica_again()
 
 
+def test_a_replica_that_stopped_receiving_is_skipped(site, world):
+    """A replica whose WAL receiver stopped has replayed all it received, so its replay lag reads 0; it
+    must still not serve a client that did not write (here another client's new customer is found)."""
+    replica = site.topology.replica_url
+    [(conninfo,)] = sql(replica, "SHOW primary_conninfo")
+    reader = site.client("stalled-reader", "customers:read")["secret"]
+    sql(replica, "ALTER SYSTEM SET primary_conninfo = ''")
+    sql(replica, "SELECT pg_reload_conf()")
+    try:
+        deadline = time.monotonic() + 15
+        while sql(replica, "SELECT status FROM pg_stat_wal_receiver") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert sql(replica, "SELECT status FROM pg_stat_wal_receiver") == []
+        body = {"email": "stall@example.com"}
+        status, _, made = api("POST", site.nodes[0] + "/customers/customers", world["secret"], body)
+        assert status == 201
+        time.sleep(0.6)  # past each process's replica status memo
+        for node in site.nodes:
+            status, _, read = api("GET", f"{node}/customers/customers/{made['data']['id']}", reader)
+            assert status == 200, read
+    finally:
+        quoted = conninfo.replace("'", "''")  # ALTER SYSTEM takes no parameters
+        sql(replica, f"ALTER SYSTEM SET primary_conninfo = '{quoted}'")
+        sql(replica, "SELECT pg_reload_conf()")
+
+
 # --- transaction pooling: nothing at session level -------------------------------------------------------
 
 
