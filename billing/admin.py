@@ -20,7 +20,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
 from config.kernel.actors import Actor, actor_name
-from config.kernel.admin import AccountZoneMixin, ReadOnlyInline
+from config.kernel.admin import AccountZoneMixin, LedgerAdmin, ReadOnlyInline
 from config.kernel.exceptions import DomainError
 from config.kernel.exports import csv_response
 from credits.admin import iso, safe_next
@@ -99,7 +99,7 @@ def fresh_reference() -> str:
 
 
 @admin.register(BillingAccount)
-class BillingAccountAdmin(AccountZoneMixin, admin.ModelAdmin):
+class BillingAccountAdmin(AccountZoneMixin, LedgerAdmin):
     list_display = ("id", "customer", "currency", "balance_shown", "credit_min", "created_at")
     list_filter = ("account", "currency")
     list_select_related = ("customer",)

@@ -16,6 +16,7 @@ class BillingError(StrEnum):
     INSUFFICIENT_CREDITS = "billing.insufficient_credits"
     ALREADY_APPLIED = "billing.already_applied"
     BALANCE_OVERFLOW = "billing.balance_overflow"
+    DEBITED_OVERFLOW = "billing.debited_overflow"
     CREDIT_MIN_ABOVE_BALANCE = "billing.credit_min_above_balance"
     USAGE_NOT_FOUND = "billing.usage_not_found"
     REVERT_OF_REVERT = "billing.revert_of_revert"

@@ -29,6 +29,9 @@ class BillingAccount(models.Model):
     # `billing.balance.low` is sent when the balance falls from above this to at or below it (null: never).
     balance_low_threshold = models.BigIntegerField(null=True, blank=True)
     balance = models.BigIntegerField(default=0, editable=False)
+    # Debits minus the credits that reverted them (the vendor's debited total), kept with the balance by
+    # billing.services, so that a debit that would take it past int64 is refused before it is written.
+    debited = models.BigIntegerField(default=0, editable=False, db_default=0)
     created_by = models.CharField(max_length=200, blank=True, editable=False, db_default="")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -37,6 +40,7 @@ class BillingAccount(models.Model):
         ordering = ["created_at", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(balance__gte=F("credit_min")), name="billing_balance_above_credit_min"),
+            models.CheckConstraint(condition=Q(debited__gte=0), name="billing_debited_not_negative"),
         ]
         indexes = [models.Index(fields=["customer", "created_at"], name="billing_account_customer")]
 

@@ -110,6 +110,12 @@ def billing_usage_report(*, account: Account, billing_account_id, usages: list[U
             f"{billing_account.credit_min}",
             code=BillingError.INSUFFICIENT_CREDITS,
         )
+    if billing_account.debited + debit > INT64_MAX:
+        raise InvalidInput.single(
+            "usages",
+            f"The debited total {billing_account.debited} plus {debit} would exceed the int64 maximum {INT64_MAX}.",
+            code=BillingError.DEBITED_OVERFLOW,
+        )
     now = timezone.now()
     _insert_debits(account, billing_account, [u for u in new if u.type == "credit"], actor, now)
     FeatureUsage.objects.bulk_create(
@@ -131,7 +137,9 @@ def billing_usage_report(*, account: Account, billing_account_id, usages: list[U
         ]
     )
     if debit:
-        BillingAccount.objects.filter(pk=billing_account.pk).update(balance=F("balance") - debit, updated_at=now)
+        BillingAccount.objects.filter(pk=billing_account.pk).update(
+            balance=F("balance") - debit, debited=F("debited") + debit, updated_at=now
+        )
         _balance_events(billing_account, billing_account.balance - debit, now)
     return len(new)
 
@@ -284,7 +292,10 @@ def _credit(account, billing_account, usage_id, amount, source, description, met
         created_at=now,
         updated_at=now,
     )
-    BillingAccount.objects.filter(pk=billing_account.pk).update(balance=F("balance") + amount, updated_at=now)
+    changes = {"balance": F("balance") + amount, "updated_at": now}
+    if reverts is not None:
+        changes["debited"] = F("debited") - amount
+    BillingAccount.objects.filter(pk=billing_account.pk).update(**changes)
     _transaction_events([tx], now, reverted=reverts)
     return tx
 
@@ -349,6 +360,13 @@ def billing_account_create(
     metadata: dict | None = None,
 ) -> BillingAccount:
     customer = selectors.organization_get(account=account, id=org_id)
+    currency_column = BillingAccount._meta.get_field("currency").max_length
+    if len(currency or "") > currency_column:  # as normalised by the caller (upper case can be longer)
+        raise InvalidInput.single(
+            "currency",
+            f"Ensure this field has no more than {currency_column} characters.",
+            code=BillingError.INVALID_ARGUMENT,
+        )
     if credit_min > 0:
         raise InvalidInput.single(
             "credit_min",

@@ -1,10 +1,13 @@
 """The composition of the staff site: the customer page shows what each app built on customers adds to
 it. Customers, the base domain, never imports those apps; this module, at the top, puts them together.
-It also adds the staff report pages (/admin/reports/...) to the admin site's URLs."""
+It also adds the staff report pages (/admin/reports/...) to the admin site's URLs, and gives Django's own
+user and group pages the changelist every page of the product has (config.kernel.admin.LedgerAdmin)."""
 
 from functools import wraps
 
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, User
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils import timezone
@@ -12,6 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import defaults
 
 from billing.admin import CUSTOMER_PAGE as BILLING
+from config.kernel.admin import LedgerAdmin
 from config.kernel.zones import zone_named
 from credits.admin import CUSTOMER_PAGE as CREDITS
 from credits.admin_reports import liability_view
@@ -21,6 +25,11 @@ from discounts.admin import CUSTOMER_PAGE as DISCOUNTS
 from staff import views as staff_views
 
 CustomerAdmin.compose(CREDITS, DISCOUNTS, BILLING)
+
+for _model, _admin in ((User, UserAdmin), (Group, GroupAdmin)):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+    admin.site.register(_model, type(_admin.__name__, (LedgerAdmin, _admin), {"__module__": __name__}))
 
 
 def _with_reports(get_urls):

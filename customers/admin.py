@@ -128,7 +128,10 @@ def local_time_text(moment: datetime | None, account: Account) -> str:
     if moment is None:
         return "—"
     zone = account_zone(account)
-    return f"{moment.astimezone(zone):%Y-%m-%d %H:%M} {zone.key}"
+    try:
+        return f"{moment.astimezone(zone):%Y-%m-%d %H:%M} {zone.key}"
+    except (OverflowError, ValueError):  # past the calendar in that zone (kept out by every input since)
+        return f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
 # --- accounts ------------------------------------------------------------------------------------

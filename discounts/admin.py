@@ -19,7 +19,14 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
 from config.kernel.actors import Actor, actor_name
-from config.kernel.admin import AccountZoneMixin, ReadOnlyInline, ServiceAdmin, ServiceModelForm, activate_zone_of
+from config.kernel.admin import (
+    AccountZoneMixin,
+    LedgerAdmin,
+    ReadOnlyInline,
+    ServiceAdmin,
+    ServiceModelForm,
+    activate_zone_of,
+)
 from config.kernel.exceptions import DomainError
 from config.kernel.values import uuid_or_none
 from customers.admin import CustomerPagePiece, HistoryRow
@@ -197,7 +204,7 @@ class UsageRefInline(ReadOnlyInline):
 
 
 @admin.register(DiscountRef)
-class DiscountRefAdmin(AccountZoneMixin, admin.ModelAdmin):
+class DiscountRefAdmin(AccountZoneMixin, LedgerAdmin):
     list_display = ("rule", "customer", "given", "stamp", "used", "usage", "amount", "created_at")
     list_filter = ("rule", "given")
     list_select_related = ("rule", "customer")

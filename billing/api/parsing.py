@@ -9,11 +9,22 @@ from __future__ import annotations
 import uuid
 
 from billing.services import MAX_BATCH, Usage
+from config.api.serializers import unknown_field_errors
 from config.kernel.exceptions import InvalidInput
 from config.kernel.text import unstorable
 from config.kernel.values import ascii_int, uuid_or_none
 
-from .serializers import AMOUNT_MAX, AMOUNT_MIN, DESCRIPTION_MAX, SOURCE_MAX, USER_ID_MAX
+from .serializers import (
+    AMOUNT_MAX,
+    AMOUNT_MIN,
+    DESCRIPTION_MAX,
+    SOURCE_MAX,
+    USER_ID_MAX,
+    StrictSerializer,
+    UsageInSerializer,
+    UsageReportInPathSerializer,
+    UsageReportSerializer,
+)
 
 LIMITS = {
     "max_batch": MAX_BATCH,
@@ -43,7 +54,9 @@ def uuid_of(value, field: str, *, required: bool = True) -> uuid.UUID | None:
     return found
 
 
-def text(value, field: str, *, default: str = "", max_length: int) -> str:
+def text(value, field: str, *, default: str = "", max_length: int, lower: bool = False) -> str:
+    """A string field's value; `lower`: stored lower case, so its length is checked lower-cased ("İ" is
+    two characters lower-cased)."""
     if value is None:
         return default
     if not isinstance(value, str):
@@ -51,6 +64,8 @@ def text(value, field: str, *, default: str = "", max_length: int) -> str:
     problem = unstorable(value)
     if problem is not None:
         raise InvalidInput.single(field, f"{field}: {problem}")
+    if lower:
+        value = value.lower()
     if len(value) > max_length:
         raise InvalidInput.single(field, f"{field} is longer than {max_length} characters.")
     return value
@@ -67,11 +82,37 @@ def obj(value, field: str) -> dict:
     return value
 
 
-def body_of(request) -> dict:
+# The fields of each body, as the documented serializers name them.
+REPORT_FIELDS = frozenset(UsageReportSerializer().fields)
+REPORT_IN_PATH_FIELDS = frozenset(UsageReportInPathSerializer().fields)
+USAGE_FIELDS = frozenset(UsageInSerializer().fields)
+
+
+def refuse_unknown(data: dict, known: frozenset[str], prefix: str = "") -> None:
+    errors = unknown_field_errors(data, known, StrictSerializer.unknown_field_message)
+    if errors:
+        raise InvalidInput({prefix + name: messages for name, messages in errors.items()})
+
+
+def body_of(request, known: frozenset[str]) -> dict:
     data = request.data
     if not isinstance(data, dict):
         raise InvalidInput.single("body", "The body must be a JSON object.")
+    refuse_unknown(data, known)
     return data
+
+
+_ABSENT = object()
+
+
+def usage_type(value, field: str) -> str:
+    """`credit` or `feature`; empty ("") or absent means `credit`, anything else (null, false, 0, [], {}) is
+    refused, as the spec says."""
+    if value is _ABSENT or value == "":
+        return "credit"
+    if isinstance(value, str) and value in ("credit", "feature"):
+        return value
+    raise InvalidInput.single(field, f"type must be credit or feature, not {value!r}.")
 
 
 def usages(raw) -> list[Usage]:
@@ -85,19 +126,18 @@ def usages(raw) -> list[Usage]:
         where = f"usages.{index}"
         if not isinstance(item, dict):
             raise InvalidInput.single(where, "Each usage must be an object.")
+        refuse_unknown(item, USAGE_FIELDS, f"{where}.")
         usage_id = uuid_of(item.get("id"), f"{where}.id")
         if usage_id in seen:
             raise InvalidInput.single(f"{where}.id", f"Usage id {usage_id} appears twice in this call.")
         seen.add(usage_id)
-        kind = item.get("type") or "credit"
-        if kind not in ("credit", "feature"):
-            raise InvalidInput.single(f"{where}.type", f"type must be credit or feature, not {kind!r}.")
+        kind = usage_type(item.get("type", _ABSENT), f"{where}.type")
         parsed.append(
             Usage(
                 id=usage_id,
                 type=kind,
                 amount=int64(item.get("amount"), f"{where}.amount", minimum=AMOUNT_MIN, maximum=AMOUNT_MAX),
-                source=text(item.get("source"), f"{where}.source", max_length=SOURCE_MAX).lower() or "system",
+                source=text(item.get("source"), f"{where}.source", max_length=SOURCE_MAX, lower=True) or "system",
                 description=text(item.get("description"), f"{where}.description", max_length=DESCRIPTION_MAX),
                 user_id=text(item.get("user_id"), f"{where}.user_id", max_length=USER_ID_MAX),
                 metadata=obj(item.get("metadata"), f"{where}.metadata"),

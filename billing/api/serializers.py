@@ -61,6 +61,16 @@ class Text(serializers.CharField):
         super().__init__(**kwargs)
 
 
+class LowerText(Text):
+    """A string stored lower case: lower-cased here, so that its length is checked as it will be stored
+    ("İ" is two characters lower-cased)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            data = data.lower()
+        return super().to_internal_value(data)
+
+
 # --- usages (documentation of the hand-parsed body) ----------------------------------------------
 
 
@@ -141,7 +151,7 @@ class LimitsInputSerializer(StrictSerializer):
 class TopUpInputSerializer(StrictSerializer):
     id = serializers.UUIDField(help_text="Used as an idempotency key.")
     amount = Int64Field(min_value=1, help_text="int64 > 0, a number or a string.")
-    source = Text(max_length=SOURCE_MAX, help_text="Stored lower case; default `system.awarded`.")
+    source = LowerText(max_length=SOURCE_MAX, help_text="Stored lower case; default `system.awarded`.")
     description = Text(max_length=DESCRIPTION_MAX)
     metadata = ObjectField(required=False, default=dict)
 

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from billing import selectors, services
 from billing.models import BillingAccount
+from config.api.serializers import body_serializer
 
 from . import parsing
 from . import serializers as s
@@ -27,9 +28,7 @@ EXPAND = OpenApiParameter("expand", str, many=True, required=False, description=
 
 
 def _valid(serializer_class, data, **kwargs) -> dict:
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+    return body_serializer(serializer_class, data, **kwargs).validated_data
 
 
 class _Org(BillingViewSet):
@@ -237,7 +236,9 @@ class TransactionViewSet(_Org):
         data.pop("page_size", None)
         data.pop("page_token", None)
         data["expand"] = params.getlist("expand")
-        return _valid(serializer_class, data)
+        serializer = serializer_class(data=data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
 
     @extend_schema(
         operation_id="listBillingTransactions",
@@ -278,7 +279,7 @@ class TransactionViewSet(_Org):
             billing_account_id=account.pk,
             usage_id=data["id"],
             amount=data["amount"],
-            source=data["source"].lower() or "system.awarded",
+            source=data["source"] or "system.awarded",
             description=data["description"],
             metadata=data["metadata"],
             actor=self.actor,
@@ -315,7 +316,7 @@ class UsageViewSet(_Org):
         responses=s.EmptySerializer,
     )
     def report(self, request):
-        body = parsing.body_of(request)
+        body = parsing.body_of(request, parsing.REPORT_FIELDS)
         return self._report(
             org_id=parsing.uuid_of(body.get("org_id"), "org_id", required=False),
             billing_id=parsing.uuid_of(body.get("billing_id"), "billing_id", required=False),
@@ -330,7 +331,7 @@ class UsageViewSet(_Org):
         responses=s.EmptySerializer,
     )
     def report_in_path(self, request, org_id, billing_id):
-        body = parsing.body_of(request)
+        body = parsing.body_of(request, parsing.REPORT_IN_PATH_FIELDS)
         return self._report(
             org_id=self.path_id("org_id"),
             billing_id=self.path_id("billing_id"),

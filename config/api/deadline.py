@@ -7,7 +7,14 @@ So every API request (and /healthz) gets DB_REQUEST_DEADLINE_SECONDS: when it is
 a watchdog thread cuts its database socket (shutdown), which makes the blocked database call fail with
 OperationalError at once (answered 503 in the family's dialect), and refuses the request any new
 database connection. The connection is discarded at the end of the request; the next request opens a
-fresh one, so service resumes by itself."""
+fresh one, so service resumes by itself.
+
+The deadline starts when a worker takes the request; a client also spends the time its request waits for a
+busy worker (with more clients than workers, behind another request that is spending its own deadline on a
+dead database). So once a request of this process has found the database unavailable, the requests of the
+next DB_UNAVAILABLE_RETRY_SECONDS are refused a database connection at once (503 without waiting): a
+client waits at most one request's deadline for a worker, and then is answered at once. The first
+request after that window tries the database again (and, if it is back, service resumes)."""
 
 from __future__ import annotations
 
@@ -37,13 +44,14 @@ _watches: dict[int, _Watch] = {}
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
 _thread_pid = 0
+_unavailable_until = 0.0  # time.monotonic(): until then, this process presumes the database unavailable
 
 
 def _refuse_new_connection(*args, **kwargs):
     raise OperationalError("request deadline passed: no new database connection")
 
 
-def _cut(watch: _Watch) -> None:
+def _cut(watch: _Watch, *, log: bool = True) -> None:
     watch.expired = True
     for wrapper in watch.wrappers:
         wrapper.get_new_connection = _refuse_new_connection  # instance attribute; removed by end()
@@ -57,7 +65,9 @@ def _cut(watch: _Watch) -> None:
                 dup.shutdown(socket.SHUT_RDWR)
             finally:
                 dup.close()
-    logger.error("database call over the request deadline (%ss): connection cut", settings.DB_REQUEST_DEADLINE_SECONDS)
+    if log:
+        seconds = settings.DB_REQUEST_DEADLINE_SECONDS
+        logger.error("database call over the request deadline (%ss): connection cut", seconds)
 
 
 def _run() -> None:
@@ -83,15 +93,35 @@ def begin() -> None:
     if not seconds or not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         return
     _ensure_thread()
-    watch = _Watch(time.monotonic() + seconds, [connections[alias] for alias in connections])
+    now = time.monotonic()
+    watch = _Watch(now + seconds, [connections[alias] for alias in connections])
     with _lock:
         _watches[threading.get_ident()] = watch
+        if now < _unavailable_until:
+            _cut(watch, log=False)
+
+
+def unavailable() -> None:
+    """A request of this process found the database unavailable (a failed connection or call, the
+    deadline): presume it still is for DB_UNAVAILABLE_RETRY_SECONDS. A refusal within that window does not
+    extend it, so the first request after it tries the database again."""
+    global _unavailable_until
+    now = time.monotonic()
+    with _lock:
+        if now >= _unavailable_until:
+            _unavailable_until = now + settings.DB_UNAVAILABLE_RETRY_SECONDS
+
+
+def presumed_unavailable() -> bool:
+    return time.monotonic() < _unavailable_until
 
 
 def end() -> None:
     with _lock:
         watch = _watches.pop(threading.get_ident(), None)
     if watch is not None and watch.expired:
+        if watch.deadline <= time.monotonic():
+            unavailable()
         for wrapper in watch.wrappers:
             wrapper.__dict__.pop("get_new_connection", None)
             with suppress(Exception):

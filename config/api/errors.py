@@ -13,7 +13,7 @@ from rest_framework import exceptions as drf
 
 from config.kernel.exceptions import DomainError, InvalidInput
 
-from . import dialects, request_id
+from . import deadline, dialects, request_id
 from .dialects import Dialect, Problem
 from .idempotency import Replay
 
@@ -97,6 +97,11 @@ def problem_from_exception(exc: Exception) -> Problem | None:
     return None
 
 
+def database_unavailable(exc: Exception) -> None:
+    logger.error("database unavailable: %s", exc)
+    deadline.unavailable()
+
+
 def internal_problem() -> Problem:
     return Problem(
         "internal",
@@ -131,7 +136,7 @@ def exception_handler(exc: Exception, context: dict):
         logger.exception("unhandled error in %s %s", getattr(request, "method", "?"), getattr(request, "path", "?"))
         problem = internal_problem()
     elif problem.kind == "unavailable":
-        logger.error("database unavailable: %s", exc)
+        database_unavailable(exc)
     response = render(problem, dialect_for(view, request))
     if problem.kind == "unauthenticated":
         response["WWW-Authenticate"] = 'Bearer realm="api"'

@@ -7,7 +7,7 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
-from config.kernel.values import INT64_MAX, INT64_MIN, ascii_int
+from config.kernel.values import INSTANT_RANGE, INT64_MAX, INT64_MIN, ascii_int, instant_problem
 
 
 class Int64Field(serializers.Field):
@@ -38,9 +38,13 @@ class Int64Field(serializers.Field):
 
 class AwareDateTimeField(serializers.DateTimeField):
     """An RFC 3339 date-time with an offset ("2027-01-01T00:00:00Z"); a date or a naive date-time is
-    refused rather than read in some time zone the client never named."""
+    refused rather than read in some time zone the client never named, and so is an instant whose date
+    would leave the calendar in some time zone (config.kernel.values.instant_problem)."""
 
-    default_error_messages = {"naive": "Must be an RFC 3339 date-time with an offset, e.g. 2027-01-01T00:00:00Z."}
+    default_error_messages = {
+        "naive": "Must be an RFC 3339 date-time with an offset, e.g. 2027-01-01T00:00:00Z.",
+        "calendar": INSTANT_RANGE,
+    }
 
     def to_internal_value(self, value):
         if not isinstance(value, str) or not value.isascii():  # Django's parser reads fullwidth digits
@@ -53,7 +57,13 @@ class AwareDateTimeField(serializers.DateTimeField):
             self.fail("naive")
         if parsed.tzinfo is None:
             self.fail("naive")
-        return super().to_internal_value(value)
+        try:
+            moment = super().to_internal_value(value)
+        except OverflowError:  # "0001-01-01T00:00:00+01:00" is before year 1 in UTC
+            self.fail("calendar")
+        if instant_problem(moment) is not None:
+            self.fail("calendar")
+        return moment
 
 
 class Int64FieldSchema(OpenApiSerializerFieldExtension):

@@ -4,7 +4,7 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from . import throttling
+from . import deadline, throttling
 
 
 def _redis() -> str:
@@ -37,6 +37,7 @@ def healthz(request):
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except Exception as exc:  # any database failure means "not ready"; never a 500
+        deadline.unavailable()
         body.update(status="unavailable", database="unreachable", error=type(exc).__name__)
         return JsonResponse(body, status=503)
     if settings.REDIS_URL and redis == "unreachable":

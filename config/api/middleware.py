@@ -1,10 +1,12 @@
 import logging
+import re
 
 from django.conf import settings
 from django.contrib.auth import middleware as auth_middleware
 from django.contrib.messages import middleware as messages_middleware
 from django.contrib.sessions import middleware as sessions_middleware
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.urls import Resolver404, resolve
 
 from . import deadline, dialects, errors, request_id
 from .dialects import Problem
@@ -84,6 +86,21 @@ def _over_limits(request: HttpRequest) -> Problem | None:
     return None
 
 
+_PATH_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def _control_in_path(path: str) -> Problem:
+    """The answer to a path holding a control character: 400, naming the path parameter that holds it, or
+    404 when no route takes it (an id that is a UUID or a number cannot hold one)."""
+    try:
+        kwargs = resolve(path).kwargs
+    except Resolver404:
+        return _GENERIC[404]
+    name = next((key for key, value in kwargs.items() if _PATH_CONTROL.search(str(value))), "path")
+    message = f"{name} must not hold a control character."
+    return Problem("validation", message, "validation_failed", fields={name: [message]})
+
+
 class FamilyErrorMiddleware:
     """Errors that never reach a DRF view (unknown paths, unexpected exceptions, oversized bodies read
     by Django itself) still answer JSON in the dialect of the family whose path prefix was asked."""
@@ -93,6 +110,12 @@ class FamilyErrorMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         dialect = api_dialect(request)
+        if _PATH_CONTROL.search(request.path):
+            # Before any query, on every route: no path parameter holds a NUL or another control character
+            # (PostgreSQL cannot store a NUL, and no id, key or name of the product holds one).
+            if dialect is None:
+                return HttpResponseBadRequest("The path holds a control character.", content_type="text/plain")
+            return errors.render(_control_in_path(request.path_info), dialect)
         if dialect is not None and (problem := _over_limits(request)) is not None:
             return errors.render(problem, dialect)
         response = self.get_response(request)
@@ -113,6 +136,8 @@ class FamilyErrorMiddleware:
         if problem is None:
             logger.error("unhandled error in %s %s", request.method, request.path, exc_info=exception)
             problem = errors.internal_problem()
+        elif problem.kind == "unavailable":
+            errors.database_unavailable(exception)
         return errors.render(problem, dialect)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import ClassVar
 
@@ -156,7 +156,112 @@ def _copy(field):
     return copied
 
 
-class StaticInputSerializer(serializers.Serializer):
+# --- request bodies ---------------------------------------------------------------------------------
+
+NOT_A_STRING = "Not a valid string."
+NOT_A_BOOLEAN = "Must be true or false."
+
+
+def unknown_field_errors(data: Mapping, known: Iterable[str] | frozenset[str], message: str) -> dict[str, list[str]]:
+    """{name: [message]} for each key of a hand-parsed body that is not among `known`: a field a request does
+    not know is refused, never dropped (a misspelt `billing_id` must not fall back to the default account),
+    as StrictInputSerializer refuses it in a body read through a serializer."""
+    if not isinstance(known, set | frozenset):
+        known = set(known)
+    if data.keys() <= known:  # the usual case, once per usage of a batch: no dict built
+        return {}
+    return {str(name): [message] for name in data if name not in known}
+
+
+def loose_value_error(field, value) -> str | None:
+    """Why a JSON `value` is not of `field`'s own type, where DRF would convert it: a number or a boolean
+    for a string (stored as its text), anything but true/false for a boolean ("yes", 1, "on"), a number
+    for a UUID or a choice. None when it is (null is the field's allow_null to judge). An int64 given as a
+    string of digits is the one conversion kept (config/api/fields.py): see README, "Loose inputs"."""
+    if value is None:
+        return None
+    if isinstance(field, drf_fields.BooleanField):
+        return None if isinstance(value, bool) else NOT_A_BOOLEAN
+    if isinstance(field, drf_fields.ChoiceField):
+        textual = all(isinstance(choice, str) for choice in field.choices)
+        return NOT_A_STRING if textual and not isinstance(value, str) else None
+    if isinstance(field, drf_fields.CharField | drf_fields.UUIDField | drf_fields.DateTimeField):
+        return None if isinstance(value, str) else NOT_A_STRING
+    if isinstance(field, drf_fields.ListField) and isinstance(value, list):
+        return next((problem for item in value if (problem := loose_value_error(field.child, item))), None)
+    return None
+
+
+def body_serializer(
+    serializer_class: type[StrictInputSerializer], data, *, instance=None, **kwargs
+) -> StrictInputSerializer:
+    """A request body's serializer, validated (raising on invalid input): the one way every family's views
+    read a body through a serializer, which must be a StrictInputSerializer."""
+    if not issubclass(serializer_class, StrictInputSerializer):
+        raise TypeError(f"{serializer_class.__name__} reads a request body: make it a StrictInputSerializer")
+    serializer = serializer_class(instance, data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer
+
+
+class StrictInputSerializer(serializers.Serializer):
+    # A request body that refuses what it cannot keep instead of dropping it: a field it does not have answers
+    # `unknown_field_message` (each family's wording), a read-only field `read_only_message`, and a value not
+    # of its field's own type (loose_value_error: a number for a string, "yes" for a boolean) is refused too.
+    # Every body read through a serializer is one of these (body_serializer checks it).
+    # The body of an update names `resource_class`, the serializer that answers for the object it updates,
+    # and is made as DRF updates are, with that object: `Serializer(instance, data=...)`. It is then the
+    # resource as read: the answer's fields that are not inputs are its read-only fields (readOnly in the
+    # OpenAPI document, config/api/schema.py), taken when they hold what the server answers for the object
+    # now and ignored, refused when they differ. So a client can write back what it read with one field
+    # changed. Values are compared as answered; an int64, uuid or date-time also in another spelling of the
+    # same value ("5" or 5, upper-case hex, another offset of the same instant).
+    # (A comment, not a docstring: drf-spectacular would show it as every subclass's description.)
+
+    unknown_field_message: ClassVar[str] = "This field is not supported."
+    read_only_message: ClassVar[str] = "Read-only, and not what the server holds: send it as read, or leave it out."
+    resource_class: ClassVar[type[serializers.Serializer] | None] = None
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.resource_class is not None:
+            for name, field in self.resource_class().fields.items():
+                if name not in fields:
+                    fields[name] = _read_only_copy(field)
+        return fields
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            refused = self._refused(data)
+            if refused:
+                raise serializers.ValidationError(refused)
+        return super().to_internal_value(data)
+
+    def _refused(self, data: Mapping) -> dict[str, list[str]]:
+        errors: dict[str, list[str]] = {}
+        held = None
+        for name, value in data.items():
+            field = self.fields.get(name)
+            if field is None:
+                errors[name] = [self.unknown_field_message]
+            elif not field.read_only:
+                if (problem := loose_value_error(field, value)) is not None:
+                    errors[name] = [problem]
+            else:
+                if held is None:
+                    held = self._held()
+                if name not in held or not _same(field, value, held[name]):
+                    errors[name] = [self.read_only_message]
+        return errors
+
+    def _held(self) -> Mapping:
+        """The object being updated as the server answers it ({} for a body that updates nothing)."""
+        if self.resource_class is None or self.instance is None or self.parent is not None:
+            return {}
+        return self.resource_class(self.instance, context=self.context).data
+
+
+class StaticInputSerializer(StrictInputSerializer):
     # A Serializer for request bodies whose declared fields are copied per instance attribute by attribute
     # instead of by DRF's deepcopy, which builds every field again from its arguments (the cost is in
     # docs/scaling.md). Only for flat bodies of scalar fields (no ListField, DictField or nested
@@ -203,58 +308,6 @@ class StaticFieldsModelSerializer(serializers.ModelSerializer):
         if plan is None:
             return super().to_representation(instance)
         return _represent(plan, self, instance)
-
-
-class StrictInputSerializer(serializers.Serializer):
-    # A request body that refuses what it cannot keep instead of dropping it: a field it does not have answers
-    # `unknown_field_message` (each family's wording), a read-only field `read_only_message`.
-    # The body of an update names `resource_class`, the serializer that answers for the object it updates,
-    # and is made as DRF updates are, with that object: `Serializer(instance, data=...)`. It is then the
-    # resource as read: the answer's fields that are not inputs are its read-only fields (readOnly in the
-    # OpenAPI document, config/api/schema.py), taken when they hold what the server answers for the object
-    # now and ignored, refused when they differ. So a client can write back what it read with one field
-    # changed. Values are compared as answered; an int64, uuid or date-time also in another spelling of the
-    # same value ("5" or 5, upper-case hex, another offset of the same instant).
-    # (A comment, not a docstring: drf-spectacular would show it as every subclass's description.)
-
-    unknown_field_message: ClassVar[str] = "This field is not supported."
-    read_only_message: ClassVar[str] = "Read-only, and not what the server holds: send it as read, or leave it out."
-    resource_class: ClassVar[type[serializers.Serializer] | None] = None
-
-    def get_fields(self):
-        fields = super().get_fields()
-        if self.resource_class is not None:
-            for name, field in self.resource_class().fields.items():
-                if name not in fields:
-                    fields[name] = _read_only_copy(field)
-        return fields
-
-    def to_internal_value(self, data):
-        if isinstance(data, Mapping):
-            refused = self._refused(data)
-            if refused:
-                raise serializers.ValidationError(refused)
-        return super().to_internal_value(data)
-
-    def _refused(self, data: Mapping) -> dict[str, list[str]]:
-        errors: dict[str, list[str]] = {}
-        held = None
-        for name, value in data.items():
-            field = self.fields.get(name)
-            if field is None:
-                errors[name] = [self.unknown_field_message]
-            elif field.read_only:
-                if held is None:
-                    held = self._held()
-                if name not in held or not _same(field, value, held[name]):
-                    errors[name] = [self.read_only_message]
-        return errors
-
-    def _held(self) -> Mapping:
-        """The object being updated as the server answers it ({} for a body that updates nothing)."""
-        if self.resource_class is None or self.instance is None or self.parent is not None:
-            return {}
-        return self.resource_class(self.instance, context=self.context).data
 
 
 def _read_only_copy(field):

@@ -3,19 +3,24 @@ delete, read-only inlines, and the per-object loop of an action."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import time
+from datetime import datetime, time
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import widgets as admin_widgets
-from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import NON_FIELD_ERRORS, EmptyResultSet, FieldDoesNotExist, FullResultSet, ValidationError
 from django.db import models, router, transaction
 from django.utils import timezone
 from django.utils.translation import ngettext
 
 from config.kernel.actors import Actor
 from config.kernel.exceptions import DomainError, InvalidInput
+from config.kernel.text import unstorable
+from config.kernel.values import instant_problem
 from config.kernel.zones import zone_named
 
 # How many objects a result message names before it summarises the rest.
@@ -90,6 +95,7 @@ class ServiceModelForm(forms.ModelForm):
         # wrong, where a violated check constraint would not, and it fills defaults (a coupon's currency)
         # before its rules apply. The database constraints still back them up.
         self._run_model_field_validators()
+        self._check_instants()
         if self.errors:
             return
         try:
@@ -117,6 +123,12 @@ class ServiceModelForm(forms.ModelForm):
             except ValidationError as exc:
                 self.add_error(name, exc)
 
+    def _check_instants(self) -> None:
+        """Every date-time a staff user enters stays within the calendar in every time zone, as the API's do."""
+        for name, value in list(self.cleaned_data.items()):
+            if isinstance(value, datetime) and (problem := instant_problem(value)) is not None:
+                self.add_error(name, problem)
+
     def add_service_errors(self, errors: Mapping[str | None, Sequence[str]]) -> None:
         """Put a service's errors on the matching fields; the API's `coupon_id` is the form's `coupon`."""
         for key, field_messages in errors.items():
@@ -142,7 +154,40 @@ class ServiceModelForm(forms.ModelForm):
         return {name: self.cleaned_data[name] for name in names if name in self.cleaned_data}
 
 
-class ServiceAdmin(AccountZoneMixin, admin.ModelAdmin):
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+class CheckedChangeList(ChangeList):
+    """Django's changelist, whose query string (filters, search, date drill-down: anyone can edit it) is
+    checked before it reaches the database. A parameter holding a character no row can hold (a NUL, a lone
+    surrogate, a control character), or one that makes no valid query (`?expiry_date__year=99999`: a date
+    past the calendar), raises IncorrectLookupParameters, which the admin answers as it answers any bad
+    filter: a redirect to the list with `?e=1`. Without this, each was a 500."""
+
+    def get_queryset(self, request, exclude_parameters=None):
+        for key, values in request.GET.lists():
+            for text in (key, *values):
+                if unstorable(text) is not None or _CONTROL.search(text):
+                    raise IncorrectLookupParameters(f"{key}: not a value any row holds")
+        try:
+            queryset = super().get_queryset(request, exclude_parameters)
+            queryset.query.sql_with_params()  # builds the SQL, where a date past the calendar fails
+        except (EmptyResultSet, FullResultSet):
+            return queryset
+        except (ValueError, OverflowError, ValidationError) as exc:
+            raise IncorrectLookupParameters(exc) from exc
+        return queryset
+
+
+class LedgerAdmin(admin.ModelAdmin):
+    """The base of every staff page of the product (tests/staff check that every registered admin has it):
+    its changelist checks the query string (CheckedChangeList)."""
+
+    def get_changelist(self, request, **kwargs):
+        return CheckedChangeList
+
+
+class ServiceAdmin(AccountZoneMixin, LedgerAdmin):
     """A ModelAdmin whose forms save through services (see ServiceModelForm). Nothing is ever deleted:
     there is no delete service, and history must stay whole. Times are typed in the account's zone; a
     date without a time means the end of that day."""

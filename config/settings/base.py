@@ -104,6 +104,10 @@ DB_TCP_USER_TIMEOUT_MS = env.int("DB_TCP_USER_TIMEOUT_MS", default=1500)
 DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=4000)
 DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = env.int("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", default=10000)
 DB_REQUEST_DEADLINE_SECONDS = env.float("DB_REQUEST_DEADLINE_SECONDS", default=4.0)
+# After a request of a worker found the database unavailable, that worker's requests are answered 503 at
+# once for this long (config/api/deadline.py), so that a request queued behind a busy worker still gets
+# its answer within the 5 s the README promises; then the database is tried again.
+DB_UNAVAILABLE_RETRY_SECONDS = env.float("DB_UNAVAILABLE_RETRY_SECONDS", default=2.0)
 # The redeem statement (credits/services/redeem.py) is prepared once per connection, so the server does not parse
 # and plan it on every redeem; the ORM's statements are never prepared (Django binds them on the client).
 # Off (false): the statement is then parsed and planned on every use; always off behind a transaction
@@ -384,7 +388,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "config.api.request_id.RequestIdLogFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "plain": {
+            "()": "config.api.logs.Formatter",  # control characters a client sent are escaped
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        },
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]},

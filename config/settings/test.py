@@ -29,6 +29,11 @@ if "options" in _options and not env.bool("BL_TEST_SERVER", default=False):
         f"statement_timeout={DB_STATEMENT_TIMEOUT_MS}", "statement_timeout=60000"
     )
 
+# The pytest process runs many tests in a row, some of which fake an unavailable database: one must not
+# make the next ones' requests answer 503 (config/api/deadline.py). The servers keep the production window.
+if not env.bool("BL_TEST_SERVER", default=False):
+    DB_UNAVAILABLE_RETRY_SECONDS = 0
+
 # Tests need atomicity and visibility, not durability across a power cut: commits do not wait for the WAL
 # flush (the suite commits a lot: live servers, concurrency tests, flushes between TransactionTestCases).
 if "options" in _options:

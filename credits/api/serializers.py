@@ -103,7 +103,7 @@ class CreditOutputSerializer(StaticFieldsModelSerializer):
         return credit.status_at(now)
 
 
-class CreditIssueInputSerializer(serializers.Serializer):
+class CreditIssueInputSerializer(StrictInputSerializer):
     """The body of an issue. Whether the coupon and membership may be used is the service's to say
     (credits.services.credit_issue); this only reads the values, and that the customer is the path's."""
 
@@ -124,7 +124,7 @@ class CreditRedeemInputSerializer(StaticInputSerializer):
     note = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=5000)
 
 
-class CreditRevokeInputSerializer(serializers.Serializer):
+class CreditRevokeInputSerializer(StrictInputSerializer):
     reason = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=5000)
 
 

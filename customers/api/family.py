@@ -20,6 +20,7 @@ from rest_framework.viewsets import ViewSetMixin
 
 from config.api.dialects import Dialect, Problem, register
 from config.api.fields import AwareDateTimeField, Int64Field, Int64FieldSchema
+from config.api.serializers import body_serializer
 from config.api.views import ActionRoutedViewSetMixin, FamilyAPIView
 from config.kernel.values import INT64_MAX, INT64_MIN, ascii_int
 from customers import selectors as customer_selectors
@@ -239,11 +240,10 @@ class CreditsFamilyViewSet(ActionRoutedViewSetMixin, ViewSetMixin, FamilyAPIView
         return self.get_paginated_response(data)
 
     def valid(self, serializer_class, *, instance=None, partial: bool = False, data=None, **context) -> dict:
-        serializer = serializer_class(
-            instance,
-            data=self.request.data if data is None else data,
+        return body_serializer(
+            serializer_class,
+            self.request.data if data is None else data,
+            instance=instance,
             partial=partial,
             context={**self.get_serializer_context(), **context},
-        )
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
+        ).validated_data

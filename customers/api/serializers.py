@@ -73,7 +73,7 @@ class MembershipTypeOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MembershipTypeInputSerializer(serializers.Serializer):
+class MembershipTypeInputSerializer(StrictInputSerializer):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
@@ -88,7 +88,7 @@ class MembershipOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MembershipInputSerializer(serializers.Serializer):
+class MembershipInputSerializer(StrictInputSerializer):
     membership_type_id = serializers.UUIDField()
     started_at = DateTimeInput(required=False)
     ends_at = DateTimeInput(required=False, allow_null=True)

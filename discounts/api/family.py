@@ -19,6 +19,7 @@ from rest_framework.utils.urls import replace_query_param
 from rest_framework.viewsets import ViewSetMixin
 
 from config.api.dialects import Dialect, Problem, register
+from config.api.serializers import body_serializer
 from config.api.views import FamilyAPIView
 from config.kernel.exceptions import InvalidInput
 from config.kernel.values import ascii_int, uuid_or_none
@@ -221,9 +222,7 @@ class DiscountsFamilyView(FamilyAPIView):
             raise PermissionDenied("The credentials are not valid for this account.")
 
     def valid(self, serializer_class, instance=None):
-        serializer = serializer_class(instance, data=self.request.data)
-        serializer.is_valid(raise_exception=True)
-        return serializer
+        return body_serializer(serializer_class, self.request.data, instance=instance)
 
     def listing(self, queryset, serializer_class) -> Response:
         page = self.paginate_queryset(queryset)

@@ -328,11 +328,11 @@ class DiscountCustomerSerializer(serializers.ModelSerializer):
         return None
 
 
-class GiveInputSerializer(serializers.Serializer):
+class GiveInputSerializer(StrictInputSerializer):
     customers = serializers.ListField(child=OpaqueIdField(), min_length=1, max_length=1000)
 
 
-class ReceiptInputSerializer(serializers.Serializer):
+class ReceiptInputSerializer(StrictInputSerializer):
     customer_id = OpaqueIdField()
     ref = serializers.CharField(min_length=1, max_length=255)
     ref_type = serializers.ChoiceField(choices=UsageRef.RefType.values)
@@ -342,13 +342,13 @@ class ReceiptInputSerializer(serializers.Serializer):
     purchase_at = AwareDateTimeField(required=False)
 
 
-class ClaimRefSerializer(serializers.Serializer):
+class ClaimRefSerializer(StrictInputSerializer):
     id = OpaqueIdField(help_text="The receipt line the reward was given on: the usage ref's `ref`.")
     amount = Int64Field(min_value=0, default=0)
     usage = Int64Field(min_value=0, max_value=INT32_MAX, default=1)
 
 
-class ClaimDiscountSerializer(serializers.Serializer):
+class ClaimDiscountSerializer(StrictInputSerializer):
     id = serializers.CharField(max_length=255, help_text="The discount rule id.")
     refs = serializers.ListField(child=ClaimRefSerializer(), min_length=1, max_length=100)
 
@@ -359,7 +359,7 @@ class ClaimDiscountSerializer(serializers.Serializer):
         return refs
 
 
-class ClaimInputSerializer(serializers.Serializer):
+class ClaimInputSerializer(StrictInputSerializer):
     purchase_at = AwareDateTimeField()
     customer_id = OpaqueIdField()
     discounts = serializers.ListField(child=ClaimDiscountSerializer(), min_length=1, max_length=100)
@@ -419,7 +419,7 @@ class DiscountClaimOutputSerializer(serializers.ModelSerializer):
         return claim.type or None
 
 
-class TokenInputSerializer(serializers.Serializer):
+class TokenInputSerializer(StrictInputSerializer):
     grant_type = serializers.CharField(max_length=100, required=False)
     audience = serializers.CharField(max_length=500, required=False, allow_blank=True)
 

@@ -133,6 +133,7 @@ EXPECTED = {
     "INSUFFICIENT_CREDITS": (400, 3, "insufficient credits"),
     "ALREADY_APPLIED": (409, 6, "credits already applied"),
     "BALANCE_OVERFLOW": (400, 3, None),
+    "DEBITED_OVERFLOW": (400, 3, None),
     "CREDIT_MIN_ABOVE_BALANCE": (400, 3, None),
     "USAGE_NOT_FOUND": (400, 3, None),  # the vendor answers InvalidArgument (credit.ErrNotFound)
     "REVERT_OF_REVERT": (409, 6, "a reverted usage cannot be reverted again"),

@@ -146,3 +146,38 @@ def test_redis_lost_the_api_keeps_answering_and_healthz_names_redis(
                 assert any(k.startswith(b"throttle:") for k in redis.Redis(port=port).keys("*"))
     finally:
         proxy.close()
+
+
+@pytest.mark.usefixtures("database_cache")
+def test_a_cut_database_link_under_load_answers_every_client_within_5_seconds(account, make_client, customer, credit):
+    """More clients than workers (6 on 4) while the database link is cut: a request that waits for a busy
+    worker must still have its 503, in its dialect, within 5 s as the client measures it, /healthz too."""
+    _, secret = make_client(account)
+    key = {"X-API-KEY": secret, "X-Forwarded-Proto": "https"}
+    database = FlakyProxy()
+    healthz = ("GET", "/healthz", lambda b: b["database"] == "unreachable")
+    requests = [*_requests(customer, credit), healthz]
+    clients, workers, rounds = 6, 4, 8
+    try:
+        with gunicorn(free_port(), database_port=database.port, workers=workers, extra_env=production_env()) as base:
+            for method, path, _ in requests:
+                assert call(method, base + path, headers=key)[0] in (200, 204)
+            uses_before = CreditUse.objects.count()
+            database.set("drop")
+
+            def client(number):
+                answers = []
+                for turn in range(rounds):
+                    method, path, says = requests[(number + turn) % len(requests)]
+                    status, headers, body, seconds = call(method, base + path, headers=key, timeout=30)
+                    in_dialect = says(json.loads(body)) and (path == "/healthz" or headers["Retry-After"] == "5")
+                    answers.append((seconds, path, status, in_dialect))
+                return answers
+
+            with ThreadPoolExecutor(clients) as pool:
+                answers = sorted(answer for answers in pool.map(client, range(clients)) for answer in answers)
+            assert all(status == 503 and in_dialect for _, _, status, in_dialect in answers), answers
+            assert answers[-1][0] < 5, answers[-3:]
+            assert CreditUse.objects.count() == uses_before
+    finally:
+        database.close()

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 from rest_framework import serializers
 
-from config.api.serializers import StaticFieldsModelSerializer, StaticInputSerializer
+from config.api.serializers import StaticFieldsModelSerializer, StaticInputSerializer, StrictInputSerializer
 from credits import services
 from credits.api.serializers import CreditCouponSerializer, CreditOutputSerializer, CreditRedeemInputSerializer
 from credits.models import CustomerCredit
@@ -119,11 +119,13 @@ def test_a_field_that_may_read_the_context_sends_the_class_to_drfs_own_path(cred
         {"note": "a\x00b"},
         {"reference": 12},
         {"reference": ["a"]},
+        {"reference": "r", "referense": "r"},
         {"note": "n" * 5001, "reference": "r"},
     ],
 )
 def test_input_validation_equals_drfs(body):
-    class Plain(serializers.Serializer):
+    # DRF's own field copying (deepcopy), under the same strict body rules.
+    class Plain(StrictInputSerializer):
         reference = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=255)
         note = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=5000)
 

@@ -34,7 +34,18 @@ def test_the_patch_of_a_coupon_refuses_a_benefit_key_that_is_not_a_string(api, c
     assert coupon.benefit_key == "massage"
 
 
-@pytest.mark.parametrize("key", ["M\r\x7f", "a\nLink: <evil>", "sau na+ä"])
+@pytest.mark.parametrize("key", ["M\r\x7f", "a%0ALink: <evil>", "%00"])
+def test_a_benefit_key_with_control_characters_is_refused_before_any_query(api, customer, key):
+    # The raw key went into the Link header; CR or LF in it made Django refuse the header: a 500. A path
+    # parameter holding a control character is now refused before the view.
+    response = api.post(f"/v1/customers/{customer.number}/benefits/{key}/use")
+    assert response.status_code == 400, response.content
+    assert response.json()["reference"] == "benefitKey"
+    assert "Link" not in response
+    assert not CreditUse.objects.exists()
+
+
+@pytest.mark.parametrize("key", ["sau na+ä", "a<b>;c"])
 def test_the_deprecated_use_sends_a_valid_successor_link_for_any_key(api, customer, key):
     # The raw key went into the Link header; CR or LF in it made Django refuse the header: a 500.
     response = api.post(f"/v1/customers/{customer.number}/benefits/{key}/use")

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
 from tqdm import tqdm
 
+from config.kernel.values import instant_problem
 from credits.services import recurring
 from customers.models import Account
 
@@ -28,6 +29,8 @@ class Command(BaseCommand):
             moment = parse_datetime(as_of)
             if moment is None or moment.tzinfo is None:
                 raise CommandError("--as-of must be an RFC 3339 date-time with an offset, e.g. 2026-12-01T00:00:00Z.")
+            if (problem := instant_problem(moment)) is not None:
+                raise CommandError(f"--as-of: {problem}")
         if not 1 <= batch_size <= 100_000:
             raise CommandError("--batch-size must be between 1 and 100000.")
         with tqdm(unit="membership", disable=not sys.stderr.isatty(), desc="memberships", file=sys.stderr) as bar:
