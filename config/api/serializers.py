@@ -177,11 +177,14 @@ def loose_value_error(field, value) -> str | None:
     """Why a JSON `value` is not of `field`'s own type, where DRF would convert it: a number or a boolean
     for a string (stored as its text), anything but true/false for a boolean ("yes", 1, "on"), a number
     for a UUID or a choice. None when it is (null is the field's allow_null to judge). An int64 given as a
-    string of digits is the one conversion kept (config/api/fields.py): see README, "Loose inputs"."""
+    string of digits is the one conversion kept (config/api/fields.py): see README, "What a request body
+    may hold"."""
     if value is None:
         return None
     if isinstance(field, drf_fields.BooleanField):
         return None if isinstance(value, bool) else NOT_A_BOOLEAN
+    if isinstance(field, drf_fields.MultipleChoiceField):
+        return None  # a list of choices; DRF checks each
     if isinstance(field, drf_fields.ChoiceField):
         textual = all(isinstance(choice, str) for choice in field.choices)
         return NOT_A_STRING if textual and not isinstance(value, str) else None

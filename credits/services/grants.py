@@ -288,8 +288,9 @@ def credit_grant_bulk(
         row_expiry = row_revenue = None
         if row.expiry_date:
             row_expiry = _parse_expiry(row.expiry_date, account)
-            if validation.expiry_date_error(row_expiry, now=now) is not None:
-                raise ValueError(f"expiry_date {row.expiry_date} is in the past")
+            if (error := validation.expiry_date_error(row_expiry, now=now)) is not None:
+                reason = "is in the past" if error == validation.EXPIRY_IN_THE_PAST else error[0].lower() + error[1:-1]
+                raise ValueError(f"expiry_date {row.expiry_date} {reason}")
         if row.revenue:
             if not (row.revenue.isascii() and row.revenue.isdigit() and int(row.revenue) <= INT64_MAX):
                 raise ValueError(f"revenue {row.revenue!r} is not a whole number >= 0")

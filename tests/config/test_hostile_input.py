@@ -82,6 +82,15 @@ def test_an_expiry_past_the_calendar_in_some_time_zone_is_refused(api, customer,
     assert snapshot() == before
 
 
+def test_every_way_in_holds_instants_within_the_calendar():
+    from config.kernel.values import INSTANT_RANGE
+    from credits import validation
+
+    # The credits rule (API, admin, bulk grants and their CSV) and the admin's forms share this bound.
+    assert validation.expiry_date_error(datetime(9999, 12, 31, 10, tzinfo=UTC)) == INSTANT_RANGE
+    assert validation.expiry_date_error(datetime(9999, 12, 31, 9, 59, tzinfo=UTC)) is None
+
+
 def test_an_expiry_at_the_edge_of_the_calendar_is_kept_and_every_page_shows_it(api, staff, customer, coupon):
     body = {"coupon_id": str(coupon.pk), "customer_id": str(customer.pk), "expiry_date": "9999-12-31T09:59:59Z"}
     response = api.post(f"/customers/customers/{customer.pk}/credits", body)
