@@ -11,10 +11,10 @@ fresh one, so service resumes by itself.
 
 The deadline starts when a worker takes the request; a client also spends the time its request waits for a
 busy worker (with more clients than workers, behind another request that is spending its own deadline on a
-dead database). So once a request of this process has found the database unavailable, the requests of the
-next DB_UNAVAILABLE_RETRY_SECONDS are refused a database connection at once (503 without waiting): a
-client waits at most one request's deadline for a worker, and then is answered at once. The first
-request after that window tries the database again (and, if it is back, service resumes)."""
+dead database). So once a request of this process has found a database unavailable, the requests of the
+next DB_UNAVAILABLE_RETRY_SECONDS are refused a connection to it at once (503 without waiting): a client
+waits at most one request's deadline for a worker, and then is answered at once. The first request after
+that window tries the database again (and, if it is back, service resumes)."""
 
 from __future__ import annotations
 
@@ -32,28 +32,36 @@ logger = logging.getLogger(__name__)
 
 
 class _Watch:
-    __slots__ = ("deadline", "expired", "wrappers")
+    __slots__ = ("deadline", "expired", "refused", "wrappers")
 
     def __init__(self, deadline: float, wrappers: list):
         self.deadline = deadline
         self.wrappers = wrappers
-        self.expired = False
+        self.expired = False  # the deadline passed: every connection was cut
+        self.refused = False  # some databases were presumed unavailable when the request began
 
 
 _watches: dict[int, _Watch] = {}
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
 _thread_pid = 0
-_unavailable_until = 0.0  # time.monotonic(): until then, this process presumes the database unavailable
+# Database alias -> time.monotonic() until which this process presumes that database unavailable.
+_unavailable_until: dict[str, float] = {}
 
 
 def _refuse_new_connection(*args, **kwargs):
-    raise OperationalError("request deadline passed: no new database connection")
+    raise OperationalError("no new database connection: the deadline passed, or the database was just unavailable")
 
 
-def _cut(watch: _Watch, *, log: bool = True) -> None:
-    watch.expired = True
+def _cut(watch: _Watch, *, log: bool = True, aliases: set[str] | None = None) -> None:
+    """Cut the request's database connections (those of `aliases` only, when given) and refuse it new ones."""
+    if aliases is None:
+        watch.expired = True
+    else:
+        watch.refused = True
     for wrapper in watch.wrappers:
+        if aliases is not None and wrapper.alias not in aliases:
+            continue
         wrapper.get_new_connection = _refuse_new_connection  # instance attribute; removed by end()
         raw = wrapper.connection
         if raw is None:
@@ -97,30 +105,33 @@ def begin() -> None:
     watch = _Watch(now + seconds, [connections[alias] for alias in connections])
     with _lock:
         _watches[threading.get_ident()] = watch
-        if now < _unavailable_until:
-            _cut(watch, log=False)
+        presumed = {alias for alias, until in _unavailable_until.items() if now < until}
+        if presumed:
+            _cut(watch, log=False, aliases=presumed)
 
 
 def unavailable() -> None:
-    """A request of this process found the database unavailable (a failed connection or call, the
-    deadline): presume it still is for DB_UNAVAILABLE_RETRY_SECONDS. A refusal within that window does not
-    extend it, so the first request after it tries the database again."""
-    global _unavailable_until
+    """A request of this process found a database unavailable (a failed connection or call, the deadline):
+    presume it still is for DB_UNAVAILABLE_RETRY_SECONDS. The databases are those whose connection had an
+    error in this request (Django's `errors_occurred`), so a replica that stopped does not shut the primary
+    out (config/replicas.py serves the read again there); without replicas, the one database. A refusal
+    within the window does not extend it, so the first request after it tries the database again."""
+    wrappers = connections.all(initialized_only=True)
+    failed = {wrapper.alias for wrapper in wrappers if wrapper.errors_occurred}
+    if not failed and len(settings.DATABASES) == 1:
+        failed = {next(iter(settings.DATABASES))}
     now = time.monotonic()
     with _lock:
-        if now >= _unavailable_until:
-            _unavailable_until = now + settings.DB_UNAVAILABLE_RETRY_SECONDS
-
-
-def presumed_unavailable() -> bool:
-    return time.monotonic() < _unavailable_until
+        for alias in failed:
+            if now >= _unavailable_until.get(alias, 0.0):
+                _unavailable_until[alias] = now + settings.DB_UNAVAILABLE_RETRY_SECONDS
 
 
 def end() -> None:
     with _lock:
         watch = _watches.pop(threading.get_ident(), None)
-    if watch is not None and watch.expired:
-        if watch.deadline <= time.monotonic():
+    if watch is not None and (watch.expired or watch.refused):
+        if watch.expired:
             unavailable()
         for wrapper in watch.wrappers:
             wrapper.__dict__.pop("get_new_connection", None)
