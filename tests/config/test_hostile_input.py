@@ -69,7 +69,7 @@ def assert_billing_400(response, before) -> dict:
     return body
 
 
-# --- 1. instants past the calendar ------------------------------------------------------------------
+# --- instants past the calendar ------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("instant", ["9999-12-31T23:30:00Z", "9999-12-31T10:00:00Z", "0001-01-01T00:00:00+01:00"])
@@ -110,7 +110,7 @@ def test_an_expiry_at_the_edge_of_the_calendar_is_kept_and_every_page_shows_it(a
     assert "9999-12-31 23:30 UTC" in staff.get(pages[2]).content.decode()
 
 
-# --- 2. unknown top-level fields --------------------------------------------------------------------
+# --- unknown top-level fields --------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("misspelt", ["billingId", "billing_idd", "orgId"])
@@ -132,7 +132,7 @@ def test_unknown_fields_of_a_usage_and_of_the_batch_in_the_path_are_refused(api,
     assert_billing_400(api.post(path, {"usages": [usage(ammount="9")]}), before)
 
 
-# --- 3. numbers JSON cannot hold --------------------------------------------------------------------
+# --- numbers JSON cannot hold --------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("number", ["1e309", "-1e309", "1e400"])
@@ -170,7 +170,7 @@ def test_a_discount_rule_update_with_such_metadata_is_refused(api, account):
     assert DiscountRule.objects.get(pk=rule.json()["id"]).metadata == {}
 
 
-# --- 4. lengths after lower-casing ------------------------------------------------------------------
+# --- lengths after lower-casing ------------------------------------------------------------------
 
 
 def test_a_source_that_lengthens_when_lower_cased_is_refused_on_usages_and_top_ups(api, customer, wallets):
@@ -184,7 +184,7 @@ def test_a_source_that_lengthens_when_lower_cased_is_refused_on_usages_and_top_u
     assert api.post(top_up, {"id": str(uuid.uuid4()), "amount": 5, "source": fits}).status_code == 200
 
 
-# --- 5. control characters in paths and in log lines --------------------------------------------------
+# --- control characters in paths and in log lines --------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -223,7 +223,7 @@ def test_no_control_character_reaches_a_log_line():
     assert "bad \\x00 value" in line
 
 
-# --- 6. the usage type ------------------------------------------------------------------------------
+# --- the usage type ------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("kind", [False, 0, [], {}, None, "Credit", " credit"])
@@ -240,7 +240,7 @@ def test_an_empty_or_absent_usage_type_is_credit(api, customer, wallets, fields)
     assert first.balance == 93
 
 
-# --- 7. sums against int64 --------------------------------------------------------------------------
+# --- sums against int64 --------------------------------------------------------------------------
 
 
 def test_a_debit_that_would_take_the_debited_total_past_int64_is_refused(api, account, customer):
@@ -270,7 +270,7 @@ def test_the_debited_total_follows_debits_and_reverts(api, customer, wallets):
     assert api.get(path + "/debited_transactions_total").json()["debited"]["amount"] == "18"
 
 
-# --- 8. admin filters -------------------------------------------------------------------------------
+# --- admin filters -------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -306,7 +306,7 @@ def test_every_admin_changelist_checks_its_query_string(staff, credit):
             assert response.status_code in (200, 302), (page, query, response.status_code)
 
 
-# --- 10. loose values -------------------------------------------------------------------------------
+# --- loose values -------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
