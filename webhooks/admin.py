@@ -12,6 +12,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from config.kernel.actors import Actor
+from config.kernel.admin import LedgerAdmin
 from config.kernel.exceptions import InvalidInput
 from events.models import Event, EventSettings
 
@@ -46,7 +47,7 @@ class EndpointForm(forms.ModelForm):
 
 
 @admin.register(Endpoint)
-class EndpointAdmin(admin.ModelAdmin):
+class EndpointAdmin(LedgerAdmin):
     form = EndpointForm
     list_display = ["url", "account", "kind", "state", "disabled_reason", "failing_since", "cursor", "created_at"]
     list_filter = ["state", "kind"]
@@ -112,7 +113,7 @@ class EndpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(LedgerAdmin):
     list_display = [
         "sequence",
         "endpoint",
@@ -146,7 +147,7 @@ class DeliveryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(LedgerAdmin):
     list_display = ["sequence", "account", "type", "resource_type", "resource_id", "created_at"]
     list_filter = ["type"]
     search_fields = ["account__id", "resource_id", "id"]
@@ -163,5 +164,5 @@ class EventAdmin(admin.ModelAdmin):
 
 
 @admin.register(EventSettings)
-class EventSettingsAdmin(admin.ModelAdmin):
+class EventSettingsAdmin(LedgerAdmin):
     list_display = ["account", "expiring_soon_days"]
