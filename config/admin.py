@@ -1,13 +1,11 @@
 """The composition of the staff site: the customer page shows what each app built on customers adds to
 it. Customers, the base domain, never imports those apps; this module, at the top, puts them together.
-It also adds the staff report pages (/admin/reports/...) to the admin site's URLs, and gives Django's own
-user and group pages the changelist every page of the product has (config.kernel.admin.LedgerAdmin)."""
+It also adds the staff report pages (/admin/reports/...) to the admin site's URLs, and gives the pages
+Django and the libraries register the changelist every page of the product has (config.kernel.admin.LedgerAdmin)."""
 
 from functools import wraps
 
 from django.contrib import admin
-from django.contrib.auth.admin import GroupAdmin, UserAdmin
-from django.contrib.auth.models import Group, User
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils import timezone
@@ -26,10 +24,13 @@ from staff import views as staff_views
 
 CustomerAdmin.compose(CREDITS, DISCOUNTS, BILLING)
 
-for _model, _admin in ((User, UserAdmin), (Group, GroupAdmin)):
-    if admin.site.is_registered(_model):
+# Pages registered by Django and the libraries (users, groups, second-factor devices, sign-in lockouts)
+# get the same checked changelist as the product's own.
+for _model, _admin in list(admin.site._registry.items()):
+    if not isinstance(_admin, LedgerAdmin):
         admin.site.unregister(_model)
-    admin.site.register(_model, type(_admin.__name__, (LedgerAdmin, _admin), {"__module__": __name__}))
+        _class = type(_admin)
+        admin.site.register(_model, type(_class.__name__, (LedgerAdmin, _class), {"__module__": __name__}))
 
 
 def _with_reports(get_urls):

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django_otp import devices_for_user
 
-from config.kernel.admin import ReadOnlyAdmin
+from config.kernel.admin import LedgerAdmin, ReadOnlyAdmin
 
 from .models import SecondFactorReset
 
@@ -31,7 +31,7 @@ if admin.site.is_registered(User):
 
 
 @admin.register(User)
-class UserAdmin(_UserAdmin):
+class UserAdmin(LedgerAdmin, _UserAdmin):
     readonly_fields = (*_UserAdmin.readonly_fields, "second_factor")
 
     def get_fieldsets(self, request, obj=None):
@@ -62,7 +62,7 @@ admin.site.unregister(AccessAttempt)
 
 
 @admin.register(AccessAttempt)
-class AccessAttemptAdmin(_AccessAttemptAdmin):
+class AccessAttemptAdmin(LedgerAdmin, _AccessAttemptAdmin):
     """Lockouts: seen with axes.view_accessattempt, lifted (the failures forgotten) with
     axes.delete_accessattempt."""
 

@@ -270,7 +270,7 @@ class ServiceAdmin(AccountZoneMixin, LedgerAdmin):
             self.message_user(request, f"{failed_message} {len(failed) - MESSAGE_NAMES_LIMIT} more.", messages.ERROR)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(LedgerAdmin):
     """A history that nobody adds to, edits or deletes from the admin (services write it)."""
 
     def has_add_permission(self, request):
