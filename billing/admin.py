@@ -20,11 +20,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
 from config.kernel.actors import Actor, actor_name
-from config.kernel.admin import AccountZoneMixin, LedgerAdmin, ReadOnlyInline
+from config.kernel.admin import AccountZoneMixin, CustomerPagePiece, HistoryRow, LedgerAdmin, ReadOnlyInline, safe_next
+from config.kernel.display import iso, local_time_text, money
 from config.kernel.exceptions import DomainError
 from config.kernel.exports import csv_response
-from credits.admin import iso, safe_next
-from customers.admin import CustomerPagePiece, HistoryRow, local_time_text, money
 from customers.models import ApprovalRequest, Customer
 
 from . import approvals, services

@@ -26,23 +26,23 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 
 from config.kernel.actors import Actor, actor_name
-from config.kernel.admin import ReadOnlyInline, ServiceAdmin, ServiceModelForm, activate_zone_of
-from config.kernel.exceptions import DomainError
-from config.kernel.exports import csv_response
-from customers.admin import (
+from config.kernel.admin import (
     CustomerPagePiece,
     HistoryRow,
-    MoneyField,
-    customer_number_query,
-    from_minor,
-    local_time_text,
-    money,
-    to_minor,
+    ReadOnlyInline,
+    ServiceAdmin,
+    ServiceModelForm,
+    activate_zone_of,
+    safe_next,
 )
+from config.kernel.display import MoneyField, from_minor, iso, local_time_text, money, to_minor
+from config.kernel.exceptions import DomainError
+from config.kernel.exports import csv_response
 from customers.models import ApprovalRequest, Customer, Membership, MembershipType
+from customers.selectors import customer_number_query
 
 from . import admin_bulk, selectors, services
 from .models import Coupon, CreditEvent, CreditUse, CustomerCredit, MembershipCreditRule
@@ -76,17 +76,6 @@ def credit_value(credit: CustomerCredit):
     if coupon.kind == Coupon.Kind.MONETARY:
         return money(coupon.value, coupon.currency or credit.account.currency)
     return money(credit.revenue, credit.account.currency)
-
-
-def iso(moment) -> str:
-    return moment.isoformat() if moment is not None else ""
-
-
-def safe_next(request, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return default
 
 
 # --- coupons -------------------------------------------------------------------------------------

@@ -17,8 +17,8 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 
+from config.kernel.display import MoneyField, to_minor
 from config.kernel.exceptions import DomainError, InvalidInput
-from customers.admin import MoneyField, to_minor
 from customers.models import Account, ApprovalRequest
 
 from . import selectors, validation

@@ -11,8 +11,8 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from config.kernel.display import currency_digits, money_text
 from config.kernel.exports import csv_response
-from customers.admin import currency_digits, money_text
 from customers.models import Account
 
 from . import reports

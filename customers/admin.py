@@ -9,14 +9,8 @@ The customer page shows pieces from credits, discounts and billing; config/admin
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
-from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel.numbers import format_currency, format_decimal, get_currency_precision
 from django import forms
 from django.contrib import admin
 from django.contrib.admin import widgets as admin_widgets
@@ -29,110 +23,14 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from config.kernel.actors import Actor
-from config.kernel.admin import ReadOnlyInline, ServiceAdmin, ServiceModelForm
+from config.kernel.admin import CustomerPagePiece, HistoryRow, ReadOnlyInline, ServiceAdmin, ServiceModelForm
+from config.kernel.display import account_zone, money
 from config.kernel.scopes import FAMILY_NAMES, FAMILY_SCOPES, SCOPE_DESCRIPTIONS, SCOPE_PRESETS
-from config.kernel.zones import zone_named
 from staff import sudo
 
 from . import admin_approvals, selectors, services
 from .models import Account, ApiClient, Customer, Membership, MembershipType
-
-# A customer number is a BigIntegerField; longer runs of digits cannot be one (and would overflow it).
-CUSTOMER_NUMBER_TERM = re.compile(r"[0-9]{1,18}")
-
-
-def customer_number_query(search_term: str, lookup: str) -> dict | None:
-    """A filter on the customer number when the search term is one; None otherwise."""
-    term = search_term.strip()
-    if CUSTOMER_NUMBER_TERM.fullmatch(term):
-        return {lookup: int(term)}
-    return None
-
-
-# --- money and time as people read them ----------------------------------------------------------
-
-MONEY_LOCALE = "en"
-
-# A code that is not a currency (billing's "VC", virtual credits) is shown as a whole number.
-NOT_MONEY = {"VC"}
-
-
-def currency_digits(currency: str | None) -> int | None:
-    """How many digits a currency's minor unit has (2 for NOK, 0 for JPY, 3 for KWD, from babel's CLDR
-    data); None for a code that is not money."""
-    code = (currency or "").upper()
-    if not code or code in NOT_MONEY or len(code) != 3:
-        return None
-    return get_currency_precision(code)
-
-
-def money_text(minor: int | None, currency: str | None) -> str:
-    """`NOK 200.00` for 20000 minor units of NOK (babel formats it); a plain number for a code that is
-    not money."""
-    if minor is None:
-        return "—"
-    digits = currency_digits(currency)
-    if digits is None:
-        return f"{format_decimal(minor, locale=MONEY_LOCALE)} {(currency or '').upper()}".strip()
-    amount = Decimal(minor).scaleb(-digits)
-    return format_currency(amount, currency.upper(), format="¤¤ #,##0.00", locale=MONEY_LOCALE, currency_digits=True)
-
-
-def money(minor: int | None, currency: str | None):
-    """The amount as people read it, in the currency (minor units only in CSV columns named so)."""
-    if minor is None:
-        return "—"
-    return format_html('<span class="money">{}</span>', money_text(minor, currency))
-
-
-def to_minor(amount: Decimal, currency: str | None) -> int:
-    """An amount typed in the currency (200.50 NOK) as minor units (20050); ValidationError when it has
-    more decimals than the currency has."""
-    digits = currency_digits(currency)
-    if digits is None:
-        digits = 0
-    minor = amount.scaleb(digits)
-    if minor != minor.to_integral_value():
-        raise ValidationError(
-            f"{currency} has {digits} decimal{'s' if digits != 1 else ''}." if digits else f"{currency}: whole numbers."
-        )
-    return int(minor)
-
-
-def from_minor(minor: int | None, currency: str | None) -> Decimal | None:
-    if minor is None:
-        return None
-    digits = currency_digits(currency) or 0
-    return Decimal(minor).scaleb(-digits)
-
-
-class MoneyField(forms.DecimalField):
-    """An amount typed in currency units (e.g. 200.50); the form turns it into minor units with to_minor
-    once it knows the currency."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("min_value", 0)
-        kwargs.setdefault("decimal_places", 3)
-        kwargs.setdefault("max_digits", 22)
-        super().__init__(**kwargs)
-        self.widget.attrs.setdefault("step", "0.01")
-        self.widget.attrs.setdefault("inputmode", "decimal")
-
-
-def account_zone(account: Account) -> ZoneInfo:
-    return zone_named(account.timezone)
-
-
-def local_time_text(moment: datetime | None, account: Account) -> str:
-    """A time in the account's zone, with the zone's name: `2026-12-03 13:05 Europe/Oslo`."""
-    if moment is None:
-        return "—"
-    zone = account_zone(account)
-    try:
-        return f"{moment.astimezone(zone):%Y-%m-%d %H:%M} {zone.key}"
-    except (OverflowError, ValueError):  # past the calendar in that zone (kept out by every input since)
-        return f"{moment:%Y-%m-%d %H:%M} UTC"
-
+from .selectors import customer_number_query
 
 # --- accounts ------------------------------------------------------------------------------------
 
@@ -225,43 +123,6 @@ class MembershipInline(ReadOnlyInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("membership_type")
-
-
-@dataclass(frozen=True)
-class CustomerPagePiece:
-    """What another app adds to the customer page. The composition (config/admin.py) hands the pieces to
-    CustomerAdmin.compose, so that customers, the base domain, never imports the apps built on it.
-
-    - `inlines`: read-only tables of the customer's rows in that app;
-    - `panels`: {name: display function(customer) -> html}, shown read-only under the customer's fields;
-    - `actions`: admin actions on selected customers, with `permissions` {name: Django permission} they
-      name;
-    - `links`: functions (request, customer_id, admin_site) -> [(label, url, css class)] for the page's
-      object tools;
-    - `summaries`: functions (request, customer, admin_site) -> html, shown read-only at the top of the
-      page, before any form (what the customer has, at a glance);
-    - `history`: functions (customer, admin_site) -> [HistoryRow], the customer's page "History" (what
-      was issued, used, revoked... for the customer, from that app's own ledger)."""
-
-    inlines: tuple = ()
-    panels: Mapping[str, Callable] = field(default_factory=dict)
-    actions: tuple = ()
-    permissions: Mapping[str, str] = field(default_factory=dict)
-    links: tuple = ()
-    summaries: tuple = ()
-    history: tuple = ()
-
-
-@dataclass(frozen=True)
-class HistoryRow:
-    """One line of a customer's history: when, what happened, to what (text and link), who, and why."""
-
-    when: datetime
-    what: str
-    subject: str = ""
-    url: str = ""
-    actor: str = ""
-    detail: str = ""
 
 
 @admin.register(Customer)

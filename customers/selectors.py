@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from django.db.models import Model, Q, QuerySet
 
 from config.kernel.exceptions import NotFound
@@ -107,3 +109,15 @@ def customer_exact_match(term: str) -> Customer | None:
         condition |= Q(number=int(term))
     matches = list(Customer.objects.filter(condition).order_by("pk")[:2])
     return matches[0] if len(matches) == 1 else None
+
+
+# A customer number is a BigIntegerField; longer runs of digits cannot be one (and would overflow it).
+CUSTOMER_NUMBER_TERM = re.compile(r"[0-9]{1,18}")
+
+
+def customer_number_query(search_term: str, lookup: str) -> dict | None:
+    """A filter on the customer number when the search term is one; None otherwise."""
+    term = search_term.strip()
+    if CUSTOMER_NUMBER_TERM.fullmatch(term):
+        return {lookup: int(term)}
+    return None

@@ -21,6 +21,8 @@ from django.utils.http import urlencode
 from config.kernel.actors import Actor, actor_name
 from config.kernel.admin import (
     AccountZoneMixin,
+    CustomerPagePiece,
+    HistoryRow,
     LedgerAdmin,
     ReadOnlyInline,
     ServiceAdmin,
@@ -29,7 +31,6 @@ from config.kernel.admin import (
 )
 from config.kernel.exceptions import DomainError
 from config.kernel.values import uuid_or_none
-from customers.admin import CustomerPagePiece, HistoryRow
 from customers.models import Customer
 
 from . import services

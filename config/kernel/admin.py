@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, time
 
 from django import forms
@@ -15,6 +16,7 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import NON_FIELD_ERRORS, EmptyResultSet, FieldDoesNotExist, FullResultSet, ValidationError
 from django.db import models, router, transaction
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import ngettext
 
 from config.kernel.actors import Actor
@@ -304,3 +306,47 @@ def name_list(objects: Sequence) -> str:
     if len(objects) > MESSAGE_NAMES_LIMIT:
         names += f" and {len(objects) - MESSAGE_NAMES_LIMIT} more"
     return names
+
+
+@dataclass(frozen=True)
+class CustomerPagePiece:
+    """What another app adds to the customer page. The composition (config/admin.py) hands the pieces to
+    CustomerAdmin.compose, so that customers, the base domain, never imports the apps built on it.
+
+    - `inlines`: read-only tables of the customer's rows in that app;
+    - `panels`: {name: display function(customer) -> html}, shown read-only under the customer's fields;
+    - `actions`: admin actions on selected customers, with `permissions` {name: Django permission} they
+      name;
+    - `links`: functions (request, customer_id, admin_site) -> [(label, url, css class)] for the page's
+      object tools;
+    - `summaries`: functions (request, customer, admin_site) -> html, shown read-only at the top of the
+      page, before any form (what the customer has, at a glance);
+    - `history`: functions (customer, admin_site) -> [HistoryRow], the customer's page "History" (what
+      was issued, used, revoked... for the customer, from that app's own ledger)."""
+
+    inlines: tuple = ()
+    panels: Mapping[str, Callable] = field(default_factory=dict)
+    actions: tuple = ()
+    permissions: Mapping[str, str] = field(default_factory=dict)
+    links: tuple = ()
+    summaries: tuple = ()
+    history: tuple = ()
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """One line of a customer's history: when, what happened, to what (text and link), who, and why."""
+
+    when: datetime
+    what: str
+    subject: str = ""
+    url: str = ""
+    actor: str = ""
+    detail: str = ""
+
+
+def safe_next(request, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return default

@@ -17,11 +17,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from config.kernel.actors import Actor
+from config.kernel.display import money_text
 from credits import reports
 from credits import services as credit_services
 from credits.models import CreditEvent, CustomerCredit
 from customers import services as customer_services
-from customers.admin import money_text
 from customers.models import Account
 
 SYSTEM = Actor.system("test")
