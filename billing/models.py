@@ -33,6 +33,8 @@ class BillingAccount(models.Model):
     # billing.services, so that a debit that would take it past int64 is refused before it is written.
     debited = models.BigIntegerField(default=0, editable=False, db_default=0)
     created_by = models.CharField(max_length=200, blank=True, editable=False, db_default="")
+    # Who last changed its settings (credit_min); balance moves are recorded by their transactions.
+    updated_by = models.CharField(max_length=200, blank=True, editable=False, db_default="")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -397,7 +397,8 @@ def billing_limits_update(*, billing_account_id, credit_min: int, actor: Actor) 
             code=BillingError.CREDIT_MIN_ABOVE_BALANCE,
         )
     billing_account.credit_min = credit_min
-    billing_account.save(update_fields=["credit_min", "updated_at"])
+    billing_account.updated_by = actor.label
+    billing_account.save(update_fields=["credit_min", "updated_by", "updated_at"])
     return billing_account
 
 

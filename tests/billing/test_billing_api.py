@@ -184,6 +184,8 @@ def test_negative_credit_min_allows_an_overdraft(api, wallet):
         api.put(account_url(wallet, "/limits"), {"credit_min": "-100"}).json()["billing_account"]["credit_min"]
         == "-100"
     )
+    wallet.refresh_from_db()
+    assert wallet.updated_by == api.client.actor_label
     assert api.post(account_url(wallet, "/usages"), {"usages": [usage(400)]}).status_code == 200
     assert balance(wallet) == -100
     assert_error(api.post(account_url(wallet, "/usages"), {"usages": [usage(1)]}), 400, 3)
