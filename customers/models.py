@@ -26,7 +26,7 @@ class Account(models.Model):
         help_text="Minor units of the account's currency. A manual credit or a top-up worth more, and any bulk "
         "grant, by staff waits for another staff member's approval. Empty: no approval needed.",
     )
-    approval_threshold_set_by = models.CharField(max_length=200, blank=True, default="")
+    approval_threshold_set_by = models.CharField(max_length=200, blank=True, default="", db_default="")
     approval_threshold_set_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
