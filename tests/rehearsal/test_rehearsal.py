@@ -37,6 +37,7 @@ from tests.concurrency import run_simultaneously
 from tests.rehearsal.proxy import ForwardingProxy
 from tests.rehearsal.topology import DATABASE, Topology, free_port, wait_for_port
 from tests.servers import call
+from tests.webhooks.receiver import Receiver
 
 pytestmark = pytest.mark.rehearsal
 
@@ -132,6 +133,9 @@ def site(tmp_path_factory):
         REDIS_URL=topology.redis_url,
         STATIC_ROOT=str(app / "static"),
         PIP_DISABLE_PIP_VERSION_CHECK="1",
+        # The webhook receiver of these tests is on loopback, which production refuses unless a private
+        # network asks for it.
+        WEBHOOK_ALLOW_PRIVATE_TARGETS="true",
     )
     site = Site(topology=topology, app=app, env=env, admin_password=admin_password)
     nodes: list[subprocess.Popen] = []
@@ -166,6 +170,15 @@ def site(tmp_path_factory):
         for url in site.direct:  # every worker has imported the product
             for _ in range(8):
                 assert call("GET", url + "/healthz")[0] == 200
+        # The webhook worker, as the README runs it beside the nodes.
+        worker = subprocess.Popen(
+            ["bash", "-euo", "pipefail", "-c", readme_block("worker")],
+            cwd=app,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=(app / "worker.log").open("w"),
+        )
+        nodes.append(worker)
         yield site
     finally:
         for proxy in proxies:
@@ -530,6 +543,24 @@ def test_a_replica_that_stopped_receiving_is_skipped(site, world):
         quoted = conninfo.replace("'", "''")  # ALTER SYSTEM takes no parameters
         sql(replica, f"ALTER SYSTEM SET primary_conninfo = '{quoted}'")
         sql(replica, "SELECT pg_reload_conf()")
+
+
+def test_the_worker_delivers_a_change_to_an_endpoint_made_through_the_api(site, world):
+    """An endpoint made with Frontier's admin API gets, from the README's worker (through the pooler),
+    the signed event of a credit issued afterwards."""
+    receiver = Receiver()
+    with receiver:
+        body = {"body": {"url": receiver.url, "description": "crm", "subscribed_events": ["credit.issued"]}}
+        status, _, made = api("POST", site.nodes[0] + "/v1beta1/admin/webhooks", world["secret"], body)
+        assert status == 200, made
+        credit = issue_credit(site, world)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not receiver.requests:
+            time.sleep(0.2)
+        assert receiver.requests, (site.app / "worker.log").read_text()[-2000:]
+        delivered = json.loads(receiver.requests[0]["body"])
+        assert delivered["action"] == "credit.issued" and credit["id"] in json.dumps(delivered["data"])
+        assert receiver.requests[0]["headers"]["X-Signature"].startswith(made["webhook"]["secrets"][0]["id"] + "=")
 
 
 # --- transaction pooling: nothing at session level -------------------------------------------------------
