@@ -236,6 +236,10 @@ class StaffInBrowser(StaticLiveServerTestCase):
             search = self.by_css("#searchbar")
             search.send_keys("7700123")
             search.submit()
+            # The old list has Ada too: read the results only once the search's page replaced it.
+            from selenium.webdriver.support import expected_conditions
+
+            self.wait_until(expected_conditions.staleness_of(search), "the search was not sent")
             self.by_xpath("//table[@id='result_list']//a[contains(., 'Ada')]").click()
         with self.step("summary"):
             summary = self.by_css("#customer-summary").text
