@@ -666,6 +666,8 @@ REDEEM_CLIENTS = int(os.environ.get("BENCH_REDEEM_CLIENTS", "16"))
 REDEEM_SECONDS = float(os.environ.get("BENCH_REDEEM_SECONDS", "15"))
 REDEEM_WORKERS = int(os.environ.get("BENCH_REDEEM_WORKERS", "4"))  # 2 per core: the work is CPU-bound
 REDEEM_CREDITS = int(os.environ.get("BENCH_REDEEM_CREDITS", "10000"))
+# BENCH_REDEEM_KINDS=credits (or benefits) times one kind only: a pair of runs comparing two versions of one path.
+REDEEM_KINDS = set(filter(None, os.environ.get("BENCH_REDEEM_KINDS", "benefits,credits").split(",")))
 REDEEM_KEY = "sauna"
 # The CPU target was set on a machine where GET /healthz cost 0.5 ms: 2.5 ms is 5x /healthz.
 REDEEM_TARGET = ">= 35% of pgbench; p99 <= 100 ms; <= 6 SQL/req; CPU <= 2.5 ms/req (5x /healthz)"
@@ -822,6 +824,7 @@ def redeem_rows(bench: Bench) -> list[Row]:
         ("benefits", "benefit use", benefit_use, 204, "POST /v1/customers/{n}/benefits/{key}/use"),
         ("credits", "credit redeem", credit_redeem, 200, "POST .../credits/{id}/redeem"),
     ]
+    kinds = [kind for kind in kinds if kind[0] in REDEEM_KINDS]
     # The same requests for wrk: every path it may draw, and the body.
     every_path = {
         "benefits": [f"/v1/customers/{number}/benefits/{REDEEM_KEY}/use" for number, _, _ in credits],
