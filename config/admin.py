@@ -16,7 +16,7 @@ from billing.admin import CUSTOMER_PAGE as BILLING
 from config.kernel.admin import LedgerAdmin
 from config.kernel.zones import zone_named
 from credits.admin import CUSTOMER_PAGE as CREDITS
-from credits.admin_reports import liability_view
+from credits.admin.reports import liability_view
 from customers.admin import CustomerAdmin
 from customers.models import Account
 from discounts.admin import CUSTOMER_PAGE as DISCOUNTS

@@ -15,8 +15,8 @@ from config.kernel.display import currency_digits, money_text
 from config.kernel.exports import csv_response
 from customers.models import Account
 
-from . import reports
-from .services import liability
+from .. import reports
+from ..services import liability
 
 PERMISSION = "credits.view_liability_report"
 COLUMNS = (*reports.MEASURES, "outstanding")

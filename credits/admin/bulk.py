@@ -21,9 +21,9 @@ from config.kernel.display import MoneyField, to_minor
 from config.kernel.exceptions import DomainError, InvalidInput
 from customers.models import Account, ApprovalRequest
 
-from . import selectors, validation
-from .models import Coupon
-from .services import approvals, grants
+from .. import selectors, validation
+from ..models import Coupon
+from ..services import approvals, grants
 
 TEMPLATE = "admin/credits/customercredit/bulk_grant.html"
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024

@@ -1,0 +1,76 @@
+"""How a credit is named and shown on the staff pages (the credit pages and the customer page): its
+source, status, uses and value, a link to it, and the buttons that act on it."""
+
+from __future__ import annotations
+
+from django.contrib.admin.utils import quote
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
+
+from config.kernel.display import money
+
+from ..models import Coupon, CustomerCredit
+
+SOURCE_NAMES = {
+    CustomerCredit.Source.MANUAL: "issued at the desk",
+    CustomerCredit.Source.API: "API",
+    CustomerCredit.Source.BULK: "bulk grant",
+    CustomerCredit.Source.MEMBERSHIP: "membership rule",
+}
+
+
+def credit_source_name(credit: CustomerCredit) -> str:
+    return SOURCE_NAMES.get(credit.source, credit.source)
+
+
+def credit_status_label(credit: CustomerCredit) -> str:
+    return CustomerCredit.Status(credit.status).label
+
+
+def credit_uses_label(credit: CustomerCredit) -> str:
+    limit = credit.use_limit
+    return f"{credit.uses}/{'∞' if limit is None else limit}"
+
+
+def credit_value(credit: CustomerCredit):
+    """A monetary credit's face value in its currency; otherwise the revenue it recognises when used, in
+    the account's currency."""
+    coupon = credit.coupon
+    if coupon.kind == Coupon.Kind.MONETARY:
+        return money(coupon.value, coupon.currency or credit.account.currency)
+    return money(credit.revenue, credit.account.currency)
+
+
+def credit_link(credit: CustomerCredit, admin_site):
+    url = reverse("admin:credits_customercredit_change", args=[quote(credit.pk)], current_app=admin_site.name)
+    return format_html('<a class="credit-link" href="{}">{}</a>', url, credit.coupon.name)
+
+
+def credit_action_links(request, credit: CustomerCredit, admin_site, *, back: str = "") -> list[tuple[str, str, str]]:
+    """The buttons that act on one credit, each shown only to staff who may use it and only when the
+    credit's status allows it: Redeem…, Revoke…, Reverse last use…"""
+    user = request.user
+    status = credit.status
+    query = "?" + urlencode({"next": back}) if back else ""
+    args = [quote(credit.pk)]
+    links = []
+    if user.has_perm("credits.redeem_customercredit") and status == CustomerCredit.Status.ACTIVE:
+        links.append(
+            ("Redeem…", reverse("admin:credits_customercredit_redeem", args=args, current_app=admin_site.name) + query,
+             "redeem")
+        )  # fmt: skip
+    revocable = status not in (CustomerCredit.Status.REVOKED, CustomerCredit.Status.REDEEMED)
+    if user.has_perm("credits.revoke_customercredit") and revocable:
+        links.append(
+            ("Revoke…", reverse("admin:credits_customercredit_revoke", args=args, current_app=admin_site.name) + query,
+             "revoke")
+        )  # fmt: skip
+    if user.has_perm("credits.redeem_customercredit") and credit.revoked_at is None and credit.uses > 0:
+        last = credit.use_records.filter(reversed_at__isnull=True).order_by("-used_at", "-id").first()
+        if last is not None:
+            url = reverse(
+                "admin:credits_customercredit_reverse_use", args=[*args, last.pk], current_app=admin_site.name
+            )
+            links.append(("Reverse last use…", url + query, "reverse-use"))
+    return links
