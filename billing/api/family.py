@@ -13,11 +13,10 @@ from django.db.models import Q
 from django.utils.dateparse import parse_datetime
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
-from rest_framework.viewsets import ViewSetMixin
 
 from billing.errors import BillingError
 from config.api.dialects import Dialect, Problem, register
-from config.api.views import FamilyAPIView
+from config.api.views import ActionRoutedViewSetMixin, FamilyAPIView
 from config.kernel.exceptions import InvalidInput
 from config.kernel.values import ascii_int
 
@@ -215,29 +214,8 @@ class BillingFamilyView(FamilyAPIView):
     filter_backends = []
 
 
-class BillingViewSet(ViewSetMixin, BillingFamilyView):
+class BillingViewSet(ActionRoutedViewSetMixin, BillingFamilyView):
     """Base of the family's viewsets: each groups one resource's operations, routed to the vendor's exact
     paths in billing/api/urls.py. Scopes and documented error statuses are given per action; each route
     gets its own class holding them per HTTP method, as every other view of the project does (the scope
     check, the OpenAPI document and the route-completeness tests read them there)."""
-
-    action_scopes: dict[str, tuple[str, ...]] = {}
-    action_error_statuses: dict[str, tuple[int, ...]] = {}
-
-    @classmethod
-    def as_view(cls, actions=None, **initkwargs):
-        methods = {method.upper(): action for method, action in (actions or {}).items()}
-        route_class = type(
-            cls.__name__,
-            (cls,),
-            {
-                "__module__": cls.__module__,
-                "__doc__": cls.__doc__,
-                "__qualname__": cls.__qualname__,
-                "required_scopes": {m: cls.action_scopes[a] for m, a in methods.items()},
-                "error_statuses": {m: cls.action_error_statuses.get(a, ()) for m, a in methods.items()},
-            },
-        )
-        view = super(BillingViewSet, route_class).as_view(actions, **initkwargs)
-        view.view_class = route_class
-        return view

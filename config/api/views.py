@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 from django.db import DatabaseError
 from rest_framework.generics import GenericAPIView
 from rest_framework.metadata import SimpleMetadata
+from rest_framework.viewsets import ViewSetMixin
 
 from config.kernel.actors import Actor
 
@@ -70,28 +71,32 @@ class FamilyAPIView(GenericAPIView):
         return super().finalize_response(request, response, *args, **kwargs)
 
 
-class ActionRoutedViewSetMixin:
-    """For a ViewSet whose actions are routed one path at a time (`as_view({"get": "list"})`), to the vendor's
-    exact paths: scopes and documented error statuses are declared per action (`action_scopes`,
-    `action_errors`), and each route's view class gets them for the HTTP methods it maps, so that a route
-    lists exactly the methods it serves (the permission check, the OpenAPI document, the route tests)."""
+class ActionRoutedViewSetMixin(ViewSetMixin):
+    """The one route-class mechanism of every family: a ViewSet (this mixin before the family's base view)
+    whose actions are routed one path at a time (`as_view({"get": "list"})`) to the vendor's exact paths.
+    Scopes and documented error statuses are declared per action (`action_scopes`, `action_error_statuses`);
+    each route's view class gets them for the HTTP methods it maps, so that a route lists exactly the
+    methods it serves (the permission check, the OpenAPI document, the route tests)."""
 
     action_scopes: dict[str, tuple[str, ...]] = {}
-    action_errors: dict[str, tuple[int, ...]] = {}
+    action_error_statuses: dict[str, tuple[int, ...]] = {}
 
     @classmethod
     def as_view(cls, actions=None, **initkwargs):
-        route = type(
+        methods = {method.upper(): action for method, action in (actions or {}).items()}
+        route_class = type(
             cls.__name__,
             (cls,),
             {
                 "__module__": cls.__module__,
                 "__qualname__": cls.__qualname__,
                 "__doc__": cls.__doc__,
-                "required_scopes": {method.upper(): cls.action_scopes[a] for method, a in actions.items()},
-                "error_statuses": {method.upper(): cls.action_errors.get(a, ()) for method, a in actions.items()},
+                "required_scopes": {method: cls.action_scopes[action] for method, action in methods.items()},
+                "error_statuses": {
+                    method: cls.action_error_statuses.get(action, ()) for method, action in methods.items()
+                },
             },
         )
-        view = super(ActionRoutedViewSetMixin, route).as_view(actions, **initkwargs)
-        view.view_class = route
+        view = super(ActionRoutedViewSetMixin, route_class).as_view(actions, **initkwargs)
+        view.view_class = route_class
         return view

@@ -11,7 +11,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
-from rest_framework.viewsets import ViewSetMixin
 
 from config.api.views import ActionRoutedViewSetMixin
 from config.kernel.exceptions import InvalidInput
@@ -109,7 +108,7 @@ def customer_lookup(params) -> dict:
 DEPRECATED_ACTIONS = {"customer_benefits", "customer_benefit_use"}
 
 
-class BenefitViewSet(ActionRoutedViewSetMixin, ViewSetMixin, BenefitsFamilyView):
+class BenefitViewSet(ActionRoutedViewSetMixin, BenefitsFamilyView):
     """A customer's benefits: eligibility (GET) and use (POST), by customer number (deprecated) or by card
     number, barcode or PIN (the successors). Every answer of a deprecated action, errors included, names the
     deprecation and the successor."""
@@ -117,7 +116,7 @@ class BenefitViewSet(ActionRoutedViewSetMixin, ViewSetMixin, BenefitsFamilyView)
     pagination_class = None
     filter_backends = []
     action_scopes = {"customer_benefits": READ, "benefits": READ, "customer_benefit_use": WRITE, "benefit_use": WRITE}
-    action_errors = {
+    action_error_statuses = {
         "customer_benefits": (400, 404),
         "benefits": (400, 404),
         "customer_benefit_use": (400, 404, 409),

@@ -45,7 +45,7 @@ class CustomerCreditViewSet(CreditsFamilyViewSet):
         "uses": CREDITS_READ,
         "reverse": CREDITS_WRITE,
     }
-    action_errors = {
+    action_error_statuses = {
         "list": (404, 422),
         "create": (404, 422),
         "retrieve": (404,),
@@ -151,7 +151,7 @@ class CouponViewSet(CreditsFamilyViewSet):
         "retrieve": CREDITS_READ,
         "partial_update": COUPONS_WRITE,
     }
-    action_errors = {"list": (422,), "create": (422,), "retrieve": (404,), "partial_update": (404, 422)}
+    action_error_statuses = {"list": (422,), "create": (422,), "retrieve": (404,), "partial_update": (404, 422)}
 
     def get_queryset(self):
         return selectors.coupons_of(account=self.account)
@@ -191,7 +191,7 @@ class MembershipCreditRuleViewSet(CreditsFamilyViewSet):
         "retrieve": CREDITS_READ,
         "partial_update": COUPONS_WRITE,
     }
-    action_errors = {"list": (422,), "create": (422,), "retrieve": (404,), "partial_update": (404, 422)}
+    action_error_statuses = {"list": (422,), "create": (422,), "retrieve": (404,), "partial_update": (404, 422)}
 
     def get_queryset(self):
         return selectors.rules_of(account=self.account)

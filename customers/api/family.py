@@ -16,7 +16,6 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.utils import humanize_datetime
 from rest_framework.utils.urls import remove_query_param, replace_query_param
-from rest_framework.viewsets import ViewSetMixin
 
 from config.api.dialects import Dialect, Problem, register
 from config.api.fields import AwareDateTimeField, Int64Field, Int64FieldSchema
@@ -220,7 +219,7 @@ class EnvelopePagination(BasePagination):
 # --- base viewset ---
 
 
-class CreditsFamilyViewSet(ActionRoutedViewSetMixin, ViewSetMixin, FamilyAPIView):
+class CreditsFamilyViewSet(ActionRoutedViewSetMixin, FamilyAPIView):
     """The family's base: one viewset per resource, its actions routed to the vendor's exact paths (each app's
     api/urls.py), with scopes and documented error statuses declared per action."""
 

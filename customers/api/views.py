@@ -26,7 +26,7 @@ class CustomerViewSet(CreditsFamilyViewSet):
     queryset = Customer.objects.none()  # the model, for the OpenAPI document; get_queryset scopes it
     filterset_class = CustomerFilter
     action_scopes = {"list": READ, "create": WRITE, "retrieve": READ, "partial_update": WRITE}
-    action_errors = {"list": (422,), "create": (422,), "retrieve": (404,), "partial_update": (404, 422)}
+    action_error_statuses = {"list": (422,), "create": (422,), "retrieve": (404,), "partial_update": (404, 422)}
 
     def get_queryset(self):
         return selectors.customers_of(account=self.account)
@@ -65,7 +65,7 @@ class CustomerViewSet(CreditsFamilyViewSet):
 class MembershipTypeViewSet(CreditsFamilyViewSet):
     queryset = MembershipType.objects.none()
     action_scopes = {"list": READ, "create": WRITE}
-    action_errors = {"list": (422,), "create": (422,)}
+    action_error_statuses = {"list": (422,), "create": (422,)}
 
     def get_queryset(self):
         return selectors.membership_types_of(account=self.account)
@@ -90,7 +90,7 @@ class MembershipViewSet(CreditsFamilyViewSet):
 
     queryset = Membership.objects.none()
     action_scopes = {"list": READ, "create": WRITE, "cancel": WRITE}
-    action_errors = {"list": (404, 422), "create": (404, 422), "cancel": (404, 409)}
+    action_error_statuses = {"list": (404, 422), "create": (404, 422), "cancel": (404, 409)}
 
     def get_queryset(self):
         return selectors.memberships_of(customer=self.customer())

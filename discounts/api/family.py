@@ -16,11 +16,10 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
-from rest_framework.viewsets import ViewSetMixin
 
 from config.api.dialects import Dialect, Problem, register
 from config.api.serializers import body_serializer
-from config.api.views import FamilyAPIView
+from config.api.views import ActionRoutedViewSetMixin, FamilyAPIView
 from config.kernel.exceptions import InvalidInput
 from config.kernel.values import ascii_int, uuid_or_none
 from customers.errors import CustomerError
@@ -229,5 +228,5 @@ class DiscountsFamilyView(FamilyAPIView):
         return self.get_paginated_response(serializer_class(page, many=True).data)
 
 
-class DiscountsViewSet(ViewSetMixin, DiscountsFamilyView):
+class DiscountsViewSet(ActionRoutedViewSetMixin, DiscountsFamilyView):
     """A resource's operations as actions, each routed to its exact vendor path in api/urls.py."""

@@ -89,8 +89,14 @@ class AccessTokenView(DiscountsFamilyView):
 class DiscountRuleViewSet(DiscountsViewSet):
     """rules (list, create) and rules/{did} (retrieve, update, destroy)."""
 
-    required_scopes = {"GET": READ, "POST": ADMIN, "PUT": ADMIN, "DELETE": ADMIN}
-    error_statuses = {"GET": (400, 404), "POST": (400,), "PUT": (400, 404, 409), "DELETE": (400, 404)}
+    action_scopes = {"list": READ, "create": ADMIN, "retrieve": READ, "update": ADMIN, "destroy": ADMIN}
+    action_error_statuses = {
+        "list": (400, 404),
+        "create": (400,),
+        "retrieve": (400, 404),
+        "update": (400, 404, 409),
+        "destroy": (400, 404),
+    }
     page_max = 100
 
     def get_object(self):
@@ -152,8 +158,8 @@ GIVEN_STATES = ("active", "deleted", "all")
 class DiscountRuleCustomerViewSet(DiscountsViewSet):
     """rules/{did}/customers: the customers a rule was given to."""
 
-    required_scopes = {"GET": READ, "POST": WRITE}
-    error_statuses = {"GET": (400, 404), "POST": (400, 404)}
+    action_scopes = {"list": READ, "create": WRITE}
+    action_error_statuses = {"list": (400, 404), "create": (400, 404)}
     page_max = 1000
 
     @extend_schema(
@@ -184,8 +190,8 @@ class DiscountRuleCustomerViewSet(DiscountsViewSet):
 class CustomerRuleViewSet(DiscountsViewSet):
     """customers/{customer_id}/rules: the rules a customer holds."""
 
-    required_scopes = {"GET": READ}
-    error_statuses = {"GET": (400,)}
+    action_scopes = {"list": READ}
+    action_error_statuses = {"list": (400,)}
     page_max = 100
 
     @extend_schema(
@@ -202,8 +208,8 @@ class CustomerRuleViewSet(DiscountsViewSet):
 class DiscountUsageViewSet(DiscountsViewSet):
     """rules/{did}/usages: the seed's list of discount refs, and recording a receipt."""
 
-    required_scopes = {"GET": READ, "POST": WRITE}
-    error_statuses = {"GET": (400, 404), "POST": (400, 404, 409)}
+    action_scopes = {"list": READ, "create": WRITE}
+    action_error_statuses = {"list": (400, 404), "create": (400, 404, 409)}
     page_max = 1000
 
     @extend_schema(
@@ -241,8 +247,8 @@ class DiscountUsageViewSet(DiscountsViewSet):
 class DiscountClaimViewSet(DiscountsViewSet):
     """available_for_receipt/claims: a point of sale's claims of discount rewards."""
 
-    required_scopes = {"GET": READ, "POST": WRITE}
-    error_statuses = {"GET": (400,), "POST": (400, 409)}
+    action_scopes = {"list": READ, "create": WRITE}
+    action_error_statuses = {"list": (400,), "create": (400, 409)}
     page_max = 100
 
     @extend_schema(
