@@ -1,6 +1,6 @@
-"""Every read of the billing family. `<entity>_get(*, account, ...)` is the one found-or-404 path: it
-answers the object of the caller's account or raises NotFound with the family's error code; an id that
-is not a UUID finds nothing (the views check the form of path ids before)."""
+"""Every read of the billing family. `<entity>_get(*, account, ...)` answers the object of the caller's
+account or raises NotFound with the family's error code (config.kernel.selectors.found); an id that is not
+a UUID finds nothing (the views check the form of path ids before)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import datetime
 from django.db import connections
 from django.db.models import Q, QuerySet, Sum
 
-from config.kernel.exceptions import NotFound
+from config.kernel.selectors import found
 from config.kernel.values import uuid_or_none
 from customers.models import Account, Customer
 
@@ -21,33 +21,35 @@ STREAM_CHUNK = 2000
 
 
 def organization_get(*, account: Account, id) -> Customer:
-    customer = Customer.objects.filter(account=account, pk=uuid_or_none(id)).first()
-    if customer is None:
-        raise NotFound(f"Organization {id} not found.", code=BillingError.ORGANIZATION_NOT_FOUND)
-    return customer
+    return found(
+        Customer.objects.filter(account=account),
+        pk=id,
+        code=BillingError.ORGANIZATION_NOT_FOUND,
+        message=f"Organization {id} not found.",
+    )
 
 
 def billing_account_get(*, account: Account, id, org_id=None) -> BillingAccount:
     """The billing account `id` of the caller's account (and of organization `org_id` when given)."""
-    found = BillingAccount.objects.filter(account=account, pk=uuid_or_none(id))
+    queryset = BillingAccount.objects.filter(account=account)
     if org_id is not None:
-        found = found.filter(customer_id=uuid_or_none(org_id))
-    billing_account = found.first()
-    if billing_account is None:
-        raise NotFound(f"Billing account {id} not found.", code=BillingError.BILLING_ACCOUNT_NOT_FOUND)
-    return billing_account
+        queryset = queryset.filter(customer_id=uuid_or_none(org_id))
+    return found(
+        queryset, pk=id, code=BillingError.BILLING_ACCOUNT_NOT_FOUND, message=f"Billing account {id} not found."
+    )
 
 
 def billing_account_default(*, customer: Customer) -> BillingAccount:
     """The organization's first billing account."""
-    billing_account = BillingAccount.objects.filter(customer=customer).order_by("created_at", "id").first()
-    if billing_account is None:
-        raise NotFound(f"Organization {customer.pk} has no billing account.", code=BillingError.NO_BILLING_ACCOUNT)
-    return billing_account
+    return found(
+        billing_account_list(customer=customer),
+        code=BillingError.NO_BILLING_ACCOUNT,
+        message=f"Organization {customer.pk} has no billing account.",
+    )
 
 
 def billing_account_default_or_none(*, customer: Customer) -> BillingAccount | None:
-    return BillingAccount.objects.filter(customer=customer).order_by("created_at", "id").first()
+    return billing_account_list(customer=customer).first()
 
 
 def billing_account_list(*, customer: Customer) -> QuerySet[BillingAccount]:
@@ -55,10 +57,12 @@ def billing_account_list(*, customer: Customer) -> QuerySet[BillingAccount]:
 
 
 def project_get(*, account: Account, id) -> Project:
-    project = Project.objects.select_related("customer").filter(account=account, pk=uuid_or_none(id)).first()
-    if project is None:
-        raise NotFound(f"Project {id} not found.", code=BillingError.PROJECT_NOT_FOUND)
-    return project
+    return found(
+        Project.objects.select_related("customer").filter(account=account),
+        pk=id,
+        code=BillingError.PROJECT_NOT_FOUND,
+        message=f"Project {id} not found.",
+    )
 
 
 def project_list(*, customer: Customer) -> QuerySet[Project]:

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Max, Min, QuerySet
 from django.utils import timezone
 
+from config.kernel.selectors import found
 from customers.models import Account, Customer
-from customers.selectors import found
 
 from .errors import CreditError
 from .models import Coupon, CreditUse, CustomerCredit, MembershipCreditRule

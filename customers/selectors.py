@@ -2,29 +2,13 @@ from __future__ import annotations
 
 import re
 
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Q, QuerySet
 
-from config.kernel.exceptions import NotFound
+from config.kernel.selectors import found
 from config.kernel.values import uuid_or_none
 
 from .errors import CustomerError
 from .models import Account, Customer, Membership, MembershipType
-
-# --- found or not found: the one way every app fetches one object --------------------------------------
-
-
-def found(queryset: QuerySet, *, code: str, message: str, **lookup) -> Model:
-    """The one object of `queryset` matching `lookup`, or NotFound with the entity's code. A primary key that
-    is not a UUID finds nothing (never a database error)."""
-    if "pk" in lookup:
-        lookup["pk"] = uuid_or_none(lookup["pk"])
-        if lookup["pk"] is None:
-            raise NotFound(message, code=code)
-    obj = queryset.filter(**lookup).first()
-    if obj is None:
-        raise NotFound(message, code=code)
-    return obj
-
 
 # --- customers ------------------------------------------------------------------------------------------
 

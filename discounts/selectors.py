@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from config.kernel.exceptions import NotFound
+from config.kernel.selectors import found
 from config.kernel.values import uuid_or_none
 from customers.models import Account, Customer
 from customers.selectors import customer_by_external_id
@@ -39,11 +39,13 @@ def rules_of(*, account: Account, state: str | None = None) -> QuerySet[Discount
 
 
 def discount_rule_get(*, account: Account, id) -> DiscountRule:
-    """The account's rule (deleted ones too), or NotFound: the family's one found-or-404 path for rules."""
-    rule = DiscountRule.objects.filter(account=account, pk=uuid_or_none(id)).first()
-    if rule is None:
-        raise NotFound("Discount rule not found.", code=DiscountError.RULE_NOT_FOUND)
-    return rule
+    """The account's rule (deleted ones too)."""
+    return found(
+        DiscountRule.objects.filter(account=account),
+        pk=id,
+        code=DiscountError.RULE_NOT_FOUND,
+        message="Discount rule not found.",
+    )
 
 
 def discount_rule_lock(*, rule: DiscountRule) -> DiscountRule:

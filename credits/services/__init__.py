@@ -11,7 +11,8 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from config.kernel.actors import Actor
-from config.kernel.exceptions import Conflict, InvalidInput, NotFound, NotPossible
+from config.kernel.exceptions import Conflict, InvalidInput, NotPossible
+from config.kernel.selectors import found
 from config.kernel.updates import model_save, model_set
 from config.kernel.values import uuid_or_none
 from customers.errors import CustomerError
@@ -160,15 +161,14 @@ def credit_issue(
 
 
 def _locked_credit(*, account_id: str, customer_id, credit_id) -> CustomerCredit:
-    credit = (
+    return found(
         CustomerCredit.objects.select_for_update(of=("self",))
         .select_related("coupon")
-        .filter(account_id=account_id, customer_id=customer_id, pk=credit_id)
-        .first()
+        .filter(account_id=account_id, customer_id=customer_id),
+        pk=credit_id,
+        code=CreditError.CREDIT_NOT_FOUND,
+        message="Credit not found.",
     )
-    if credit is None:
-        raise NotFound("Credit not found.", code=CreditError.CREDIT_NOT_FOUND)
-    return credit
 
 
 def _use_revenue(credit: CustomerCredit) -> int:
@@ -369,9 +369,12 @@ def _benefit_use_locked(*, account: Account, customer_lookup: dict, benefit_key:
         .first()
     )
     if credit is None:
-        customer = Customer.objects.filter(account=account, **customer_lookup).first()
-        if customer is None:
-            raise NotFound("Customer not found.", code=CustomerError.CUSTOMER_NOT_FOUND)
+        customer = found(
+            Customer.objects.filter(account=account),
+            code=CustomerError.CUSTOMER_NOT_FOUND,
+            message="Customer not found.",
+            **customer_lookup,
+        )
         raise Conflict(
             f"Customer {customer.number} has no usable '{benefit_key}' benefit",
             code=CreditError.BENEFIT_NOT_AVAILABLE,
