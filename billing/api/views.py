@@ -13,7 +13,6 @@ from rest_framework.response import Response
 
 from billing import selectors, services
 from billing.models import BillingAccount
-from config.api.serializers import body_serializer
 
 from . import parsing
 from . import serializers as s
@@ -25,10 +24,6 @@ BILLING = OpenApiParameter("billing_id", str, OpenApiParameter.PATH, description
 ID = OpenApiParameter("id", str, OpenApiParameter.PATH, description="The billing account id, a UUID.")
 USAGE = OpenApiParameter("usage_id", str, OpenApiParameter.PATH, description="The usage id, a UUID.")
 EXPAND = OpenApiParameter("expand", str, many=True, required=False, description="Accepted, ignored.")
-
-
-def _valid(serializer_class, data, **kwargs) -> dict:
-    return body_serializer(serializer_class, data, **kwargs).validated_data
 
 
 class _Org(BillingViewSet):
@@ -80,7 +75,7 @@ class BillingAccountViewSet(_Org):
         responses={200: s.BillingAccountEnvelope},
     )
     def create(self, request, org_id):
-        data = _valid(s.BillingAccountCreateInputSerializer, request.data)
+        data = self.valid(s.BillingAccountCreateInputSerializer)
         body = data.get("body")
         values = {"currency": data["currency"] or "VC", "credit_min": data["credit_min"]}
         if body is not None:
@@ -158,7 +153,7 @@ class BillingAccountViewSet(_Org):
 
     def _update_limits(self, name: str) -> BillingAccount:
         account = self.billing_account(name)
-        values = _valid(s.LimitsUpdateSerializer, self.request.data, instance=s.billing_details(account))
+        values = self.valid(s.LimitsUpdateSerializer, instance=s.billing_details(account))
         credit_min = values["credit_min"]
         return services.billing_limits_update(billing_account_id=account.pk, credit_min=credit_min, actor=self.actor)
 
@@ -273,7 +268,7 @@ class TransactionViewSet(_Org):
     )
     def top_up(self, request, org_id, billing_id):
         account = self.billing_account()
-        data = _valid(s.TopUpInputSerializer, request.data)
+        data = self.valid(s.TopUpInputSerializer)
         tx, _created = services.billing_top_up(
             account=self.account,
             billing_account_id=account.pk,
@@ -341,7 +336,7 @@ class UsageViewSet(_Org):
 
     @extend_schema(operation_id="revertBillingUsage", request=s.RevertInputSerializer, responses=s.EmptySerializer)
     def revert(self, request):
-        data = _valid(s.RevertInputSerializer, request.data)
+        data = self.valid(s.RevertInputSerializer)
         services.billing_usage_revert(
             account=self.account,
             org_id=data["org_id"],
@@ -359,7 +354,7 @@ class UsageViewSet(_Org):
         responses=s.EmptySerializer,
     )
     def admin_revert(self, request, org_id, billing_id, usage_id):
-        data = _valid(s.AdminRevertInputSerializer, request.data)
+        data = self.valid(s.AdminRevertInputSerializer)
         services.billing_usage_revert(
             account=self.account,
             org_id=self.path_id("org_id"),
@@ -379,7 +374,7 @@ class CreditCheckViewSet(_Org):
         operation_id="checkCreditEntitlement", request=s.CheckInputSerializer, responses=s.CheckResultSerializer
     )
     def check(self, request):
-        data = _valid(s.CheckInputSerializer, request.data)
+        data = self.valid(s.CheckInputSerializer)
         customer = selectors.organization_get(account=self.account, id=data["org_id"])
         account = selectors.billing_account_default(customer=customer)
         return Response({"status": account.balance - data["amount"] >= account.credit_min})
@@ -404,7 +399,7 @@ class ProjectViewSet(_Org):
         responses={200: s.ProjectEnvelope},
     )
     def create(self, request, org_id):
-        name = _valid(s.ProjectCreateInputSerializer, request.data)["name"]
+        name = self.valid(s.ProjectCreateInputSerializer)["name"]
         project = services.project_create(
             account=self.account, org_id=self.path_id("org_id"), name=name, actor=self.actor
         )

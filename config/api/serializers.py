@@ -195,23 +195,11 @@ def loose_value_error(field, value) -> str | None:
     return None
 
 
-def body_serializer(
-    serializer_class: type[StrictInputSerializer], data, *, instance=None, **kwargs
-) -> StrictInputSerializer:
-    """A request body's serializer, validated (raising on invalid input): the one way every family's views
-    read a body through a serializer, which must be a StrictInputSerializer."""
-    if not issubclass(serializer_class, StrictInputSerializer):
-        raise TypeError(f"{serializer_class.__name__} reads a request body: make it a StrictInputSerializer")
-    serializer = serializer_class(instance, data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer
-
-
 class StrictInputSerializer(serializers.Serializer):
     # A request body that refuses what it cannot keep instead of dropping it: a field it does not have answers
     # `unknown_field_message` (each family's wording), a read-only field `read_only_message`, and a value not
     # of its field's own type (loose_value_error: a number for a string, "yes" for a boolean) is refused too.
-    # Every body read through a serializer is one of these (body_serializer checks it).
+    # Every body read through a serializer is one of these (FamilyAPIView.valid checks it).
     # The body of an update names `resource_class`, the serializer that answers for the object it updates,
     # and is made as DRF updates are, with that object: `Serializer(instance, data=...)`. It is then the
     # resource as read: the answer's fields that are not inputs are its read-only fields (readOnly in the

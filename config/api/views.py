@@ -11,6 +11,7 @@ from config.kernel.actors import Actor
 
 from . import idempotency
 from .parsers import JSONParser
+from .serializers import StrictInputSerializer
 
 if TYPE_CHECKING:
     from customers.models import Account, ApiClient
@@ -50,6 +51,23 @@ class FamilyAPIView(GenericAPIView):
     @property
     def actor(self) -> Actor:
         return Actor.client(self.request.user)
+
+    def valid(
+        self, serializer_class: type[StrictInputSerializer], *, instance=None, partial=False, data=None, **context
+    ):
+        """The one way every view reads a request body (or `data`): through `serializer_class`, which must be a
+        StrictInputSerializer, validated, raising on invalid input (4xx in the family's dialect). Answers the
+        validated values; `context` is added to the view's serializer context."""
+        if not issubclass(serializer_class, StrictInputSerializer):
+            raise TypeError(f"{serializer_class.__name__} reads a request body: make it a StrictInputSerializer")
+        serializer = serializer_class(
+            instance,
+            data=self.request.data if data is None else data,
+            partial=partial,
+            context={**self.get_serializer_context(), **context},
+        )
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
 
     # --- Idempotency-Key (config/api/idempotency.py) ---
 

@@ -19,7 +19,6 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from config.api.dialects import Dialect, Problem, register
 from config.api.fields import AwareDateTimeField, Int64Field, Int64FieldSchema
-from config.api.serializers import body_serializer
 from config.api.views import ActionRoutedViewSetMixin, FamilyAPIView
 from config.kernel.values import INT64_MAX, INT64_MIN, ascii_int
 from customers import selectors as customer_selectors
@@ -237,12 +236,3 @@ class CreditsFamilyViewSet(ActionRoutedViewSetMixin, FamilyAPIView):
         items = self.paginate_queryset(self.filter_queryset(queryset))
         data = serializer_class(items, many=True, context=self.get_serializer_context()).data
         return self.get_paginated_response(data)
-
-    def valid(self, serializer_class, *, instance=None, partial: bool = False, data=None, **context) -> dict:
-        return body_serializer(
-            serializer_class,
-            self.request.data if data is None else data,
-            instance=instance,
-            partial=partial,
-            context={**self.get_serializer_context(), **context},
-        ).validated_data

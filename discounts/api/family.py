@@ -18,7 +18,6 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 from config.api.dialects import Dialect, Problem, register
-from config.api.serializers import body_serializer
 from config.api.views import ActionRoutedViewSetMixin, FamilyAPIView
 from config.kernel.exceptions import InvalidInput
 from config.kernel.values import ascii_int, uuid_or_none
@@ -219,9 +218,6 @@ class DiscountsFamilyView(FamilyAPIView):
             )
         if aid != request.user.account_id:
             raise PermissionDenied("The credentials are not valid for this account.")
-
-    def valid(self, serializer_class, instance=None):
-        return body_serializer(serializer_class, self.request.data, instance=instance)
 
     def listing(self, queryset, serializer_class) -> Response:
         page = self.paginate_queryset(queryset)

@@ -149,26 +149,29 @@ class DiscountRuleInputSerializer(StrictInputSerializer):
                 raise serializers.ValidationError({name: [f"Differs from requirement.{name}; give one of them."]})
         return data
 
-    def to_values(self) -> dict:
-        data = dict(self.validated_data)
-        data.pop("type", None)
-        reward = data.pop("reward")
-        requirement = data.pop("requirement", {})
-        limitation = data.pop("limitation", {})
-        for name in ("purchase_from", "purchase_to"):
-            if name in requirement:
-                data[name] = requirement[name]
-        if "links" in data:
-            data["links"] = [dict(link) for link in data["links"]]
-        data.update(
-            reward_type=reward["type"],
-            reward_value=reward["value"],
-            requirement_stamp=requirement.get("stamp"),
-            requirement_gross_amount=requirement.get("gross_amount"),
-            limitation_repeat_usage=limitation.get("discount_repeat_usage"),
-            limitation_reward_usage=limitation.get("discount_reward_usage"),
-        )
-        return data
+
+def rule_values(validated: dict) -> dict:
+    """A rule body's validated values (DiscountRule*Serializer) as the services take them: reward,
+    requirement and limitation flattened into the model's fields."""
+    data = dict(validated)
+    data.pop("type", None)
+    reward = data.pop("reward")
+    requirement = data.pop("requirement", {})
+    limitation = data.pop("limitation", {})
+    for name in ("purchase_from", "purchase_to"):
+        if name in requirement:
+            data[name] = requirement[name]
+    if "links" in data:
+        data["links"] = [dict(link) for link in data["links"]]
+    data.update(
+        reward_type=reward["type"],
+        reward_value=reward["value"],
+        requirement_stamp=requirement.get("stamp"),
+        requirement_gross_amount=requirement.get("gross_amount"),
+        limitation_repeat_usage=limitation.get("discount_repeat_usage"),
+        limitation_reward_usage=limitation.get("discount_reward_usage"),
+    )
+    return data
 
 
 class RuleRewardOutputSerializer(serializers.Serializer):

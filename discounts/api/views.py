@@ -27,6 +27,7 @@ from .serializers import (
     ReceiptInputSerializer,
     TokenInputSerializer,
     TokenOutputSerializer,
+    rule_values,
 )
 
 READ, WRITE, ADMIN = ("read:discounts",), ("write:discounts",), ("admin:discounts",)
@@ -72,7 +73,7 @@ class AccessTokenView(DiscountsFamilyView):
     def post(self, request, aid):
         if not request.META.get("HTTP_AUTHORIZATION", "").lower().startswith("basic "):
             raise AuthenticationFailed("Use Basic authentication with the client id and secret.")
-        body = self.valid(TokenInputSerializer).validated_data
+        body = self.valid(TokenInputSerializer)
         if body.get("grant_type", "client_credentials") != "client_credentials":
             raise InvalidInput.single(
                 "grant_type",
@@ -120,7 +121,7 @@ class DiscountRuleViewSet(DiscountsViewSet):
         "are kept as aliases). A field the product does not support is refused (400), never dropped.",
     )
     def create(self, request, aid):
-        values = self.valid(DiscountRuleInputSerializer).to_values()
+        values = rule_values(self.valid(DiscountRuleInputSerializer))
         rule = services.discount_rule_create(account=self.account, actor=self.actor, **values)
         return Response(DiscountRuleOutputSerializer(rule).data, status=status.HTTP_201_CREATED)
 
@@ -138,7 +139,7 @@ class DiscountRuleViewSet(DiscountsViewSet):
     )
     def update(self, request, aid, did):
         rule = self.get_object()
-        values = self.valid(DiscountRuleUpdateSerializer, rule).to_values()
+        values = rule_values(self.valid(DiscountRuleUpdateSerializer, instance=rule))
         rule = services.discount_rule_update(rule=rule, actor=self.actor, **values)
         return Response(DiscountRuleOutputSerializer(rule).data)
 
@@ -182,7 +183,7 @@ class DiscountRuleCustomerViewSet(DiscountsViewSet):
     )
     def create(self, request, aid, did):
         rule = selectors.discount_rule_get(account=self.account, id=did)
-        customers = self.valid(GiveInputSerializer).validated_data["customers"]
+        customers = self.valid(GiveInputSerializer)["customers"]
         services.discount_rule_give(rule=rule, customer_ids=customers, actor=self.actor)
         return Response(DiscountRuleOutputSerializer(rule).data)
 
@@ -236,7 +237,7 @@ class DiscountUsageViewSet(DiscountsViewSet):
     )
     def create(self, request, aid, did):
         rule = selectors.discount_rule_get(account=self.account, id=did)
-        receipt = services.Receipt(**self.valid(ReceiptInputSerializer).validated_data)
+        receipt = services.Receipt(**self.valid(ReceiptInputSerializer))
         ref, created = services.discount_usage_record(rule=rule, receipt=receipt, actor=self.actor)
         return Response(
             DiscountUsageSerializer(selectors.discount_ref_usage_get(rule=rule, pk=ref.pk)).data,
@@ -270,7 +271,7 @@ class DiscountClaimViewSet(DiscountsViewSet):
         "all or nothing. `ref` is unique per claim: the same body again is a retry (200), another body 409.",
     )
     def create(self, request, aid):
-        body = self.valid(ClaimInputSerializer).validated_data
+        body = self.valid(ClaimInputSerializer)
         claim, created = services.discount_claim_create(account=self.account, actor=self.actor, **body)
         return Response(
             DiscountClaimOutputSerializer(claim).data,
