@@ -14,8 +14,7 @@ from rest_framework.response import Response
 from billing import selectors, services
 from billing.models import BillingAccount
 
-from . import parsing
-from . import serializers as s
+from . import parsing, serializers
 from .family import BillingViewSet, PageTokenPagination
 
 READ, WRITE, ADMIN = ("billing:read",), ("billing:write",), ("billing:admin",)
@@ -26,7 +25,7 @@ USAGE = OpenApiParameter("usage_id", str, OpenApiParameter.PATH, description="Th
 EXPAND = OpenApiParameter("expand", str, many=True, required=False, description="Accepted, ignored.")
 
 
-class _Org(BillingViewSet):
+class OrganizationViewSet(BillingViewSet):
     """Resolves the path's organization and billing account through the selectors."""
 
     def path_id(self, name: str):
@@ -43,7 +42,7 @@ class _Org(BillingViewSet):
 # --- billing accounts ----------------------------------------------------------------------------
 
 
-class BillingAccountViewSet(_Org):
+class BillingAccountViewSet(OrganizationViewSet):
     action_scopes = {
         "list": READ,
         "create": ADMIN,
@@ -63,19 +62,21 @@ class BillingAccountViewSet(_Org):
         "admin_limits": (400, 404),
     }
 
-    @extend_schema(operation_id="listBillingAccounts", parameters=[ORG, EXPAND], responses=s.BillingAccountList)
+    @extend_schema(
+        operation_id="listBillingAccounts", parameters=[ORG, EXPAND], responses=serializers.BillingAccountList
+    )
     def list(self, request, org_id):
         accounts = selectors.billing_account_list(customer=self.organization())
-        return Response({"billing_accounts": s.BillingAccountSerializer(accounts, many=True).data})
+        return Response({"billing_accounts": serializers.BillingAccountSerializer(accounts, many=True).data})
 
     @extend_schema(
         operation_id="createBillingAccount",
         parameters=[ORG],
-        request=s.BillingAccountCreateInputSerializer,
-        responses={200: s.BillingAccountEnvelope},
+        request=serializers.BillingAccountCreateInputSerializer,
+        responses={200: serializers.BillingAccountEnvelope},
     )
     def create(self, request, org_id):
-        data = self.valid(s.BillingAccountCreateInputSerializer)
+        data = self.valid(serializers.BillingAccountCreateInputSerializer)
         body = data.get("body")
         values = {"currency": data["currency"] or "VC", "credit_min": data["credit_min"]}
         if body is not None:
@@ -91,7 +92,7 @@ class BillingAccountViewSet(_Org):
         account = services.billing_account_create(
             account=self.account, org_id=self.path_id("org_id"), actor=self.actor, **values
         )
-        return Response({"billing_account": s.BillingAccountSerializer(account).data})
+        return Response({"billing_account": serializers.BillingAccountSerializer(account).data})
 
     @extend_schema(
         operation_id="getBillingAccount",
@@ -102,25 +103,27 @@ class BillingAccountViewSet(_Org):
             OpenApiParameter("with_payment_methods", bool, required=False, description="Accepted; always []."),
             OpenApiParameter("with_billing_details", bool, required=False, description="Accepted; always given."),
         ],
-        responses=s.BillingAccountGetSerializer,
+        responses=serializers.BillingAccountGetSerializer,
     )
     def retrieve(self, request, org_id, id):
         account = self.billing_account("id")
         return Response(
             {
-                "billing_account": s.BillingAccountSerializer(account).data,
+                "billing_account": serializers.BillingAccountSerializer(account).data,
                 "payment_methods": [],
-                "billing_details": s.BillingDetailsSerializer(s.billing_details(account)).data,
+                "billing_details": serializers.BillingDetailsSerializer(serializers.billing_details(account)).data,
             }
         )
 
-    @extend_schema(operation_id="getBillingBalance", parameters=[ORG, BILLING], responses=s.BalanceEnvelope)
+    @extend_schema(operation_id="getBillingBalance", parameters=[ORG, BILLING], responses=serializers.BalanceEnvelope)
     def balance(self, request, org_id, billing_id):
         account = self.billing_account()
         balance = {"amount": account.balance, "currency": account.currency, "updated_at": account.updated_at}
-        return Response({"balance": s.BalanceSerializer(balance).data})
+        return Response({"balance": serializers.BalanceSerializer(balance).data})
 
-    @extend_schema(operation_id="getBillingDebitedTotal", parameters=[ORG, BILLING], responses=s.DebitedEnvelope)
+    @extend_schema(
+        operation_id="getBillingDebitedTotal", parameters=[ORG, BILLING], responses=serializers.DebitedEnvelope
+    )
     def debited_total(self, request, org_id, billing_id):
         account = self.billing_account()
         # The vendor's BillingAccount.Balance message, every field present.
@@ -129,23 +132,23 @@ class BillingAccountViewSet(_Org):
             "currency": account.currency,
             "updated_at": account.updated_at,
         }
-        return Response({"debited": s.BalanceSerializer(debited).data})
+        return Response({"debited": serializers.BalanceSerializer(debited).data})
 
     @extend_schema(
         operation_id="updateBillingLimits",
         parameters=[ORG, BILLING],
-        request=s.LimitsUpdateSerializer,
-        responses=s.BillingAccountEnvelope,
+        request=serializers.LimitsUpdateSerializer,
+        responses=serializers.BillingAccountEnvelope,
     )
     def limits(self, request, org_id, billing_id):
         account = self._update_limits("billing_id")
-        return Response({"billing_account": s.BillingAccountSerializer(account).data})
+        return Response({"billing_account": serializers.BillingAccountSerializer(account).data})
 
     @extend_schema(
         operation_id="adminUpdateBillingAccountLimits",
         parameters=[ORG, ID],
-        request=s.LimitsUpdateSerializer,
-        responses=s.EmptySerializer,
+        request=serializers.LimitsUpdateSerializer,
+        responses=serializers.EmptySerializer,
     )
     def admin_limits(self, request, org_id, id):
         self._update_limits("id")
@@ -153,7 +156,7 @@ class BillingAccountViewSet(_Org):
 
     def _update_limits(self, name: str) -> BillingAccount:
         account = self.billing_account(name)
-        values = self.valid(s.LimitsUpdateSerializer, instance=s.billing_details(account))
+        values = self.valid(serializers.LimitsUpdateSerializer, instance=serializers.billing_details(account))
         credit_min = values["credit_min"]
         return services.billing_limits_update(billing_account_id=account.pk, credit_min=credit_min, actor=self.actor)
 
@@ -205,12 +208,12 @@ class TransactionPagination(PageTokenPagination):
     items_key = "transactions"
 
 
-class TransactionViewSet(_Org):
+class TransactionViewSet(OrganizationViewSet):
     """Transactions of one billing account, newest first. Without page_size or page_token, every
     transaction in the range, streamed (as the vendor answers them all); with them, keyset pages."""
 
     pagination_class = TransactionPagination
-    serializer_class = s.TransactionSerializer
+    serializer_class = serializers.TransactionSerializer
     action_scopes = {"list": READ, "org_list": READ, "top_up": ADMIN}
     action_error_statuses = {"list": (400, 404), "org_list": (400, 404), "top_up": (400, 404, 409)}
 
@@ -223,7 +226,7 @@ class TransactionViewSet(_Org):
         page = self.paginate_queryset(queryset)
         if page is None:
             return _stream(selectors.transaction_stream(queryset))
-        return self.get_paginated_response(s.TransactionSerializer(page, many=True).data)
+        return self.get_paginated_response(serializers.TransactionSerializer(page, many=True).data)
 
     def _query(self, serializer_class) -> dict:
         params = self.request.query_params
@@ -237,20 +240,20 @@ class TransactionViewSet(_Org):
 
     @extend_schema(
         operation_id="listBillingTransactions",
-        parameters=[ORG, BILLING, s.TransactionQuerySerializer],
-        responses=s.TransactionSerializer(many=True),
+        parameters=[ORG, BILLING, serializers.TransactionQuerySerializer],
+        responses=serializers.TransactionSerializer(many=True),
     )
     def list(self, request, org_id, billing_id):
         account = self.billing_account()
-        return self._answer(account, self._query(s.TransactionQuerySerializer))
+        return self._answer(account, self._query(serializers.TransactionQuerySerializer))
 
     @extend_schema(
         operation_id="listOrganizationBillingTransactions",
-        parameters=[ORG, s.OrgTransactionQuerySerializer],
-        responses=s.TransactionSerializer(many=True),
+        parameters=[ORG, serializers.OrgTransactionQuerySerializer],
+        responses=serializers.TransactionSerializer(many=True),
     )
     def org_list(self, request, org_id):
-        query = self._query(s.OrgTransactionQuerySerializer)
+        query = self._query(serializers.OrgTransactionQuerySerializer)
         customer = self.organization()
         if query.get("billing_id"):
             account = selectors.billing_account_get(account=self.account, id=query["billing_id"], org_id=customer.pk)
@@ -263,12 +266,12 @@ class TransactionViewSet(_Org):
     @extend_schema(
         operation_id="createBillingTopUp",
         parameters=[ORG, BILLING],
-        request=s.TopUpInputSerializer,
-        responses=s.TransactionEnvelope,
+        request=serializers.TopUpInputSerializer,
+        responses=serializers.TransactionEnvelope,
     )
     def top_up(self, request, org_id, billing_id):
         account = self.billing_account()
-        data = self.valid(s.TopUpInputSerializer)
+        data = self.valid(serializers.TopUpInputSerializer)
         tx, _created = services.billing_top_up(
             account=self.account,
             billing_account_id=account.pk,
@@ -279,13 +282,13 @@ class TransactionViewSet(_Org):
             metadata=data["metadata"],
             actor=self.actor,
         )
-        return Response({"transaction": s.TransactionSerializer(tx).data})
+        return Response({"transaction": serializers.TransactionSerializer(tx).data})
 
 
 # --- usages: report (the hand-parsed hot path), revert, check --------------------------------------
 
 
-class UsageViewSet(_Org):
+class UsageViewSet(OrganizationViewSet):
     action_scopes = {"report": WRITE, "report_in_path": WRITE, "revert": ADMIN, "admin_revert": ADMIN}
     action_error_statuses = {
         "report": (400, 404, 409),
@@ -307,8 +310,8 @@ class UsageViewSet(_Org):
     @extend_schema(
         operation_id="createBillingUsage",
         summary="Create billing usage",
-        request=s.UsageReportSerializer,
-        responses=s.EmptySerializer,
+        request=serializers.UsageReportSerializer,
+        responses=serializers.EmptySerializer,
     )
     def report(self, request):
         body = parsing.body_of(request, parsing.REPORT_FIELDS)
@@ -322,8 +325,8 @@ class UsageViewSet(_Org):
     @extend_schema(
         operation_id="createBillingAccountUsage",
         parameters=[ORG, BILLING],
-        request=s.UsageReportInPathSerializer,
-        responses=s.EmptySerializer,
+        request=serializers.UsageReportInPathSerializer,
+        responses=serializers.EmptySerializer,
     )
     def report_in_path(self, request, org_id, billing_id):
         body = parsing.body_of(request, parsing.REPORT_IN_PATH_FIELDS)
@@ -334,9 +337,13 @@ class UsageViewSet(_Org):
             raw_usages=body.get("usages"),
         )
 
-    @extend_schema(operation_id="revertBillingUsage", request=s.RevertInputSerializer, responses=s.EmptySerializer)
+    @extend_schema(
+        operation_id="revertBillingUsage",
+        request=serializers.RevertInputSerializer,
+        responses=serializers.EmptySerializer,
+    )
     def revert(self, request):
-        data = self.valid(s.RevertInputSerializer)
+        data = self.valid(serializers.RevertInputSerializer)
         services.billing_usage_revert(
             account=self.account,
             org_id=data["org_id"],
@@ -350,11 +357,11 @@ class UsageViewSet(_Org):
     @extend_schema(
         operation_id="adminRevertBillingUsage",
         parameters=[ORG, BILLING, USAGE],
-        request=s.AdminRevertInputSerializer,
-        responses=s.EmptySerializer,
+        request=serializers.AdminRevertInputSerializer,
+        responses=serializers.EmptySerializer,
     )
     def admin_revert(self, request, org_id, billing_id, usage_id):
-        data = self.valid(s.AdminRevertInputSerializer)
+        data = self.valid(serializers.AdminRevertInputSerializer)
         services.billing_usage_revert(
             account=self.account,
             org_id=self.path_id("org_id"),
@@ -366,15 +373,17 @@ class UsageViewSet(_Org):
         return Response({})
 
 
-class CreditCheckViewSet(_Org):
+class CreditCheckViewSet(OrganizationViewSet):
     action_scopes = {"check": READ}
     action_error_statuses = {"check": (400, 404)}
 
     @extend_schema(
-        operation_id="checkCreditEntitlement", request=s.CheckInputSerializer, responses=s.CheckResultSerializer
+        operation_id="checkCreditEntitlement",
+        request=serializers.CheckInputSerializer,
+        responses=serializers.CheckResultSerializer,
     )
     def check(self, request):
-        data = self.valid(s.CheckInputSerializer)
+        data = self.valid(serializers.CheckInputSerializer)
         customer = selectors.organization_get(account=self.account, id=data["org_id"])
         account = selectors.billing_account_default(customer=customer)
         return Response({"status": account.balance - data["amount"] >= account.credit_min})
@@ -383,24 +392,24 @@ class CreditCheckViewSet(_Org):
 # --- projects ------------------------------------------------------------------------------------
 
 
-class ProjectViewSet(_Org):
+class ProjectViewSet(OrganizationViewSet):
     action_scopes = {"list": READ, "create": ADMIN}
     action_error_statuses = {"list": (400, 404), "create": (400, 404)}
 
-    @extend_schema(operation_id="listProjects", parameters=[ORG], responses=s.ProjectList)
+    @extend_schema(operation_id="listProjects", parameters=[ORG], responses=serializers.ProjectList)
     def list(self, request, org_id):
         projects = selectors.project_list(customer=self.organization())
-        return Response({"projects": s.ProjectSerializer(projects, many=True).data})
+        return Response({"projects": serializers.ProjectSerializer(projects, many=True).data})
 
     @extend_schema(
         operation_id="createProject",
         parameters=[ORG],
-        request=s.ProjectCreateInputSerializer,
-        responses={200: s.ProjectEnvelope},
+        request=serializers.ProjectCreateInputSerializer,
+        responses={200: serializers.ProjectEnvelope},
     )
     def create(self, request, org_id):
-        name = self.valid(s.ProjectCreateInputSerializer)["name"]
+        name = self.valid(serializers.ProjectCreateInputSerializer)["name"]
         project = services.project_create(
             account=self.account, org_id=self.path_id("org_id"), name=name, actor=self.actor
         )
-        return Response({"project": s.ProjectSerializer(project).data})
+        return Response({"project": serializers.ProjectSerializer(project).data})
