@@ -19,10 +19,10 @@ def billing_top_up_by_staff(
     *, billing_account: BillingAccount, usage_id: uuid.UUID, amount: int, description: str, user
 ) -> BillingAccount | ApprovalRequest:
     """Top up now, or file the request; `usage_id` is the top-up's idempotency key either way."""
-    account = billing_account.account
-    if not approvals.needs_approval(account, amount):
+
+    def write() -> BillingAccount:
         services.billing_top_up(
-            account=account,
+            account=billing_account.account,
             billing_account_id=billing_account.pk,
             usage_id=usage_id,
             amount=amount,
@@ -31,18 +31,24 @@ def billing_top_up_by_staff(
             actor=Actor.staff(user),
         )
         return billing_account
-    return approvals.approval_request_create(
-        account=account,
-        kind=ApprovalRequest.Kind.TOP_UP,
-        summary=f"top up {billing_account} by {amount} {billing_account.currency}",
-        value=amount,
-        payload={
+
+    def held() -> tuple[str, dict]:
+        summary = f"top up {billing_account} by {amount} {billing_account.currency}"
+        payload = {
             "billing_account_id": str(billing_account.pk),
             "amount": amount,
             "description": description,
             "usage_id": str(usage_id),
-        },
+        }
+        return summary, payload
+
+    return approvals.write_or_hold(
+        account=billing_account.account,
+        kind=ApprovalRequest.Kind.TOP_UP,
+        value=amount,
         requested_by=user,
+        write=write,
+        held=held,
     )
 
 

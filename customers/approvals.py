@@ -7,6 +7,7 @@ are their control."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from django.db import transaction
 from django.utils import timezone
@@ -16,6 +17,8 @@ from config.kernel.exceptions import Conflict, InvalidInput, NotPossible
 from .models import Account, ApprovalRequest
 
 APPROVE_PERMISSION = "customers.approve_approvalrequest"
+
+Written = TypeVar("Written")
 
 # kind -> handler(approval_request) -> JSON-able result of the write.
 _HANDLERS: dict[str, Callable[[ApprovalRequest], dict]] = {}
@@ -31,6 +34,26 @@ def needs_approval(account: Account, value: int | None) -> bool:
     if threshold is None:
         return False
     return value is None or value > threshold
+
+
+def write_or_hold(
+    *,
+    account: Account,
+    kind: str,
+    value: int | None,
+    requested_by,
+    write: Callable[[], Written],
+    held: Callable[[], tuple[str, dict]],
+) -> Written | ApprovalRequest:
+    """A staff write through four eyes, the one way every app files one: `write()` at once, or, when the
+    account's threshold holds a write of `value` (needs_approval), an approval request of `kind` whose
+    summary and payload `held()` gives (asked for only then); nothing is written until it is approved."""
+    if not needs_approval(account, value):
+        return write()
+    summary, payload = held()
+    return approval_request_create(
+        account=account, kind=kind, summary=summary, value=value, payload=payload, requested_by=requested_by
+    )
 
 
 @transaction.atomic

@@ -38,8 +38,7 @@ def credit_issue_by_staff(
     expiry_date: datetime | None = None,
     revenue: int | None = None,
 ) -> CustomerCredit | ApprovalRequest:
-    value = credit_worth(coupon, revenue)
-    if not approvals.needs_approval(customer.account, value):
+    def write() -> CustomerCredit:
         return credit_issue(
             customer=customer,
             coupon=coupon,
@@ -49,19 +48,24 @@ def credit_issue_by_staff(
             source=CustomerCredit.Source.MANUAL,
             actor=Actor.staff(user),
         )
-    return approvals.approval_request_create(
-        account=customer.account,
-        kind=ApprovalRequest.Kind.CREDIT_ISSUE,
-        summary=f"{coupon.name} for {customer}",
-        value=value,
-        payload={
+
+    def held() -> tuple[str, dict]:
+        payload = {
             "customer_id": str(customer.pk),
             "coupon_id": str(coupon.pk),
             "membership_id": str(membership.pk) if membership else None,
             "expiry_date": _iso(expiry_date),
             "revenue": revenue,
-        },
+        }
+        return f"{coupon.name} for {customer}", payload
+
+    return approvals.write_or_hold(
+        account=customer.account,
+        kind=ApprovalRequest.Kind.CREDIT_ISSUE,
+        value=credit_worth(coupon, revenue),
         requested_by=user,
+        write=write,
+        held=held,
     )
 
 
@@ -94,26 +98,36 @@ def credit_grant_bulk_by_staff(
 ) -> grants.GrantSummary | ApprovalRequest:
     """A dry run writes nothing and runs at once; a real grant waits for approval when the account has
     a threshold."""
-    arguments = {"account": account, "coupon": coupon, "column": column, "batch_key": batch_key}
-    if dry_run or not approvals.needs_approval(account, None):
+
+    def write() -> grants.GrantSummary:
         return grants.credit_grant_bulk(
-            **arguments, rows=rows, actor_user=user, expiry_date=expiry_date, revenue=revenue, dry_run=dry_run
+            account=account,
+            coupon=coupon,
+            column=column,
+            batch_key=batch_key,
+            rows=rows,
+            actor_user=user,
+            expiry_date=expiry_date,
+            revenue=revenue,
+            dry_run=dry_run,
         )
-    held = [list(row) for row in rows]
-    return approvals.approval_request_create(
-        account=account,
-        kind=ApprovalRequest.Kind.BULK_GRANT,
-        summary=f"{coupon.name} to {len(held)} customer(s), batch {batch_key}",
-        value=None,
-        payload={
+
+    def held() -> tuple[str, dict]:
+        kept = [list(row) for row in rows]
+        payload = {
             "coupon_id": str(coupon.pk),
             "column": column,
             "batch_key": batch_key,
             "expiry_date": _iso(expiry_date),
             "revenue": revenue,
-            "rows": held,
-        },
-        requested_by=user,
+            "rows": kept,
+        }
+        return f"{coupon.name} to {len(kept)} customer(s), batch {batch_key}", payload
+
+    if dry_run:
+        return write()
+    return approvals.write_or_hold(
+        account=account, kind=ApprovalRequest.Kind.BULK_GRANT, value=None, requested_by=user, write=write, held=held
     )
 
 
