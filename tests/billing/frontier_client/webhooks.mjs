@@ -2,23 +2,9 @@
 // create (the answer carries the secret), list, update (PUT), delete. Prints one JSON report on stdout.
 //
 //   BASE_URL=http://127.0.0.1:8000 API_KEY=... HOOK_URL=http://127.0.0.1:9999/hook node webhooks.mjs
-import { ApiClient } from "@raystack/frontier/api-client";
+import { call, client, finish } from "./client.mjs";
 
-const { BASE_URL, API_KEY, HOOK_URL } = process.env;
-const client = new ApiClient({ baseUrl: BASE_URL, baseApiParams: { headers: { "X-API-KEY": API_KEY } } });
-const report = { calls: {}, failures: [] };
-
-async function call(name, promise) {
-  try {
-    const response = await promise;
-    report.calls[name] = { status: response.status, data: response.data };
-    return response.data;
-  } catch (error) {
-    report.calls[name] = { status: error?.status ?? null, error: error?.error ?? String(error) };
-    report.failures.push(name);
-    return null;
-  }
-}
+const { HOOK_URL } = process.env;
 
 const body = {
   url: HOOK_URL,
@@ -41,5 +27,4 @@ await call(
 );
 await call("adminServiceDeleteWebhook", client.adminServiceDeleteWebhook(extra?.webhook?.id));
 await call("adminServiceListWebhooks (after delete)", client.adminServiceListWebhooks());
-console.log(JSON.stringify(report));
-process.exit(report.failures.length ? 1 : 0);
+finish();

@@ -5,40 +5,10 @@
 //
 //   BASE_URL=http://127.0.0.1:8000 API_KEY=... ORG_ID=<customer uuid> node workflow.mjs
 import { randomUUID } from "node:crypto";
-import { ApiClient } from "@raystack/frontier/api-client";
+import { call, client, finish, refused, report } from "./client.mjs";
 
-const { BASE_URL, API_KEY, ORG_ID } = process.env;
+const { ORG_ID } = process.env;
 const USAGES = Number(process.env.USAGES || "150");
-
-const client = new ApiClient({
-  baseUrl: BASE_URL,
-  baseApiParams: { headers: { "X-API-KEY": API_KEY } },
-});
-
-const report = { calls: {}, failures: [] };
-
-async function call(name, promise) {
-  try {
-    const response = await promise;
-    report.calls[name] = { status: response.status, data: response.data };
-    return response.data;
-  } catch (error) {
-    // The client rejects with the HttpResponse when the status is not 2xx.
-    report.calls[name] = { status: error?.status ?? null, error: error?.error ?? String(error) };
-    report.failures.push(name);
-    return null;
-  }
-}
-
-async function refused(name, promise) {
-  try {
-    const response = await promise;
-    report.calls[name] = { status: response.status, data: response.data, unexpectedly_resolved: true };
-    report.failures.push(name);
-  } catch (error) {
-    report.calls[name] = { status: error?.status ?? null, error: error?.error ?? String(error) };
-  }
-}
 
 const created = await call(
   "createBillingAccount",
@@ -124,6 +94,4 @@ await call("totalDebitedAfterRevert", client.frontierServiceTotalDebitedTransact
 
 report.billing_id = billingId;
 report.usage_ids = usages.map((u) => u.id);
-// Exit only once the report has reached the pipe: process.exit() right after write() cuts a pipe's
-// output at 64 KiB.
-process.stdout.write(JSON.stringify(report), () => process.exit(report.failures.length ? 1 : 0));
+finish();
