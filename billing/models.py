@@ -4,11 +4,11 @@ from django.db import models
 from django.db.models import F, JSONField, Q, Value
 from django.utils import timezone
 
-from config.kernel.history import AppendOnlyModel
+from config.kernel.history import ActorStampedModel, AppendOnlyModel
 from customers.models import Account, Customer
 
 
-class BillingAccount(models.Model):
+class BillingAccount(ActorStampedModel):
     """A customer's (the vendor's organization's) credit balance. `balance` is the ledger's sum,
     written only by billing.services in the same transaction as each transaction row; the database
     keeps it at or above `credit_min`."""
@@ -32,9 +32,7 @@ class BillingAccount(models.Model):
     # Debits minus the credits that reverted them (the vendor's debited total), kept with the balance by
     # billing.services, so that a debit that would take it past int64 is refused before it is written.
     debited = models.BigIntegerField(default=0, editable=False, db_default=0)
-    created_by = models.CharField(max_length=200, blank=True, editable=False, db_default="")
     # Who last changed its settings (credit_min); balance moves are recorded by their transactions.
-    updated_by = models.CharField(max_length=200, blank=True, editable=False, db_default="")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -112,12 +110,12 @@ class FeatureUsage(AppendOnlyModel):
         indexes = [models.Index(fields=["billing_account", "feature"], name="feature_usage_account_feature")]
 
 
-class Project(models.Model):
+class Project(ActorStampedModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="projects")
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="projects")
     name = models.CharField(max_length=200)
-    created_by = models.CharField(max_length=200, blank=True, editable=False, db_default="")
+    updated_by = None  # changes are not stamped: no updated_by column
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -8,13 +8,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from config.kernel.actors import actor_name
-from config.kernel.history import AppendOnlyModel
+from config.kernel.history import ActorStampedModel, AppendOnlyModel
 from customers.models import Account, ApiClient, Customer, Membership, MembershipType
 
 from .validation import BENEFIT_KEY_VALIDATOR
 
 
-class Coupon(models.Model):
+class Coupon(ActorStampedModel):
     """The template every credit is issued from. Deactivated, never deleted."""
 
     class Kind(models.TextChoices):
@@ -35,8 +35,6 @@ class Coupon(models.Model):
     valid_for = models.CharField(max_length=32, null=True, blank=True, help_text="ISO 8601 duration, e.g. P30D")
     default_revenue = models.BigIntegerField(default=0, validators=[MinValueValidator(0)])
     active = models.BooleanField(default=True)
-    created_by = models.CharField(max_length=200, blank=True, editable=False, db_default="")
-    updated_by = models.CharField(max_length=200, blank=True, editable=False, db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -334,7 +332,7 @@ class CreditEvent(AppendOnlyModel):
         return f"{self.action} by {actor_name(self.actor)}"
 
 
-class MembershipCreditRule(models.Model):
+class MembershipCreditRule(ActorStampedModel):
     """Issues a coupon's credits to the members of a membership type on a schedule."""
 
     class Frequency(models.TextChoices):
@@ -354,8 +352,6 @@ class MembershipCreditRule(models.Model):
     issue_on_signup = models.BooleanField(default=True)
     quantity = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
     active = models.BooleanField(default=True)
-    created_by = models.CharField(max_length=200, blank=True, editable=False, db_default="")
-    updated_by = models.CharField(max_length=200, blank=True, editable=False, db_default="")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 

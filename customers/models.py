@@ -5,6 +5,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
+from config.kernel.history import ActorStampedModel
+
 ACCOUNT_ID_VALIDATOR = RegexValidator(r"^[PT]\d{8}$", "An account id is P or T followed by 8 digits.")
 CURRENCY_VALIDATOR = RegexValidator(r"^[A-Z]{3}$", "A currency is an ISO 4217 code such as NOK.")
 CARD_NUMBER_VALIDATOR = RegexValidator(r"^[0-9]{1,20}\Z", "A card number is a decimal number of up to 20 digits.")
@@ -39,7 +41,7 @@ class Account(models.Model):
         return f"{self.id} {self.name}"
 
 
-class ApiClient(models.Model):
+class ApiClient(ActorStampedModel):
     """A machine credential of one account. The secret is kept only as a SHA-256 digest (it has 256
     bits of entropy, so a slow password hash would add latency without adding safety); `secret_prefix`
     finds the row with an index, and the digest is compared in constant time."""
@@ -58,8 +60,6 @@ class ApiClient(models.Model):
     is_active = models.BooleanField(default=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.CharField(max_length=200, blank=True, editable=False, db_default="")
-    updated_by = models.CharField(max_length=200, blank=True, editable=False, db_default="")
     deactivated_at = models.DateTimeField(null=True, blank=True, editable=False)
     deactivated_by = models.CharField(max_length=200, blank=True, editable=False, db_default="")
 
@@ -79,7 +79,7 @@ class ApiClient(models.Model):
         return f"client:{self.name}"
 
 
-class Customer(models.Model):
+class Customer(ActorStampedModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="customers")
     # The benefits family's customerId: an int64 assigned by the server.
@@ -95,8 +95,6 @@ class Customer(models.Model):
     # The benefits family's third way to find a customer (Magicline's successor calls take `pin`): an opaque
     # code the customer types at a terminal, unique within the account, never shown in an API answer.
     pin = models.CharField(max_length=64, null=True, blank=True, verbose_name="PIN")
-    created_by = models.CharField(max_length=200, blank=True, editable=False, db_default="")
-    updated_by = models.CharField(max_length=200, blank=True, editable=False, db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -119,12 +117,12 @@ class Customer(models.Model):
         return f"{name} (#{self.number})"
 
 
-class MembershipType(models.Model):
+class MembershipType(ActorStampedModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="membership_types")
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
-    created_by = models.CharField(max_length=200, blank=True, editable=False, db_default="")
+    updated_by = None  # changes are not stamped: no updated_by column
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -136,7 +134,7 @@ class MembershipType(models.Model):
         return self.name
 
 
-class Membership(models.Model):
+class Membership(ActorStampedModel):
     class Status(models.TextChoices):
         ACTIVE = "active"
         CANCELLED = "cancelled"
@@ -151,7 +149,7 @@ class Membership(models.Model):
     ends_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
     cancelled_by = models.CharField(max_length=200, blank=True, editable=False)
-    created_by = models.CharField(max_length=200, blank=True, editable=False, db_default="")
+    updated_by = None  # changes are not stamped: no updated_by column
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

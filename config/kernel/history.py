@@ -17,3 +17,16 @@ class AppendOnlyModel(models.Model):
 
     def delete(self, *args, **kwargs):
         raise RuntimeError(f"{type(self).__name__} rows are append-only")
+
+
+class ActorStampedModel(models.Model):
+    """Who wrote a row and who last changed it: the label of an actor (config.kernel.actors.Actor.label),
+    set by the services; `model_save` stamps `updated_by`. Empty for rows written before the columns
+    existed, and by raw SQL (the database default). A model whose changes are not stamped sets
+    `updated_by = None` (no such column)."""
+
+    created_by = models.CharField(max_length=200, blank=True, editable=False, db_default="")
+    updated_by = models.CharField(max_length=200, blank=True, editable=False, db_default="")
+
+    class Meta:
+        abstract = True
