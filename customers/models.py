@@ -7,7 +7,7 @@ from django.db.models import Q
 
 from config.kernel.history import ActorStampedModel
 
-ACCOUNT_ID_VALIDATOR = RegexValidator(r"^[PT]\d{8}$", "An account id is P or T followed by 8 digits.")
+ACCOUNT_ID_VALIDATOR = RegexValidator(r"^[PT][0-9]{8}$", "An account id is P or T followed by 8 digits.")
 CURRENCY_VALIDATOR = RegexValidator(r"^[A-Z]{3}$", "A currency is an ISO 4217 code such as NOK.")
 CARD_NUMBER_VALIDATOR = RegexValidator(r"^[0-9]{1,20}\Z", "A card number is a decimal number of up to 20 digits.")
 

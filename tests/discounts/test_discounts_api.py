@@ -197,6 +197,10 @@ def test_scopes_admin_implies_write_implies_read(account, make_api, make_rule, c
 def test_another_accounts_aid_is_403_and_bad_aid_is_400(api, other_account, make_api):
     assert_error(api.get("/v1/accounts/P00000002/discounts/rules"), 403, "forbidden")
     assert_error(api.get("/v1/accounts/X1/discounts/rules"), 400, "invalid_aid")
+    # Arabic-Indic digits are digits to a Unicode regex, never in an account id.
+    assert_error(
+        api.get("/v1/accounts/T\u0660\u0660\u0660\u0660\u0660\u0660\u0660\u0661/discounts/rules"), 400, "invalid_aid"
+    )
     foreign = make_api(other_account)
     before = snapshot()
     assert_error(

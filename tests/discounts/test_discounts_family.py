@@ -48,7 +48,9 @@ def test_lists_page_through_the_drf_pagination_hook():
 
 @pytest.mark.parametrize(
     "aid, valid",
-    [("T00000001", True), ("P12345678", True), ("X00000001", False), ("T0000001", False), ("T000000010", False)],
+    [("T00000001", True), ("P12345678", True), ("X00000001", False), ("T0000001", False), ("T000000010", False),
+     # Unicode digits are digits to `\d` but not to an account id (Arabic-Indic, full-width).
+     ("T\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667", False), ("P\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18", False)],
 )
 def test_the_path_and_the_model_accept_the_same_account_ids(aid, valid):
     """The family's path pattern and the model's validator are one rule: they agree on every sample."""
