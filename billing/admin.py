@@ -13,6 +13,7 @@ from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Sum
 from django.http import Http404, HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -52,6 +53,7 @@ class TransactionInline(ReadOnlyInline):
     @admin.display(description="by")
     def created_by_name(self, transaction):
         return actor_name(transaction.created_by)
+
     ordering = ("-created_at", "-id")
     max_num = 0
     show_change_link = False
@@ -72,6 +74,7 @@ class BillingAccountCreateForm(forms.Form):
         field = self.fields["customer"]
         field.widget = AutocompleteSelect(BillingAccount._meta.get_field("customer"), admin_site)
         field.widget.choices = field.choices
+
     currency = forms.CharField(max_length=8, initial="VC", help_text="VC (virtual credits) unless agreed otherwise.")
     credit_min = forms.IntegerField(
         initial=0, max_value=0, help_text="The lowest balance allowed: 0, or negative to allow an overdraft."
@@ -342,47 +345,25 @@ def customer_billing_summary(request, customer, admin_site):
     back = reverse("admin:customers_customer_change", args=[quote(customer.pk)], current_app=admin_site.name)
     rows = []
     for billing_account in BillingAccount.objects.filter(customer=customer).order_by("created_at", "id"):
-        button = ""
-        if may_top_up:
-            url = reverse(
-                "admin:billing_billingaccount_top_up", args=[quote(billing_account.pk)], current_app=admin_site.name
-            )
-            button = format_html('<a class="button top-up" href="{}?{}">Top up…</a>', url, urlencode({"next": back}))
+        args = [quote(billing_account.pk)]
+        top_up = reverse("admin:billing_billingaccount_top_up", args=args, current_app=admin_site.name)
         rows.append(
-            (
-                format_html(
-                    '<a href="{}">{}</a>',
-                    reverse(
-                        "admin:billing_billingaccount_change",
-                        args=[quote(billing_account.pk)],
-                        current_app=admin_site.name,
-                    ),
-                    f"{billing_account.currency} billing account",
-                ),
-                money(billing_account.balance, billing_account.currency),
-                billing_account.credit_min,
-                local_time_text(billing_account.updated_at, customer.account),
-                button,
-            )
+            {
+                "url": reverse("admin:billing_billingaccount_change", args=args, current_app=admin_site.name),
+                "currency": billing_account.currency,
+                "balance": money(billing_account.balance, billing_account.currency),
+                "credit_min": billing_account.credit_min,
+                "updated": local_time_text(billing_account.updated_at, customer.account),
+                "top_up_url": f"{top_up}?{urlencode({'next': back})}" if may_top_up else "",
+            }
         )
-    create = ""
+    create_url = ""
     if request.user.has_perm("billing.add_billingaccount"):
-        url = reverse("admin:billing_billingaccount_add", current_app=admin_site.name)
-        create = format_html(
-            '<p><a class="button" href="{}?customer={}">Create a billing account</a></p>', url, customer.pk
+        create_url = (
+            f"{reverse('admin:billing_billingaccount_add', current_app=admin_site.name)}?customer={customer.pk}"
         )
-    table = (
-        format_html(
-            '<table id="summary-billing"><thead><tr><th>billing account</th><th>balance</th><th>credit min</th>'
-            "<th>updated</th><th></th></tr></thead><tbody>{}</tbody></table>",
-            format_html_join(
-                "", '<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class="row-actions">{}</td></tr>', rows
-            ),
-        )
-        if rows
-        else format_html("<p>{}</p>", "none")
-    )
-    return format_html('<div class="summary-billing"><h3>Billing balances</h3>{}{}</div>', table, create)
+    context = {"rows": rows, "create_url": create_url}
+    return render_to_string("admin/billing/customer_page/summary.html", context)
 
 
 def customer_billing_history(customer, admin_site) -> list[HistoryRow]:

@@ -12,10 +12,9 @@ from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Sum
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
-from django.middleware.csrf import get_token
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
 from config.kernel.actors import Actor, actor_name
@@ -289,25 +288,6 @@ def _customer(value) -> Customer | None:
     return Customer.objects.select_related("account").filter(pk=pk).first() if pk else None
 
 
-def _desk_button(request, admin_site, customer, rule, what: str, label: str, css: str):
-    """A one-click form: its receipt reference is made now, so that sending it twice records it once."""
-    return format_html(
-        '<form method="post" action="{}" class="desk-action">'
-        '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
-        '<input type="hidden" name="customer" value="{}"><input type="hidden" name="rule" value="{}">'
-        '<input type="hidden" name="what" value="{}"><input type="hidden" name="receipt" value="{}">'
-        '<button type="submit" class="button {}">{}</button></form>',
-        reverse("admin:discounts_discountrule_desk", current_app=admin_site.name),
-        get_token(request),
-        customer.pk,
-        rule.pk,
-        what,
-        f"desk-{secrets.token_hex(6)}",
-        css,
-        label,
-    )
-
-
 def customer_stamp_summary(request, customer, admin_site):
     """Stamp cards: each stamp rule the customer holds or may collect (a public one), the stamps now (as the
     discounts family's current_stamp) and, for staff who may, "Add a stamp" and "Use the reward"."""
@@ -326,27 +306,26 @@ def customer_stamp_summary(request, customer, admin_site):
             continue
         required = rule.requirement_stamp
         current = ref.stamp - required * ref.usage if ref else 0
-        buttons = ""
+        buttons = []
         if may_record and rule.active:
-            buttons = _desk_button(request, admin_site, customer, rule, "stamp", "Add a stamp", "add-stamp")
+            buttons.append(_desk_button("stamp", "Add a stamp", "add-stamp"))
             if current >= required:
-                reward = _desk_button(request, admin_site, customer, rule, "reward", "Use the reward", "use-reward")
-                buttons = format_html("{}{}", buttons, reward)
-        cards.append((rule.name, current, required, ref.usage if ref else 0, buttons))
-    return format_html(
-        '<div class="summary-stamps"><h3>Stamp cards</h3>{}</div>',
-        format_html(
-            '<table id="summary-stamps"><thead><tr><th>card</th><th>stamps</th><th>rewards used</th><th></th></tr>'
-            "</thead><tbody>{}</tbody></table>",
-            format_html_join(
-                "",
-                '<tr><td>{}</td><td>{} of {}</td><td>{}</td><td class="row-actions">{}</td></tr>',
-                cards,
-            ),
-        )
-        if cards
-        else format_html("<p>{}</p>", "none"),
-    )
+                buttons.append(_desk_button("reward", "Use the reward", "use-reward"))
+        cards.append(
+            {"rule": rule, "name": rule.name, "current": current, "required": required,
+             "rewards": ref.usage if ref else 0, "buttons": buttons}
+        )  # fmt: skip
+    context = {
+        "cards": cards,
+        "customer": customer,
+        "desk_url": reverse("admin:discounts_discountrule_desk", current_app=admin_site.name),
+    }
+    return render_to_string("admin/discounts/customer_page/stamp_cards.html", context, request=request)
+
+
+def _desk_button(what: str, label: str, css: str) -> dict:
+    """A one-click form's button; its receipt reference is made now, so that sending it twice records it once."""
+    return {"what": what, "label": label, "css": css, "receipt": f"desk-{secrets.token_hex(6)}"}
 
 
 def customer_discount_links(request, customer_id, admin_site) -> list[tuple[str, str, str]]:

@@ -9,8 +9,8 @@ import hashlib
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote
 from django.db import models
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
 from config.kernel.actors import actor_name
@@ -22,14 +22,10 @@ from .. import selectors
 from ..models import CreditEvent, CustomerCredit
 from ..services import grants
 from . import bulk
-from .display import (
-    credit_action_links,
-    credit_link,
-    credit_source_name,
-    credit_status_label,
-    credit_uses_label,
-    credit_value,
-)
+from .display import credit_action_links, credit_source_name, credit_status_label, credit_uses_label, credit_value
+
+# The customer page's pieces of HTML (config/templates/admin/credits/customer_page/).
+TEMPLATES = "admin/credits/customer_page"
 
 
 class CustomerCreditInline(ReadOnlyInline):
@@ -46,7 +42,8 @@ class CustomerCreditInline(ReadOnlyInline):
     @admin.display(description="credit")
     def credit_link(self, credit):
         """The coupon's name, opening the credit (its uses, history and actions), not the coupon."""
-        return credit_link(credit, self.admin_site)
+        row = credit_row(credit, credit.account, self.admin_site)
+        return render_to_string(f"{TEMPLATES}/credit_link.html", {"credit": row})
 
     @admin.display(description="source")
     def source_name(self, credit):
@@ -99,14 +96,7 @@ class CustomerCreditInline(ReadOnlyInline):
             "admin:customers_customer_change", args=[quote(credit.customer_id)], current_app=self.admin_site.name
         )
         links = credit_action_links(request, credit, self.admin_site, back=back)
-        if not links:
-            return "—"
-        return format_html(
-            '<span class="row-actions">{}</span>',
-            format_html_join(
-                "", '<a class="button {}" href="{}">{}</a>', ((css, url, label) for label, url, css in links)
-            ),
-        )
+        return render_to_string(f"{TEMPLATES}/row_actions.html", {"links": links})
 
 
 def customer_credit_summary(request, customer, admin_site):
@@ -116,84 +106,34 @@ def customer_credit_summary(request, customer, admin_site):
     expired and revoked folded away)."""
     account = customer.account
     holdings = selectors.holdings_of(customer=customer)
-    benefits = selectors.benefits_of(customer=customer)
-
-    def credit_rows(items):
-        return format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            (
-                (credit_link(credit, admin_site), credit_status_label(credit), credit_uses_label(credit),
-                 local_time_text(credit.expiry_date, account) if credit.expiry_date else "never")
-                for credit in items
-            ),
-        )  # fmt: skip
-
-    table = (
-        "<table><thead><tr><th>credit</th><th>status</th><th>uses</th><th>expires</th></tr></thead>"
-        "<tbody>{}</tbody></table>"
-    )
-    parts = [
-        *(format_html("{} left to spend on vouchers", money(minor, currency))
-          for currency, minor in sorted(holdings.vouchers.items())),
-        *(format_html("{}: {}", name, "unlimited uses" if left is None else f"{left} use{'s' if left != 1 else ''}")
-          for name, left in sorted(holdings.services.items())),
-    ]  # fmt: skip
     next_credit = holdings.next_expiring
-    return format_html(
-        '<div class="summary-credits">'
-        '<h3>Remaining value (every active credit, at its revenue)</h3><p class="big" id="summary-remaining">{}</p>'
-        '<p id="summary-holdings">{}</p>'
-        '<h3>Next to expire</h3><p id="summary-next-expiry">{}</p>'
-        '<h3>Uses left per benefit</h3>{}'
-        '<h3>Active credits ({})</h3>{}'
-        '<details id="summary-closed"><summary>Redeemed, expired and revoked credits ({})</summary>{}</details>'
-        "</div>",
-        money(holdings.remaining, account.currency),
-        format_html_join(" · ", "{}", ((part,) for part in parts)) if parts else "No active credits.",
-        format_html("{} on {}", credit_link(next_credit, admin_site), local_time_text(next_credit.expiry_date, account))
-        if next_credit else "nothing expires",
-        format_html(
-            '<table id="summary-benefits"><thead><tr><th>benefit</th><th>usable now</th><th>uses left</th></tr></thead>'
-            "<tbody>{}</tbody></table>",
-            format_html_join(
-                "",
-                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-                (
-                    (row["key"], "yes" if row["valid"] else "no",
-                     "unlimited" if row["uses_left"] is None else row["uses_left"])
-                    for row in benefits
-                ),
-            ),
-        ) if benefits else format_html("<p>{}</p>", "none"),
-        len(holdings.active),
-        format_html(table, credit_rows(holdings.active)) if holdings.active else format_html("<p>{}</p>", "none"),
-        len(holdings.closed),
-        format_html(table, credit_rows(holdings.closed)) if holdings.closed else format_html("<p>{}</p>", "none"),
-    )  # fmt: skip
+    context = {
+        "remaining": money(holdings.remaining, account.currency),
+        "vouchers": [money(minor, currency) for currency, minor in sorted(holdings.vouchers.items())],
+        "services": sorted(holdings.services.items()),
+        "next_expiring": None if next_credit is None else credit_row(next_credit, account, admin_site),
+        "benefits": selectors.benefits_of(customer=customer),
+        "active": [credit_row(credit, account, admin_site) for credit in holdings.active],
+        "closed": [credit_row(credit, account, admin_site) for credit in holdings.closed],
+    }
+    return render_to_string(f"{TEMPLATES}/summary.html", context)
+
+
+def credit_row(credit: CustomerCredit, account, admin_site) -> dict:
+    """A credit as the customer page's templates show it: a link to it, its status, uses and expiry."""
+    return {
+        "url": reverse("admin:credits_customercredit_change", args=[quote(credit.pk)], current_app=admin_site.name),
+        "name": credit.coupon.name,
+        "status": credit_status_label(credit),
+        "uses": credit_uses_label(credit),
+        "expires": local_time_text(credit.expiry_date, account) if credit.expiry_date else "never",
+    }
 
 
 @admin.display(description="benefits")
 def customer_benefits(customer):
     """Each benefit key the customer holds a credit for: usable now or not, and uses left."""
-    rows = selectors.benefits_of(customer=customer)
-    if not rows:
-        return "—"
-    return format_html(
-        "<table><thead><tr><th>key</th><th>valid</th><th>uses left</th></tr></thead><tbody>{}</tbody></table>",
-        format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            (
-                (
-                    row["key"],
-                    "yes" if row["valid"] else "no",
-                    "unlimited" if row["uses_left"] is None else row["uses_left"],
-                )
-                for row in rows
-            ),
-        ),
-    )
+    return render_to_string(f"{TEMPLATES}/benefits.html", {"benefits": selectors.benefits_of(customer=customer)})
 
 
 @admin.action(description="Grant a credit to the selected customers", permissions=["grant"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from django.contrib.admin.utils import quote
 from django.urls import reverse
-from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from config.kernel.display import money
@@ -40,11 +39,6 @@ def credit_value(credit: CustomerCredit):
     if coupon.kind == Coupon.Kind.MONETARY:
         return money(coupon.value, coupon.currency or credit.account.currency)
     return money(credit.revenue, credit.account.currency)
-
-
-def credit_link(credit: CustomerCredit, admin_site):
-    url = reverse("admin:credits_customercredit_change", args=[quote(credit.pk)], current_app=admin_site.name)
-    return format_html('<a class="credit-link" href="{}">{}</a>', url, credit.coupon.name)
 
 
 def credit_action_links(request, credit: CustomerCredit, admin_site, *, back: str = "") -> list[tuple[str, str, str]]:

@@ -798,3 +798,17 @@ def test_customer_page_shows_benefits_with_validity_and_uses_left(superuser, cus
     page = client_for(superuser).get(reverse("admin:customers_customer_change", args=[customer.pk])).content.decode()
     assert "<tr><td>massage</td><td>no</td><td>0</td></tr>" in page
     assert "<tr><td>sauna</td><td>yes</td><td>4</td></tr>" in page
+
+
+def test_customer_page_shows_a_coupon_name_as_text(desk, customer, account):
+    marked_up = credit_services.coupon_create(
+        account=account, actor=SYSTEM, name="<i>Spa</i> & sauna", kind="offering", offering="<b>Spa</b>"
+    )
+    credit = credit_services.credit_issue(customer=customer, coupon=marked_up, actor=SYSTEM, source="manual")
+
+    page = desk.get(reverse("admin:customers_customer_change", args=[customer.pk])).content.decode()
+
+    link = f'<a class="credit-link" href="{change_url(credit)}">&lt;i&gt;Spa&lt;/i&gt; &amp; sauna</a>'
+    assert page.count(link) == 2  # the summary's table and the credits inline
+    assert "&lt;b&gt;Spa&lt;/b&gt;: 1 use" in page
+    assert "<i>Spa</i>" not in page and "<b>Spa</b>" not in page

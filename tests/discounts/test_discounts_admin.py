@@ -90,3 +90,15 @@ def test_viewer_sees_rules_but_cannot_give(rule, customer):
         },
     )
     assert not DiscountRef.objects.exists()
+
+
+def test_a_stamp_card_name_is_shown_as_text_on_the_customer_page(root, account, customer):
+    services.discount_rule_create(
+        account=account, actor=SYSTEM, name="<b>Coffee</b>", reward_type="discount_item_quantity", reward_value=1,
+        requirement_stamp=2,
+    )  # fmt: skip
+
+    page = root.get(reverse("admin:customers_customer_change", args=[customer.pk])).content.decode()
+
+    assert "<td>&lt;b&gt;Coffee&lt;/b&gt;</td><td>0 of 2</td>" in page
+    assert "<b>Coffee</b>" not in page
