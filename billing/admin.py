@@ -3,7 +3,6 @@ top-up action through billing.services (so the ledger and the balance move toget
 
 from __future__ import annotations
 
-import secrets
 import uuid
 
 from django import forms
@@ -12,16 +11,25 @@ from django.contrib.admin.utils import quote, unquote
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Sum
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404
 from django.template.loader import render_to_string
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
 from config.kernel.actors import Actor, actor_name
-from config.kernel.admin import AccountZoneMixin, CustomerPagePiece, HistoryRow, LedgerAdmin, ReadOnlyInline, safe_next
+from config.kernel.admin import (
+    AccountZoneMixin,
+    CustomerPagePiece,
+    HistoryRow,
+    LedgerAdmin,
+    ReadOnlyInline,
+    action_step,
+    admin_page,
+    fresh_reference,
+    posted,
+    safe_next,
+)
 from config.kernel.display import iso, local_time_text, money
 from config.kernel.exceptions import DomainError
 from config.kernel.exports import csv_response
@@ -96,10 +104,6 @@ def top_up_usage_id(reference: str, billing_account_id) -> uuid.UUID:
     return uuid.uuid5(uuid.NAMESPACE_URL, f"benefit-ledger:top-up:{reference}:{billing_account_id}")
 
 
-def fresh_reference() -> str:
-    return f"top-up-{timezone.localtime():%Y%m%d-%H%M}-{secrets.token_hex(3)}"
-
-
 @admin.register(BillingAccount)
 class BillingAccountAdmin(AccountZoneMixin, LedgerAdmin):
     list_display = ("id", "customer", "currency", "balance_shown", "credit_min", "created_at")
@@ -154,18 +158,11 @@ class BillingAccountAdmin(AccountZoneMixin, LedgerAdmin):
             *super().get_urls(),
         ]
 
-    def _page(self, request, *, title, form, submit, back, intro=""):
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "opts": self.opts,
-            "form": form,
-            "submit": submit,
-            "next": back,
-            "intro": intro,
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, self.form_template, context)
+    def _page(self, request, *, title, submit, back, intro=""):
+        """The form page of an action on billing accounts (create, top up), as a function of its form."""
+        return lambda form: admin_page(
+            self, request, self.form_template, title=title, form=form, submit=submit, next=back, intro=intro
+        )
 
     def add_view(self, request, form_url="", extra_context=None):
         """Create a billing account for a customer, through billing.services."""
@@ -173,31 +170,24 @@ class BillingAccountAdmin(AccountZoneMixin, LedgerAdmin):
             raise PermissionDenied
         changelist = reverse("admin:billing_billingaccount_changelist", current_app=self.admin_site.name)
         initial = {"customer": request.GET.get("customer")} if request.GET.get("customer") else None
-        form = BillingAccountCreateForm(
-            request.POST if request.method == "POST" else None, initial=initial, admin_site=self.admin_site
+        form = BillingAccountCreateForm(posted(request), initial=initial, admin_site=self.admin_site)
+        return action_step(
+            self,
+            request,
+            form,
+            lambda data: services.billing_account_create(
+                account=data["customer"].account,
+                org_id=data["customer"].pk,
+                currency=data["currency"].strip().upper(),
+                credit_min=data["credit_min"],
+                actor=Actor.staff(request.user),
+            ),
+            page=self._page(request, title="Create a billing account", submit="Create", back=changelist),
+            done=lambda created: f"Created billing account {created.pk} for {form.cleaned_data['customer']}.",
+            back=lambda created: reverse(
+                "admin:billing_billingaccount_change", args=[quote(created.pk)], current_app=self.admin_site.name
+            ),
         )
-        if form.is_bound and form.is_valid():
-            customer = form.cleaned_data["customer"]
-            try:
-                created = services.billing_account_create(
-                    account=customer.account,
-                    org_id=customer.pk,
-                    currency=form.cleaned_data["currency"].strip().upper(),
-                    credit_min=form.cleaned_data["credit_min"],
-                    actor=Actor.staff(request.user),
-                )
-            except DomainError as exc:
-                form.add_error(None, exc.message)
-            else:
-                self.message_user(request, f"Created billing account {created.pk} for {customer}.", messages.SUCCESS)
-                return HttpResponseRedirect(
-                    reverse(
-                        "admin:billing_billingaccount_change",
-                        args=[quote(created.pk)],
-                        current_app=self.admin_site.name,
-                    )
-                )
-        return self._page(request, title="Create a billing account", form=form, submit="Create", back=changelist)
 
     def top_up_view(self, request, object_id):
         if not self.has_top_up_permission(request):
@@ -213,31 +203,33 @@ class BillingAccountAdmin(AccountZoneMixin, LedgerAdmin):
                 current_app=self.admin_site.name,
             ),
         )
-        form = TopUpForm(request.POST if request.method == "POST" else None, initial={"reference": fresh_reference()})
-        if form.is_bound and form.is_valid():
-            reference = form.cleaned_data["reference"] or fresh_reference()
-            try:
-                done = approvals.billing_top_up_by_staff(
-                    billing_account=billing_account,
-                    usage_id=top_up_usage_id(reference, billing_account.pk),
-                    amount=form.cleaned_data["amount"],
-                    description=form.cleaned_data["description"],
-                    user=request.user,
-                )
-            except DomainError as exc:
-                self.message_user(request, f"Could not top up: {exc.message}", messages.ERROR)
-            else:
-                self.message_user(
-                    request, self._top_up_message(done, form.cleaned_data["amount"], reference), messages.SUCCESS
-                )
-            return HttpResponseRedirect(back)
-        return self._page(
+
+        def top_up(data) -> str:
+            reference = data["reference"] or fresh_reference("top-up")
+            done = approvals.billing_top_up_by_staff(
+                billing_account=billing_account,
+                usage_id=top_up_usage_id(reference, billing_account.pk),
+                amount=data["amount"],
+                description=data["description"],
+                user=request.user,
+            )
+            return self._top_up_message(done, data["amount"], reference)
+
+        return action_step(
+            self,
             request,
-            title=f"Top up {billing_account}",
-            form=form,
-            submit="Top up",
+            TopUpForm(posted(request), initial={"reference": fresh_reference("top-up")}),
+            top_up,
+            page=self._page(
+                request,
+                title=f"Top up {billing_account}",
+                submit="Top up",
+                back=back,
+                intro=f"Balance now: {billing_account.balance} {billing_account.currency}.",
+            ),
+            done=lambda message: message,
+            failed="Could not top up",
             back=back,
-            intro=f"Balance now: {billing_account.balance} {billing_account.currency}.",
         )
 
     @staticmethod
@@ -294,9 +286,11 @@ class BillingAccountAdmin(AccountZoneMixin, LedgerAdmin):
 
     @admin.action(description="Top up selected billing accounts", permissions=["top_up"])
     def top_up_selected(self, request, queryset):
-        form = TopUpForm(request.POST if "apply" in request.POST else None, initial={"reference": fresh_reference()})
+        form = TopUpForm(
+            request.POST if "apply" in request.POST else None, initial={"reference": fresh_reference("top-up")}
+        )
         if form.is_bound and form.is_valid():
-            reference = form.cleaned_data["reference"] or fresh_reference()
+            reference = form.cleaned_data["reference"] or fresh_reference("top-up")
             count = 0
             for billing_account in queryset.select_related("account"):
                 try:
@@ -321,15 +315,14 @@ class BillingAccountAdmin(AccountZoneMixin, LedgerAdmin):
                     f"(reference {reference}).",
                 )
             return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Top up billing accounts",
-            "opts": self.opts,
-            "form": form,
-            "accounts": list(queryset),
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/billing/billingaccount/top_up.html", context)
+        return admin_page(
+            self,
+            request,
+            "admin/billing/billingaccount/top_up.html",
+            title="Top up billing accounts",
+            form=form,
+            accounts=list(queryset),
+        )
 
 
 class BillingAccountInline(ReadOnlyInline):

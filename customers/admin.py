@@ -17,13 +17,19 @@ from django.contrib.admin import widgets as admin_widgets
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from config.kernel.actors import Actor
-from config.kernel.admin import CustomerPagePiece, HistoryRow, ReadOnlyInline, ServiceAdmin, ServiceModelForm
+from config.kernel.admin import (
+    CustomerPagePiece,
+    HistoryRow,
+    ReadOnlyInline,
+    ServiceAdmin,
+    ServiceModelForm,
+    admin_page,
+)
 from config.kernel.display import account_zone, money
 from config.kernel.scopes import FAMILY_NAMES, FAMILY_SCOPES, SCOPE_DESCRIPTIONS, SCOPE_PRESETS
 from staff import sudo
@@ -195,7 +201,6 @@ class CustomerAdmin(ServiceAdmin):
             ]
             extra_context["customer_zone"] = account_zone(customer.account).key
         return super().change_view(request, object_id, form_url, extra_context)
-
 
     def get_urls(self):
         return [
@@ -498,17 +503,16 @@ class ApiClientAdmin(ServiceAdmin):
         if pending.get("client") == str(obj.pk):
             secret = pending["secret"]
             del request.session[self.SECRET_SESSION_KEY]
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "API client created" if secret else "API client",
-            "subtitle": str(obj),
-            "opts": self.opts,
-            "client": obj,
-            "secret": secret,
-            "change_url": reverse("admin:customers_apiclient_change", args=[obj.pk], current_app=self.admin_site.name),
-        }
-        request.current_app = self.admin_site.name
-        response = TemplateResponse(request, self.secret_template, context)
+        response = admin_page(
+            self,
+            request,
+            self.secret_template,
+            title="API client created" if secret else "API client",
+            subtitle=str(obj),
+            client=obj,
+            secret=secret,
+            change_url=reverse("admin:customers_apiclient_change", args=[obj.pk], current_app=self.admin_site.name),
+        )
         response["Cache-Control"] = "no-store"
         return response
 

@@ -9,12 +9,10 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from config.kernel.actors import Actor
-from config.kernel.admin import ReadOnlyAdmin
-from config.kernel.exceptions import DomainError, InvalidInput
+from config.kernel.admin import ReadOnlyAdmin, action_step, admin_page, posted
 from staff import sudo
 
 from . import approvals, services
@@ -24,6 +22,8 @@ THRESHOLD_PERMISSION = "customers.change_account"
 
 
 class DecisionForm(forms.Form):
+    # Sent by the button pressed (Approve or Reject).
+    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
     reason = forms.CharField(
         required=False,
         max_length=2000,
@@ -87,28 +87,29 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
 def _decide(model_admin, request, approval, back):
     if request.method != "POST":
         return HttpResponseRedirect(back)
-    form = DecisionForm(request.POST)
-    decision = request.POST.get("decision")
-    if not form.is_valid() or decision not in ("approve", "reject"):
-        model_admin.message_user(
-            request, "Choose Approve or Reject (a reason is at most 2000 characters).", messages.ERROR
-        )
+
+    def refused(form):
+        message = "Choose Approve or Reject (a reason is at most 2000 characters)."
+        model_admin.message_user(request, message, messages.ERROR)
         return HttpResponseRedirect(back)
-    reason = form.cleaned_data["reason"]
-    try:
-        if decision == "approve":
-            approvals.approval_request_approve(request_id=approval.pk, decided_by=request.user, reason=reason)
-        else:
-            approvals.approval_request_reject(request_id=approval.pk, decided_by=request.user, reason=reason)
-    except InvalidInput as exc:
-        problems = " ".join(message for messages_ in exc.fields.values() for message in messages_)
-        model_admin.message_user(request, f"Could not {decision}: {problems}", messages.ERROR)
-    except DomainError as exc:
-        model_admin.message_user(request, f"Could not {decision}: {exc.message}", messages.ERROR)
-    else:
-        done = "Approved and written" if decision == "approve" else "Rejected"
-        model_admin.message_user(request, f"{done}: {approval.summary}.", messages.SUCCESS)
-    return HttpResponseRedirect(back)
+
+    def decide(data) -> str:
+        if data["decision"] == "approve":
+            approvals.approval_request_approve(request_id=approval.pk, decided_by=request.user, reason=data["reason"])
+            return "Approved and written"
+        approvals.approval_request_reject(request_id=approval.pk, decided_by=request.user, reason=data["reason"])
+        return "Rejected"
+
+    return action_step(
+        model_admin,
+        request,
+        DecisionForm(request.POST),
+        decide,
+        page=refused,
+        done=lambda done: f"{done}: {approval.summary}.",
+        failed=f"Could not {request.POST.get('decision')}",
+        back=back,
+    )
 
 
 # --- the account's threshold ---------------------------------------------------------------------
@@ -127,24 +128,24 @@ def threshold_view(model_admin, request, object_id):
     account = model_admin.get_object(request, unquote(object_id))
     if account is None:
         raise Http404("No such account.")
-    form = ThresholdForm(
-        request.POST if request.method == "POST" else None, initial={"approval_threshold": account.approval_threshold}
-    )
     back = reverse("admin:customers_account_change", args=[quote(account.pk)])
-    if form.is_bound and form.is_valid():
-        services.account_approval_threshold_set(
-            account=account, threshold=form.cleaned_data["approval_threshold"], actor=Actor.staff(request.user)
-        )
-        model_admin.message_user(request, f"Approval threshold of {account} saved.", messages.SUCCESS)
-        return HttpResponseRedirect(back)
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "title": f"Approval threshold of {account}",
-        "opts": model_admin.opts,
-        "form": form,
-        "submit": "Save",
-        "next": back,
-        "intro": f"In minor units of {account.currency}.",
-    }
-    request.current_app = model_admin.admin_site.name
-    return TemplateResponse(request, "admin/billing/billingaccount/form_page.html", context)
+    return action_step(
+        model_admin,
+        request,
+        ThresholdForm(posted(request), initial={"approval_threshold": account.approval_threshold}),
+        lambda data: services.account_approval_threshold_set(
+            account=account, threshold=data["approval_threshold"], actor=Actor.staff(request.user)
+        ),
+        page=lambda form: admin_page(
+            model_admin,
+            request,
+            "admin/billing/billingaccount/form_page.html",
+            title=f"Approval threshold of {account}",
+            form=form,
+            submit="Save",
+            next=back,
+            intro=f"In minor units of {account.currency}.",
+        ),
+        done=f"Approval threshold of {account} saved.",
+        back=back,
+    )

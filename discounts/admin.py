@@ -13,7 +13,6 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Sum
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.loader import render_to_string
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.http import urlencode
 
@@ -26,7 +25,10 @@ from config.kernel.admin import (
     ReadOnlyInline,
     ServiceAdmin,
     ServiceModelForm,
+    action_step,
     activate_zone_of,
+    admin_page,
+    posted,
 )
 from config.kernel.exceptions import DomainError
 from config.kernel.values import uuid_or_none
@@ -172,21 +174,19 @@ class DiscountRuleAdmin(ServiceAdmin):
             raise Http404("No such customer.")
         activate_zone_of(customer.account)
         rules = DiscountRule.objects.filter(account_id=customer.account_id, deleted_at__isnull=True).order_by("name")
-        form = GiveDiscountForm(request.POST if request.method == "POST" else None, rules=rules)
         back = reverse("admin:customers_customer_change", args=[quote(customer.pk)], current_app=self.admin_site.name)
-        if form.is_bound and form.is_valid():
-            give(self, request, form.cleaned_data["rule"], [customer])
-            return HttpResponseRedirect(back)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Give a discount to {customer}",
-            "opts": self.opts,
-            "form": form,
-            "customers": [customer],
-            "back": back,
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/customers/customer/give_discount.html", context)
+        return action_step(
+            self,
+            request,
+            GiveDiscountForm(posted(request), rules=rules),
+            lambda data: give(request, data["rule"], [customer]),
+            page=lambda form: give_page(
+                self, request, form, [customer], title=f"Give a discount to {customer}", back=back
+            ),
+            done=lambda message: message,
+            back=back,
+            level=messages.INFO,
+        )
 
     @admin.action(description="Delete selected rules (soft: history is kept)", permissions=["change"])
     def delete_softly(self, request, queryset):
@@ -254,22 +254,21 @@ def give_discount_selected(modeladmin, request, queryset):
     rules = DiscountRule.objects.filter(account_id=customers[0].account_id, deleted_at__isnull=True)
     form = GiveDiscountForm(request.POST if "apply" in request.POST else None, rules=rules)
     if form.is_bound and form.is_valid():
-        give(modeladmin, request, form.cleaned_data["rule"], customers)
+        modeladmin.message_user(request, give(request, form.cleaned_data["rule"], customers))
         return None
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": "Give a discount rule to the selected customers",
-        "opts": modeladmin.opts,
-        "form": form,
-        "customers": customers,
-        "action": "give_discount_selected",
-    }
-    request.current_app = modeladmin.admin_site.name
-    return TemplateResponse(request, "admin/customers/customer/give_discount.html", context)
+    title = "Give a discount rule to the selected customers"
+    return give_page(modeladmin, request, form, customers, title=title, action="give_discount_selected")
 
 
-def give(modeladmin, request, rule: DiscountRule, customers) -> None:
-    """Give the rule to the customers through the service, and say how it went."""
+def give_page(model_admin, request, form, customers, **context):
+    """The page asking which rule to give to the customers (one from the customer page, or those selected)."""
+    return admin_page(
+        model_admin, request, "admin/customers/customer/give_discount.html", form=form, customers=customers, **context
+    )
+
+
+def give(request, rule: DiscountRule, customers) -> str:
+    """Give the rule to the customers through the service; what was done, to say."""
     ids = [str(c.pk) for c in customers]
     had = DiscountRef.objects.filter(rule=rule, customer_id__in=ids, given=True).count()
     services.discount_rule_give(rule=rule, customer_ids=ids, actor=Actor.staff(request.user))
@@ -277,7 +276,7 @@ def give(modeladmin, request, rule: DiscountRule, customers) -> None:
     message = f"Gave {rule} to {gave} customer{'' if gave == 1 else 's'}"
     if had:
         message += f"; {had} already had it"
-    modeladmin.message_user(request, message + ".")
+    return message + "."
 
 
 DESK_VERBS = {"stamp": "add a stamp", "reward": "use the reward"}

@@ -1,9 +1,11 @@
 """Admin machinery every app's staff pages share: forms whose save is a service call, admins that never
-delete, read-only inlines, and the per-object loop of an action."""
+delete, read-only inlines, the per-object loop of an action, and the pages of an action (admin_page) with
+their one step: form, service, message, redirect (action_step)."""
 
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
@@ -15,6 +17,8 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import NON_FIELD_ERRORS, EmptyResultSet, FieldDoesNotExist, FullResultSet, ValidationError
 from django.db import models, router, transaction
+from django.http import HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import ngettext
@@ -343,6 +347,66 @@ class HistoryRow:
     url: str = ""
     actor: str = ""
     detail: str = ""
+
+
+def admin_page(model_admin, request, template: str, **context) -> TemplateResponse:
+    """A page of the staff site about model_admin's model (an action page, a confirmation, a history): the
+    site's own context (header, sidebar, the user's links), the model's `opts`, and the page's context."""
+    request.current_app = model_admin.admin_site.name
+    page = {**model_admin.admin_site.each_context(request), "opts": model_admin.opts, **context}
+    return TemplateResponse(request, template, page)
+
+
+def action_step(
+    model_admin,
+    request,
+    form: forms.Form,
+    perform: Callable[[dict], object],
+    *,
+    page: Callable[[forms.Form], HttpResponse],
+    done: str | Callable[[object], str],
+    back: str | Callable[[object], str],
+    failed: str | None = None,
+    level: int = messages.SUCCESS,
+) -> HttpResponse:
+    """The one step of every action page (redeem, revoke, top up, give a rule...): the form, then the
+    service, then what happened, then back where the staff member was.
+
+    A form not sent, or not valid, is shown: `page(form)`. A valid one calls the service,
+    `perform(form.cleaned_data)`, says what was done (`done`: the text, or a function of the service's
+    result) and goes `back` (a URL, or a function of the result, e.g. the page of what was created). When
+    the service refuses (a DomainError), the refusal is said after `failed` ("Could not redeem ...: why")
+    and the page goes back too; without `failed`, the refusal is put on the form, which is shown again."""
+    if not (form.is_bound and form.is_valid()):
+        return page(form)
+    try:
+        result = perform(form.cleaned_data)
+    except DomainError as exc:
+        if failed is None:
+            form.add_error(None, refusal_text(exc))
+            return page(form)
+        model_admin.message_user(request, f"{failed}: {refusal_text(exc)}", messages.ERROR)
+        return HttpResponseRedirect(back)
+    model_admin.message_user(request, done(result) if callable(done) else done, level)
+    return HttpResponseRedirect(back(result) if callable(back) else back)
+
+
+def refusal_text(exc: DomainError) -> str:
+    """Why a service refused, for a staff member: every message of an InvalidInput, else its message."""
+    if isinstance(exc, InvalidInput):
+        return " ".join(message for field_messages in exc.fields.values() for message in field_messages)
+    return exc.message
+
+
+def fresh_reference(verb: str) -> str:
+    """A fresh reference for a staff write that may be sent twice (a bulk redeem, a top-up), prefilled on
+    its form: what it does, when (in the active zone) and a random tail."""
+    return f"{verb}-{timezone.localtime():%Y%m%d-%H%M}-{secrets.token_hex(3)}"
+
+
+def posted(request):
+    """What a page's form is bound to: the POST's data, or nothing (an unbound form) on a GET."""
+    return request.POST if request.method == "POST" else None
 
 
 def safe_next(request, default: str) -> str:

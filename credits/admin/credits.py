@@ -18,15 +18,21 @@ from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
 from config.kernel.actors import Actor, actor_name
-from config.kernel.admin import ServiceAdmin, activate_zone_of, safe_next
+from config.kernel.admin import (
+    ServiceAdmin,
+    action_step,
+    activate_zone_of,
+    admin_page,
+    fresh_reference,
+    posted,
+    safe_next,
+)
 from config.kernel.display import iso, local_time_text, money
-from config.kernel.exceptions import DomainError
 from config.kernel.exports import csv_response
 from customers.models import ApprovalRequest, Customer, Membership
 from customers.selectors import customer_number_query
@@ -49,7 +55,6 @@ from .forms import (
     CreditRedeemForm,
     CreditReverseForm,
     CreditRevokeForm,
-    bulk_reference,
 )
 from .inlines import CreditEventInline, CreditUseInline
 
@@ -271,7 +276,7 @@ class CustomerCreditAdmin(ServiceAdmin):
         recorded once), then use each credit once through the service."""
         credits = list(self._credits_for_action(queryset))
         form = CreditBulkRedeemForm(
-            request.POST if "confirm" in request.POST else None, initial={"reference": bulk_reference("redeem")}
+            request.POST if "confirm" in request.POST else None, initial={"reference": fresh_reference("redeem")}
         )
         if form.is_bound and form.is_valid():
             reference, note = form.cleaned_data["reference"], form.cleaned_data["note"]
@@ -325,13 +330,10 @@ class CustomerCreditAdmin(ServiceAdmin):
 
     def _each_credit(self, request, credits, service, *, done, failed_message) -> None:
         """Call a credit service (redeem, revoke) on each selected credit, as the staff user, and report."""
-        actor = Actor.staff(request.user)
         self.apply_each(
             request,
             credits,
-            lambda credit: service(
-                account=credit.account, customer_id=credit.customer_id, credit_id=credit.pk, actor=actor
-            ),
+            lambda credit: on_credit(service, credit, request),
             done=done,
             failed_message=failed_message,
         )
@@ -339,24 +341,23 @@ class CustomerCreditAdmin(ServiceAdmin):
     def _bulk_confirmation(self, request, credits, form, *, refused, title, intro, verb, action_name):
         """The page an action on selected credits shows before it writes: each credit, which ones will not
         be acted on and why, and the form (reason or reference)."""
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "intro": intro,
-            "verb": verb,
-            "opts": self.opts,
-            "form": form,
-            "rows": [
+        return admin_page(
+            self,
+            request,
+            self.bulk_confirmation_template,
+            title=title,
+            intro=intro,
+            verb=verb,
+            form=form,
+            rows=[
                 (credit, credit_status_label(credit), refused.get(credit.status), self.expiry_local(credit))
                 for credit in credits
             ],
-            "actionable_count": sum(1 for credit in credits if credit.status not in refused),
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "action_name": action_name,
-            "media": self.media,
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, self.bulk_confirmation_template, context)
+            actionable_count=sum(1 for credit in credits if credit.status not in refused),
+            action_checkbox_name=helpers.ACTION_CHECKBOX_NAME,
+            action_name=action_name,
+            media=self.media,
+        )
 
     # --- reversing a use ---
 
@@ -421,63 +422,38 @@ class CustomerCreditAdmin(ServiceAdmin):
             raise Http404("No such credit.")
         return credit
 
-    def _action_page(self, request, credit, *, title, form, submit, intro, back):
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "subtitle": str(credit),
-            "opts": self.opts,
-            "credit": credit,
-            "status": credit_status_label(credit),
-            "form": form,
-            "submit": submit,
-            "intro": intro,
-            "next": back,
-            "change_url": self._change_url(credit.pk),
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, self.action_template, context)
+    def _credit_action(self, request, credit, form, perform, *, done, failed, level=messages.SUCCESS, **page):
+        """A page that acts on one credit: the form, then the service `perform(cleaned_data)`, then back to
+        where the staff member came from (the credit's page unless ?next= says otherwise). `page` is the
+        template's context beyond the credit's (title, submit, intro...); `template` picks another page."""
+        back = safe_next(request, self._change_url(credit.pk))
+        template = page.pop("template", self.action_template)
 
-    def _perform(self, request, perform, *, done: str, failed: str, back: str, level=messages.SUCCESS):
-        """Run a credit action's service call, say how it went, and go back where the staff member was."""
-        try:
-            perform()
-        except DomainError as exc:
-            self.message_user(request, f"{failed}: {exc.message}", messages.ERROR)
-        else:
-            self.message_user(request, done, level)
-        return HttpResponseRedirect(back)
+        def shown(form):
+            return admin_page(
+                self, request, template, subtitle=str(credit), credit=credit, status=credit_status_label(credit),
+                form=form, next=back, change_url=self._change_url(credit.pk), **page,
+            )  # fmt: skip
+
+        return action_step(self, request, form, perform, page=shown, done=done, failed=failed, back=back, level=level)
 
     def redeem_view(self, request, object_id):
         """Use the credit once, with an optional reference and note (GET: the form; POST: the service)."""
         if not self.has_redeem_permission(request):
             raise PermissionDenied
         credit = self._credit_or_404(request, object_id)
-        back = safe_next(request, self._change_url(credit.pk))
-        form = CreditRedeemForm(request.POST if request.method == "POST" else None)
-        if form.is_bound and form.is_valid():
-            return self._perform(
-                request,
-                lambda: services.credit_redeem(
-                    account=credit.account,
-                    customer_id=credit.customer_id,
-                    credit_id=credit.pk,
-                    reference=form.cleaned_data["reference"] or None,
-                    note=form.cleaned_data["note"],
-                    actor=Actor.staff(request.user),
-                ),
-                done=f"Redeemed {credit} (one use).",
-                failed=f"Could not redeem {credit}",
-                back=back,
-            )
-        return self._action_page(
+        return self._credit_action(
             request,
             credit,
+            CreditRedeemForm(posted(request)),
+            lambda data: on_credit(
+                services.credit_redeem, credit, request, reference=data["reference"] or None, note=data["note"]
+            ),
+            done=f"Redeemed {credit} (one use).",
+            failed=f"Could not redeem {credit}",
             title="Redeem a credit",
-            form=form,
             submit="Redeem",
             intro="Records one use of this credit now, with your name in its history.",
-            back=back,
         )
 
     def revoke_view(self, request, object_id):
@@ -485,30 +461,16 @@ class CustomerCreditAdmin(ServiceAdmin):
         if not self.has_revoke_permission(request):
             raise PermissionDenied
         credit = self._credit_or_404(request, object_id)
-        back = safe_next(request, self._change_url(credit.pk))
-        form = CreditRevokeForm(request.POST if request.method == "POST" else None)
-        if form.is_bound and form.is_valid():
-            return self._perform(
-                request,
-                lambda: services.credit_revoke(
-                    account=credit.account,
-                    customer_id=credit.customer_id,
-                    credit_id=credit.pk,
-                    reason=form.cleaned_data["reason"],
-                    actor=Actor.staff(request.user),
-                ),
-                done=f"Revoked {credit}.",
-                failed=f"Could not revoke {credit}",
-                back=back,
-            )
-        return self._action_page(
+        return self._credit_action(
             request,
             credit,
+            CreditRevokeForm(posted(request)),
+            lambda data: on_credit(services.credit_revoke, credit, request, reason=data["reason"]),
+            done=f"Revoked {credit}.",
+            failed=f"Could not revoke {credit}",
             title="Revoke a credit",
-            form=form,
             submit="Revoke",
             intro="A revoked credit can no longer be used, and revoking cannot be undone.",
-            back=back,
         )
 
     def reverse_use_view(self, request, object_id, use_id):
@@ -519,40 +481,22 @@ class CustomerCreditAdmin(ServiceAdmin):
         use = credit.use_records.filter(pk=use_id).first()
         if use is None:
             raise Http404("No such use of this credit.")
-        back = safe_next(request, self._change_url(credit.pk))
-        form = CreditReverseForm(request.POST if request.method == "POST" else None)
-        if form.is_bound and form.is_valid():
-            return self._perform(
-                request,
-                lambda: services.credit_use_reverse(
-                    account=credit.account,
-                    customer_id=credit.customer_id,
-                    credit_id=credit.pk,
-                    use_id=use.pk,
-                    reason=form.cleaned_data["reason"],
-                    actor=Actor.staff(request.user),
-                ),
-                done=f"Reversed the use of {credit} made at {local_time_text(use.used_at, credit.account)}.",
-                failed="Could not reverse the use",
-                back=back,
-                level=messages.INFO,
-            )
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Reverse a use",
-            "subtitle": str(credit),
-            "opts": self.opts,
-            "credit": credit,
-            "use": use,
-            "form": form,
-            "next": back,
-            "used_at": local_time_text(use.used_at, credit.account),
-            "reversed_at": local_time_text(use.reversed_at, credit.account),
-            "use_revenue": money(use.revenue, credit.account.currency),
-            "change_url": self._change_url(credit.pk),
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, self.reverse_use_template, context)
+        used_at = local_time_text(use.used_at, credit.account)
+        return self._credit_action(
+            request,
+            credit,
+            CreditReverseForm(posted(request)),
+            lambda data: on_credit(services.credit_use_reverse, credit, request, use_id=use.pk, reason=data["reason"]),
+            done=f"Reversed the use of {credit} made at {used_at}.",
+            failed="Could not reverse the use",
+            level=messages.INFO,
+            template=self.reverse_use_template,
+            title="Reverse a use",
+            use=use,
+            used_at=used_at,
+            reversed_at=local_time_text(use.reversed_at, credit.account),
+            use_revenue=money(use.revenue, credit.account.currency),
+        )
 
     # --- the credit page: its buttons and its own history ---
 
@@ -573,16 +517,15 @@ class CustomerCreditAdmin(ServiceAdmin):
         if not self.has_view_or_change_permission(request, credit):
             raise PermissionDenied
         events = credit.events.select_related("user").order_by("created_at", "id")
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"History: {credit}",
-            "opts": self.opts,
-            "object": credit,
-            "rows": [(local_time_text(e.created_at, credit.account), e, actor_name(e.actor, e.user)) for e in events],
-            "change_url": self._change_url(credit.pk),
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, self.history_template, context)
+        return admin_page(
+            self,
+            request,
+            self.history_template,
+            title=f"History: {credit}",
+            object=credit,
+            rows=[(local_time_text(e.created_at, credit.account), e, actor_name(e.actor, e.user)) for e in events],
+            change_url=self._change_url(credit.pk),
+        )
 
     # --- exports ---
 
@@ -638,6 +581,14 @@ class CustomerCreditAdmin(ServiceAdmin):
             "reversed_by",
         ]  # fmt: skip
         return csv_response(f"credit-{credit.pk}-uses.csv", header, rows)
+
+
+def on_credit(service, credit: CustomerCredit, request, **arguments):
+    """Call a service on one credit (redeem, revoke, reverse a use) as the signed-in staff member."""
+    actor = Actor.staff(request.user)
+    return service(
+        account=credit.account, customer_id=credit.customer_id, credit_id=credit.pk, actor=actor, **arguments
+    )
 
 
 def _customer_named(value: str) -> Customer | None:

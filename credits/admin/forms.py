@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import secrets
-
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 
 from config.kernel.actors import Actor
 from config.kernel.admin import ServiceModelForm
@@ -76,11 +73,6 @@ class CreditBulkRedeemForm(forms.Form):
         help_text="Recorded on each use, e.g. a receipt number; sending it again uses no credit twice.",
     )
     note = forms.CharField(required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}))
-
-
-def bulk_reference(verb: str) -> str:
-    """A fresh reference for a bulk write: what it did, when (in the active zone) and a random tail."""
-    return f"{verb}-{timezone.localtime():%Y%m%d-%H%M}-{secrets.token_hex(3)}"
 
 
 class CreditReverseForm(forms.Form):
