@@ -6,7 +6,10 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import transaction
+from django.test import Client
 from django.utils import timezone
 
 from config.kernel.scopes import ALL_SCOPES
@@ -16,6 +19,7 @@ from customers import services as customer_services
 from customers.models import Account, ApiClient, Customer, Membership, MembershipType
 from tests.api import Api  # also imported from here by many modules
 from tests.snapshots import snapshot  # noqa: F401  (every row of every model; imported from here too)
+from tests.staff.two_factor import reauthenticated
 from tests.world import SYSTEM, World, build_world
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "config.postgresql"
@@ -175,3 +179,50 @@ def module_world(django_db_setup, django_db_blocker) -> World:
 
 def credit_path(credit: CustomerCredit, suffix: str = "") -> str:
     return f"/customers/customers/{credit.customer_id}/credits/{credit.pk}{suffix}"
+
+
+# --- staff users and their signed-in clients (the admin's tests) ----------------------------------------
+
+
+def make_staff(username, group=None):
+    user = get_user_model().objects.create_user(username=username, password="unused", is_staff=True)
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+def client_for(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def desk_user(db):
+    return make_staff("alice", "Credit desk")
+
+
+@pytest.fixture
+def viewer_user(db):
+    return make_staff("victor", "Viewer")
+
+
+@pytest.fixture
+def superuser(db):
+    return get_user_model().objects.create_superuser("root", "root@example.com", "unused")
+
+
+@pytest.fixture
+def desk(desk_user):
+    return client_for(desk_user)
+
+
+@pytest.fixture
+def viewer(viewer_user):
+    return client_for(viewer_user)
+
+
+@pytest.fixture
+def root(superuser):
+    """A superuser who has just typed the password again (creating API clients asks for it: staff/sudo.py)."""
+    return reauthenticated(client_for(superuser))

@@ -1,3 +1,5 @@
+import csv
+import io
 import uuid
 
 import pytest
@@ -5,9 +7,8 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from billing import services
-from billing.models import BillingTransaction
-from tests.conftest import SYSTEM
-from tests.credits.test_admin import client_for, make_staff
+from billing.models import BillingAccount, BillingTransaction
+from tests.conftest import SYSTEM, client_for, make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -60,3 +61,28 @@ def test_credit_desk_tops_up_and_viewer_cannot(wallet):
     )
     wallet.refresh_from_db()
     assert wallet.balance == 25 and BillingTransaction.objects.count() == 1
+
+
+def test_billing_account_create_top_up_and_transactions_csv(desk, root, account, customer):
+    response = root.post(
+        reverse("admin:billing_billingaccount_add"), {"customer": customer.pk, "currency": "VC", "credit_min": 0}
+    )
+    assert response.status_code == 302
+    wallet = BillingAccount.objects.get(customer=customer)
+    assert wallet.created_by == "staff:root"
+    page = desk.get(reverse("admin:customers_customer_change", args=[customer.pk])).content.decode()
+    assert "Top up…" in page
+    top_up = reverse("admin:billing_billingaccount_top_up", args=[wallet.pk])
+    assert desk.post(top_up, {"amount": 0}).status_code == 200
+    assert desk.post(top_up, {"amount": 250, "description": "welcome"}).status_code == 302
+    wallet.refresh_from_db()
+    assert wallet.balance == 250
+    assert BillingTransaction.objects.get(billing_account=wallet).created_by == "staff:alice"
+    response = desk.get(reverse("admin:billing_billingaccount_transactions_export", args=[wallet.pk]))
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [(r["type"], r["amount"], r["description"]) for r in rows] == [("credit", "250", "welcome")]
+    viewer = client_for(make_staff("v2", "Viewer"))
+    assert viewer.post(top_up, {"amount": 5}).status_code == 403
+    assert "Top up…" not in viewer.get(reverse("admin:customers_customer_change", args=[customer.pk])).content.decode()
+    wallet.refresh_from_db()
+    assert wallet.balance == 250

@@ -16,7 +16,7 @@ from credits import services as credit_services
 from credits.models import CustomerCredit, LiabilityMonth, LiabilityRollup
 from credits.services import liability
 from customers import services as customer_services
-from tests.credits.test_staff_admin import _generated
+from tests.credits.test_reports import _generated
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="the rollup is PostgreSQL's")
 

@@ -1,19 +1,12 @@
 import pytest
-from django.contrib.auth import get_user_model
-from django.test import Client
 from django.urls import reverse
 
+from customers import services as customer_services
 from discounts import services
 from discounts.models import DiscountRef, DiscountRule
-from tests.conftest import SYSTEM
-from tests.credits.test_admin import client_for, make_staff
+from tests.conftest import SYSTEM, client_for, make_staff
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def root() -> Client:
-    return client_for(get_user_model().objects.create_superuser("root", "root@example.com", "unused"))
 
 
 @pytest.fixture
@@ -102,3 +95,22 @@ def test_a_stamp_card_name_is_shown_as_text_on_the_customer_page(root, account, 
 
     assert "<td>&lt;b&gt;Coffee&lt;/b&gt;</td><td>0 of 2</td>" in page
     assert "<b>Coffee</b>" not in page
+
+
+def test_give_discount_counts_only_customers_who_did_not_have_it(root, account, customer, rule):
+    other = customer_services.customer_create(account=account, actor=SYSTEM, first_name="Bob")
+    services.discount_rule_give(rule=rule, customer_ids=[customer.pk], actor=SYSTEM)
+    response = root.post(
+        reverse("admin:customers_customer_changelist"),
+        {
+            "action": "give_discount_selected",
+            "_selected_action": [customer.pk, other.pk],
+            "apply": "1",
+            "rule": rule.pk,
+        },
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "to 1 customer; 1 already had it" in page
+    summary = root.get(reverse("admin:customers_customer_change", args=[customer.pk])).content.decode()
+    assert "0 of 9" in summary

@@ -24,8 +24,7 @@ from customers import services as customer_services
 from customers.models import Account, ApiClient
 from discounts import services as discount_services
 from discounts.models import DiscountRef
-from tests.conftest import SYSTEM, snapshot
-from tests.credits.test_admin import client_for, make_staff
+from tests.conftest import SYSTEM, client_for, make_staff, snapshot
 from tests.staff.two_factor import reauthenticated
 
 pytestmark = pytest.mark.django_db
@@ -54,16 +53,6 @@ def massage(account):
     return credit_services.coupon_create(
         account=account, actor=SYSTEM, name="Massage", kind="offering", offering="Massage 60", default_revenue=4500
     )
-
-
-@pytest.fixture
-def desk(db):
-    return client_for(make_staff("alice", "Credit desk"))
-
-
-@pytest.fixture
-def viewer(db):
-    return client_for(make_staff("victor", "Viewer"))
 
 
 def issue(desk, customer, coupon, *, day="2027-01-31", at=""):

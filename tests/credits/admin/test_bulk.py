@@ -1,13 +1,17 @@
-"""Bulk grants from the admin: the CSV upload page and the action on selected customers."""
+"""Bulk grants from the admin (credits/admin/bulk.py): the CSV upload page and the action on selected
+customers."""
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from credits.models import CreditEvent, CustomerCredit
 from customers import services as customer_services
-from tests.conftest import SYSTEM, snapshot
-from tests.credits.test_admin import client_for, make_staff
+from tests.conftest import SYSTEM, client_for, make_staff, snapshot
 
 pytestmark = pytest.mark.django_db
 PAGE = reverse("admin:credits_customercredit_bulk_grant")
@@ -93,3 +97,25 @@ def test_grant_to_selected_customers_action(account, coupon, people):
     assert done.status_code == 200 and done.context["summary"].granted == 2
     assert sorted(str(c.customer_id) for c in CustomerCredit.objects.all()) == sorted(selected)
     assert set(CustomerCredit.objects.values_list("revenue", flat=True)) == {100}
+
+
+def test_bulk_grant_typed_date_is_the_end_of_that_day_in_the_account_zone(desk, account, customer, massage):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("c.csv", b"Number;EMAIL\n" + f"{customer.number};\n".encode(), content_type="text/csv")
+    day = (timezone.now() + timedelta(days=30)).date()
+    response = desk.post(
+        reverse("admin:credits_customercredit_bulk_grant"),
+        {"account": account.pk, "coupon": massage.pk, "customers": upload, "expiry_date": day.isoformat()},
+    )
+    assert response.status_code == 200 and response.context["summary"].granted == 1
+    credit = CustomerCredit.objects.get(customer=customer)
+    local = timezone.localtime(credit.expiry_date, timezone=ZoneInfo("Europe/Oslo"))
+    assert (local.date(), local.hour, local.minute, local.second) == (day, 23, 59, 59)
+    bad = SimpleUploadedFile("c.csv", b"phone;name\n1;2\n", content_type="text/csv")
+    response = desk.post(
+        reverse("admin:credits_customercredit_bulk_grant"),
+        {"account": account.pk, "coupon": massage.pk, "customers": bad},
+    )
+    assert "Its first line names: phone, name." in response.content.decode()
+    assert CustomerCredit.objects.count() == 1
