@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Sum
 from django.http import Http404
 from django.template.loader import render_to_string
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
@@ -126,6 +126,10 @@ class BillingAccountAdmin(AccountZoneMixin, LedgerAdmin):
     actions = ("top_up_selected",)
 
     form_template = "admin/billing/billingaccount/form_page.html"
+    own_pages = (
+        ("<path:object_id>/top-up/", "top_up_view", "top_up"),
+        ("<path:object_id>/transactions.csv", "transactions_export_view", "transactions_export"),
+    )
 
     def has_add_permission(self, request):
         return request.user.has_perm("billing.add_billingaccount")
@@ -142,21 +146,6 @@ class BillingAccountAdmin(AccountZoneMixin, LedgerAdmin):
     @admin.display(description="balance", ordering="balance")
     def balance_shown(self, billing_account):
         return money(billing_account.balance, billing_account.currency)
-
-    def get_urls(self):
-        return [
-            path(
-                "<path:object_id>/top-up/",
-                self.admin_site.admin_view(self.top_up_view),
-                name="billing_billingaccount_top_up",
-            ),
-            path(
-                "<path:object_id>/transactions.csv",
-                self.admin_site.admin_view(self.transactions_export_view),
-                name="billing_billingaccount_transactions_export",
-            ),
-            *super().get_urls(),
-        ]
 
     def _page(self, request, *, title, submit, back, intro=""):
         """The form page of an action on billing accounts (create, top up), as a function of its form."""

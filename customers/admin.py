@@ -17,7 +17,7 @@ from django.contrib.admin import widgets as admin_widgets
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
@@ -72,6 +72,7 @@ class AccountAdmin(ServiceAdmin):
     list_display = ("id", "name", "currency", "timezone", "created_at")
     search_fields = ("id", "name")
     ordering = ("id",)
+    own_pages = (("<path:object_id>/threshold/", "threshold_view", "threshold"),)
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -88,11 +89,8 @@ class AccountAdmin(ServiceAdmin):
         url = reverse("admin:customers_account_threshold", args=[quote(account.pk)], current_app=self.admin_site.name)
         return format_html('{} <a class="button" id="change-threshold" href="{}">Change…</a>', shown, url)
 
-    def get_urls(self):
-        threshold = self.admin_site.admin_view(lambda request, object_id: admin_approvals.threshold_view(
-            self, request, object_id
-        ))  # fmt: skip
-        return [path("<path:object_id>/threshold/", threshold, name="customers_account_threshold"), *super().get_urls()]
+    def threshold_view(self, request, object_id):
+        return admin_approvals.threshold_view(self, request, object_id)
 
     def get_readonly_fields(self, request, obj=None):
         return () if obj is None else self.get_fields(request, obj)
@@ -136,6 +134,7 @@ class CustomerAdmin(ServiceAdmin):
     form = CustomerForm
     list_display = ("number", "full_name", "email", "card_number", "account", "created_at")
     list_display_links = ("number", "full_name")
+    own_pages = (("find/", "find_view", "find"),)
     list_filter = ("account",)
     list_select_related = ("account",)
     # The number is matched in get_search_results: an integer column only takes whole numbers. Card numbers
@@ -201,12 +200,6 @@ class CustomerAdmin(ServiceAdmin):
             ]
             extra_context["customer_zone"] = account_zone(customer.account).key
         return super().change_view(request, object_id, form_url, extra_context)
-
-    def get_urls(self):
-        return [
-            path("find/", self.admin_site.admin_view(self.find_view), name="customers_customer_find"),
-            *super().get_urls(),
-        ]
 
     def find_view(self, request):
         """The home page's customer search: a card number, barcode, customer number, external reference or
@@ -410,6 +403,7 @@ class ApiClientForm(ServiceModelForm):
 @admin.register(ApiClient)
 class ApiClientAdmin(ServiceAdmin):
     form = ApiClientForm
+    own_pages = (("<path:object_id>/secret/", "secret_view", "secret"),)
     list_display = ("name", "client_id", "account", "scope_list", "is_active", "last_used_at", "created_at")
     list_filter = ("is_active", "account")
     list_select_related = ("account",)
@@ -483,16 +477,6 @@ class ApiClientAdmin(ServiceAdmin):
         return HttpResponseRedirect(
             reverse("admin:customers_apiclient_secret", args=[quote(obj.pk)], current_app=self.admin_site.name)
         )
-
-    def get_urls(self):
-        return [
-            path(
-                "<path:object_id>/secret/",
-                self.admin_site.admin_view(self.secret_view),
-                name="customers_apiclient_secret",
-            ),
-            *super().get_urls(),
-        ]
 
     def secret_view(self, request, object_id):
         obj = self.get_object(request, unquote(object_id))

@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
-from django.urls import path, reverse
+from django.urls import reverse
 
 from config.kernel.actors import Actor
 from config.kernel.admin import ReadOnlyAdmin, action_step, admin_page, posted
@@ -44,16 +44,7 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
     )  # fmt: skip
     readonly_fields = fields
     change_form_template = "admin/customers/approvalrequest/change_form.html"
-
-    def get_urls(self):
-        return [
-            path(
-                "<path:object_id>/decide/",
-                self.admin_site.admin_view(self.decide_view),
-                name="customers_approvalrequest_decide",
-            ),
-            *super().get_urls(),
-        ]
+    own_pages = (("<path:object_id>/decide/", "decide_view", "decide"),)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         approval = self.get_object(request, unquote(object_id))

@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Sum
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.loader import render_to_string
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.http import urlencode
 
 from config.kernel.actors import Actor, actor_name
@@ -21,7 +21,7 @@ from config.kernel.admin import (
     AccountZoneMixin,
     CustomerPagePiece,
     HistoryRow,
-    LedgerAdmin,
+    ReadOnlyAdmin,
     ReadOnlyInline,
     ServiceAdmin,
     ServiceModelForm,
@@ -70,6 +70,7 @@ class DiscountRuleForm(ServiceModelForm):
 @admin.register(DiscountRule)
 class DiscountRuleAdmin(ServiceAdmin):
     form = DiscountRuleForm
+    own_pages = (("desk/", "desk_view", "desk"), ("give/", "give_view", "give"))
     list_display = (
         "name",
         "account",
@@ -121,13 +122,6 @@ class DiscountRuleAdmin(ServiceAdmin):
         return ", ".join(f"{name} {value or 0}" for name, value in totals.items())
 
     # --- at the desk: a stamp, a reward, a rule given, from the customer page ---
-
-    def get_urls(self):
-        return [
-            path("desk/", self.admin_site.admin_view(self.desk_view), name="discounts_discountrule_desk"),
-            path("give/", self.admin_site.admin_view(self.give_view), name="discounts_discountrule_give"),
-            *super().get_urls(),
-        ]
 
     def desk_view(self, request):
         """POST from the customer page's stamp cards: add a stamp, or use the reward, recorded as a receipt
@@ -204,7 +198,7 @@ class UsageRefInline(ReadOnlyInline):
 
 
 @admin.register(DiscountRef)
-class DiscountRefAdmin(AccountZoneMixin, LedgerAdmin):
+class DiscountRefAdmin(AccountZoneMixin, ReadOnlyAdmin):
     list_display = ("rule", "customer", "given", "stamp", "used", "usage", "amount", "created_at")
     list_filter = ("rule", "given")
     list_select_related = ("rule", "customer")
@@ -223,15 +217,6 @@ class DiscountRefAdmin(AccountZoneMixin, LedgerAdmin):
         "created_by",
     )
     fields = readonly_fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # --- the customer page's discounts piece (config/admin.py adds it) --------------------------------

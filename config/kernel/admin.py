@@ -19,6 +19,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, EmptyResultSet, FieldDoesNo
 from django.db import models, router, transaction
 from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import ngettext
@@ -187,10 +188,23 @@ class CheckedChangeList(ChangeList):
 
 class LedgerAdmin(admin.ModelAdmin):
     """The base of every staff page of the product (tests/staff check that every registered admin has it):
-    its changelist checks the query string (CheckedChangeList)."""
+    its changelist checks the query string (CheckedChangeList), and its own pages beyond Django's are
+    declared in `own_pages`: (route, view method, URL name suffix), each named
+    `<app>_<model>_<suffix>` and behind the admin site's sign-in."""
+
+    own_pages: tuple[tuple[str, str, str], ...] = ()
 
     def get_changelist(self, request, **kwargs):
         return CheckedChangeList
+
+    def get_urls(self):
+        # Before Django's own URLs: their "<path:object_id>/" pattern would match these too.
+        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
+        own = [
+            path(route, self.admin_site.admin_view(getattr(self, view)), name=f"{prefix}_{suffix}")
+            for route, view, suffix in self.own_pages
+        ]
+        return [*own, *super().get_urls()]
 
 
 class ServiceAdmin(AccountZoneMixin, LedgerAdmin):

@@ -18,7 +18,7 @@ from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
@@ -40,7 +40,11 @@ from customers.selectors import customer_number_query
 from .. import services
 from ..models import Coupon, CustomerCredit
 from . import bulk
-from .display import credit_action_links, credit_source_name, credit_status_label, credit_uses_label, credit_value
+from .display import (
+    CreditColumns,
+    credit_action_links,
+    credit_status_label,
+)
 from .filters import (
     CreditMembershipFilter,
     CreditStatusFilter,
@@ -60,7 +64,7 @@ from .inlines import CreditEventInline, CreditUseInline
 
 
 @admin.register(CustomerCredit)
-class CustomerCreditAdmin(ServiceAdmin):
+class CustomerCreditAdmin(CreditColumns, ServiceAdmin):
     form = CreditIssueForm
     list_display = (
         "customer",
@@ -93,6 +97,15 @@ class CustomerCreditAdmin(ServiceAdmin):
     action_template = "admin/credits/customercredit/credit_action.html"
     history_template = "admin/credits/customercredit/credit_history.html"
     reverse_use_template = "admin/credits/customercredit/reverse_use_confirmation.html"
+    own_pages = (
+        ("bulk-grant/", "bulk_grant_view", "bulk_grant"),
+        ("bulk-grant/rejects/<str:token>.csv", "bulk_rejects_view", "bulk_rejects"),
+        ("export.csv", "export_view", "export"),
+        ("<path:object_id>/redeem/", "redeem_view", "redeem"),
+        ("<path:object_id>/revoke/", "revoke_view", "revoke"),
+        ("<path:object_id>/uses.csv", "uses_export_view", "uses_export"),
+        ("<path:object_id>/uses/<uuid:use_id>/reverse/", "reverse_use_view", "reverse_use"),
+    )
 
     ledger_fieldsets = (
         (None, {"fields": ("id", "customer", "coupon", "membership", "source_name", "status_label", "uses_label")}),
@@ -140,14 +153,6 @@ class CustomerCreditAdmin(ServiceAdmin):
             queryset |= base.filter(Q(pk=some_id) | Q(customer_id=some_id))
         return queryset, may_have_duplicates
 
-    @admin.display(description="status", ordering="computed_status")
-    def status_label(self, credit):
-        return credit_status_label(credit)
-
-    @admin.display(description="source", ordering="source")
-    def source_name(self, credit):
-        return credit_source_name(credit)
-
     @admin.display(description="issued by")
     def issued_by_name(self, credit):
         if credit.issued_by_client is not None:
@@ -158,14 +163,6 @@ class CustomerCreditAdmin(ServiceAdmin):
     def revoked_by_name(self, credit):
         return actor_name(credit.revoked_by) if credit.revoked_by else "—"
 
-    @admin.display(description="uses", ordering="uses")
-    def uses_label(self, credit):
-        return credit_uses_label(credit)
-
-    @admin.display(description="value")
-    def value(self, credit):
-        return credit_value(credit)
-
     @admin.display(description="revenue")
     def revenue_shown(self, credit):
         return money(credit.revenue, credit.account.currency)
@@ -173,14 +170,6 @@ class CustomerCreditAdmin(ServiceAdmin):
     @admin.display(description="revenue recognised")
     def revenue_recognised_shown(self, credit):
         return money(credit.revenue_recognised, credit.account.currency)
-
-    @admin.display(description="expires", ordering="expiry_date")
-    def expiry_local(self, credit):
-        return local_time_text(credit.expiry_date, credit.account) if credit.expiry_date else "never"
-
-    @admin.display(description="issued", ordering="created_at")
-    def issued_local(self, credit):
-        return local_time_text(credit.created_at, credit.account)
 
     @admin.display(description="fully used at")
     def redeemed_local(self, credit):
@@ -360,43 +349,6 @@ class CustomerCreditAdmin(ServiceAdmin):
         )
 
     # --- reversing a use ---
-
-    def get_urls(self):
-        # Before the default URLs: their "<path:object_id>/" pattern would match this path too.
-        return [
-            path(
-                "bulk-grant/",
-                self.admin_site.admin_view(self.bulk_grant_view),
-                name="credits_customercredit_bulk_grant",
-            ),
-            path(
-                "bulk-grant/rejects/<str:token>.csv",
-                self.admin_site.admin_view(self.bulk_rejects_view),
-                name="credits_customercredit_bulk_rejects",
-            ),
-            path("export.csv", self.admin_site.admin_view(self.export_view), name="credits_customercredit_export"),
-            path(
-                "<path:object_id>/redeem/",
-                self.admin_site.admin_view(self.redeem_view),
-                name="credits_customercredit_redeem",
-            ),
-            path(
-                "<path:object_id>/revoke/",
-                self.admin_site.admin_view(self.revoke_view),
-                name="credits_customercredit_revoke",
-            ),
-            path(
-                "<path:object_id>/uses.csv",
-                self.admin_site.admin_view(self.uses_export_view),
-                name="credits_customercredit_uses_export",
-            ),
-            path(
-                "<path:object_id>/uses/<uuid:use_id>/reverse/",
-                self.admin_site.admin_view(self.reverse_use_view),
-                name="credits_customercredit_reverse_use",
-            ),
-            *super().get_urls(),
-        ]
 
     def bulk_grant_view(self, request):
         if not self.has_add_permission(request):

@@ -22,13 +22,18 @@ from .. import selectors
 from ..models import CreditEvent, CustomerCredit
 from ..services import grants
 from . import bulk
-from .display import credit_action_links, credit_source_name, credit_status_label, credit_uses_label, credit_value
+from .display import (
+    CreditColumns,
+    credit_action_links,
+    credit_status_label,
+    credit_uses_label,
+)
 
 # The customer page's pieces of HTML (config/templates/admin/credits/customer_page/).
 TEMPLATES = "admin/credits/customer_page"
 
 
-class CustomerCreditInline(ReadOnlyInline):
+class CustomerCreditInline(CreditColumns, ReadOnlyInline):
     """The customer's credits, active first (then newest), each row with its action buttons."""
 
     model = CustomerCredit
@@ -38,16 +43,15 @@ class CustomerCreditInline(ReadOnlyInline):
     fields = ("credit_link", "status_label", "value", "uses_label", "expires", "source_name", "issued")
     readonly_fields = (*fields, "row_actions")
     show_change_link = True
+    # The columns' names in this table (its cells' CSS classes) since before CreditColumns.
+    expires = CreditColumns.expiry_local
+    issued = CreditColumns.issued_local
 
     @admin.display(description="credit")
     def credit_link(self, credit):
         """The coupon's name, opening the credit (its uses, history and actions), not the coupon."""
         row = credit_row(credit, credit.account, self.admin_site)
         return render_to_string(f"{TEMPLATES}/credit_link.html", {"credit": row})
-
-    @admin.display(description="source")
-    def source_name(self, credit):
-        return credit_source_name(credit)
 
     def get_queryset(self, request):
         self._request = request
@@ -66,26 +70,6 @@ class CustomerCreditInline(ReadOnlyInline):
         if user.has_perm("credits.redeem_customercredit") or user.has_perm("credits.revoke_customercredit"):
             return (*self.fields, "row_actions")
         return self.fields
-
-    @admin.display(description="status")
-    def status_label(self, credit):
-        return credit_status_label(credit)
-
-    @admin.display(description="uses")
-    def uses_label(self, credit):
-        return credit_uses_label(credit)
-
-    @admin.display(description="value")
-    def value(self, credit):
-        return credit_value(credit)
-
-    @admin.display(description="expires")
-    def expires(self, credit):
-        return local_time_text(credit.expiry_date, credit.account) if credit.expiry_date else "never"
-
-    @admin.display(description="issued")
-    def issued(self, credit):
-        return local_time_text(credit.created_at, credit.account)
 
     @admin.display(description="actions")
     def row_actions(self, credit):

@@ -3,11 +3,12 @@ source, status, uses and value, a link to it, and the buttons that act on it."""
 
 from __future__ import annotations
 
+from django.contrib import admin
 from django.contrib.admin.utils import quote
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from config.kernel.display import money
+from config.kernel.display import local_time_text, money
 
 from ..models import Coupon, CustomerCredit
 
@@ -68,3 +69,32 @@ def credit_action_links(request, credit: CustomerCredit, admin_site, *, back: st
             )
             links.append(("Reverse last use…", url + query, "reverse-use"))
     return links
+
+
+class CreditColumns:
+    """A credit's columns wherever credits are listed: the credit list and page, and the customer page's
+    credits."""
+
+    @admin.display(description="status", ordering="computed_status")
+    def status_label(self, credit):
+        return credit_status_label(credit)
+
+    @admin.display(description="source", ordering="source")
+    def source_name(self, credit):
+        return credit_source_name(credit)
+
+    @admin.display(description="uses", ordering="uses")
+    def uses_label(self, credit):
+        return credit_uses_label(credit)
+
+    @admin.display(description="value")
+    def value(self, credit):
+        return credit_value(credit)
+
+    @admin.display(description="expires", ordering="expiry_date")
+    def expiry_local(self, credit):
+        return local_time_text(credit.expiry_date, credit.account) if credit.expiry_date else "never"
+
+    @admin.display(description="issued", ordering="created_at")
+    def issued_local(self, credit):
+        return local_time_text(credit.created_at, credit.account)
