@@ -175,13 +175,8 @@ class CustomerAdmin(ServiceAdmin):
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else ()
 
-    def get_search_results(self, request, queryset, search_term):
-        base = queryset
-        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        by_number = customer_number_query(search_term, "number")
-        if by_number:
-            queryset |= base.filter(**by_number)
-        return queryset, may_have_duplicates
+    def search_also(self, search_term):
+        return [customer_number_query(search_term, "number")]
 
     @admin.display(description="name", ordering="last_name")
     def full_name(self, customer):
@@ -321,13 +316,8 @@ class MembershipAdmin(ServiceAdmin):
     def get_readonly_fields(self, request, obj=None):
         return () if obj is None else self.get_fields(request, obj)
 
-    def get_search_results(self, request, queryset, search_term):
-        base = queryset
-        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        by_number = customer_number_query(search_term, "customer__number")
-        if by_number:
-            queryset |= base.filter(**by_number)
-        return queryset, may_have_duplicates
+    def search_also(self, search_term):
+        return [customer_number_query(search_term, "customer__number")]
 
     def has_change_permission(self, request, obj=None):
         # There is no membership update service: a membership is created, then cancelled by the action.

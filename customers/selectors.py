@@ -99,9 +99,9 @@ def customer_exact_match(term: str) -> Customer | None:
 CUSTOMER_NUMBER_TERM = re.compile(r"[0-9]{1,18}")
 
 
-def customer_number_query(search_term: str, lookup: str) -> dict | None:
+def customer_number_query(search_term: str, lookup: str) -> Q | None:
     """A filter on the customer number when the search term is one; None otherwise."""
     term = search_term.strip()
     if CUSTOMER_NUMBER_TERM.fullmatch(term):
-        return {lookup: int(term)}
+        return Q(**{lookup: int(term)})
     return None

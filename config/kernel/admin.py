@@ -17,6 +17,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import NON_FIELD_ERRORS, EmptyResultSet, FieldDoesNotExist, FullResultSet, ValidationError
 from django.db import models, router, transaction
+from django.db.models import Q
 from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -196,6 +197,18 @@ class LedgerAdmin(admin.ModelAdmin):
 
     def get_changelist(self, request, **kwargs):
         return CheckedChangeList
+
+    def search_also(self, search_term: str) -> Iterable[Q | None]:
+        """Filters the list's search also matches, beyond search_fields (a whole-number column, an id)."""
+        return ()
+
+    def get_search_results(self, request, queryset, search_term):
+        base = queryset
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        for also in self.search_also(search_term):
+            if also is not None:
+                queryset |= base.filter(also)
+        return queryset, may_have_duplicates
 
     def get_urls(self):
         # Before Django's own URLs: their "<path:object_id>/" pattern would match these too.

@@ -139,19 +139,15 @@ class CustomerCreditAdmin(CreditColumns, ServiceAdmin):
     def get_inlines(self, request, obj):
         return (CreditUseInline, CreditEventInline) if obj is not None else ()
 
-    def get_search_results(self, request, queryset, search_term):
-        base = queryset
-        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        by_number = customer_number_query(search_term, "customer__number")
-        if by_number:
-            queryset |= base.filter(**by_number)
+    def search_also(self, search_term):
+        """The customer's number, or a credit's or its customer's id."""
         try:
             some_id = uuid.UUID(search_term.strip())
         except ValueError:
-            pass
+            by_id = None
         else:
-            queryset |= base.filter(Q(pk=some_id) | Q(customer_id=some_id))
-        return queryset, may_have_duplicates
+            by_id = Q(pk=some_id) | Q(customer_id=some_id)
+        return [customer_number_query(search_term, "customer__number"), by_id]
 
     @admin.display(description="issued by")
     def issued_by_name(self, credit):
