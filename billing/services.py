@@ -162,7 +162,6 @@ def _balance_events(billing_account: BillingAccount, after: int, now) -> None:
     events_record(
         account_id=billing_account.account_id,
         events=[NewEvent(t, "billing_account", str(billing_account.pk), data) for t in crossed],
-        now=now,
     )
 
 
@@ -176,7 +175,7 @@ def _transaction_events(txs: list[BillingTransaction], now, *, reverted: Billing
         data = {"transaction": row(revert), "reverted": row(reverted)}
         events.append(NewEvent(catalogue.BILLING_USAGE_REVERTED, "billing_transaction", str(revert.pk), data))
     if events:
-        events_record(account_id=txs[0].account_id, events=events, now=now)
+        events_record(account_id=txs[0].account_id, events=events)
 
 
 def _insert_debits(account, billing_account, usages: list[Usage], actor: Actor, now) -> None:

@@ -1,12 +1,16 @@
 """The event log: one immutable row per change to a customer's value, written in the change's own
 transaction (events.services), so an event exists if and only if its change committed.
 
-`sequence` counts each account's events from 1 with no gaps, in commit order, from the account's counter
-row (`EventCounter`): either in the writing transaction, which then holds the row to its commit (the ORM
-paths), or, for the hot one-statement redeem and benefit use, just after the commit, by
-events.services.events_sequence (the worker runs it continually; the events list runs it first), which
-numbers committed events still without one. Either way a number is visible only once every smaller number
-of the account is, so a client that has seen sequence N has seen every event before it."""
+`sequence` counts each account's events from 1 with no gaps. Numbers are given only by a transaction
+holding the account's counter row (`EventCounter`) locked to its commit, so they are committed in order:
+a reader that has seen sequence N has seen every event that will ever have a number up to N (a client
+catching up from N misses nothing). The ORM paths take their numbers in the change's transaction; the
+hot one-statement redeem and benefit use write their event without one (a counter in that statement would
+queue the account's redeems behind each other's commit), and whoever numbers next in the account (a
+writer's events_record, the bulk grant, or events.services.events_sequence, which the worker runs
+continually and the events list runs first) first numbers the account's committed events still without
+one, in the order they were written (`created_at`, the database clock at the write, then id). So an event
+committed before another's numbering began has the smaller number, whichever path wrote either."""
 
 import uuid
 
@@ -41,7 +45,11 @@ class Event(AppendOnlyModel):
     class Meta:
         ordering = ["account_id", "sequence"]
         constraints = [models.UniqueConstraint(fields=["account", "sequence"], name="event_sequence_once")]
-        indexes = [models.Index(fields=["created_at", "id"], name="event_to_number", condition=models.Q(sequence=None))]
+        indexes = [
+            models.Index(
+                fields=["account", "created_at", "id"], name="event_to_number_in", condition=models.Q(sequence=None)
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.account_id} #{self.sequence} {self.type}"

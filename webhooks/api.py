@@ -175,7 +175,7 @@ class EventViewSet(BillingViewSet):
         since, limit = self._int("since", 0), self._int("limit", MAX_EVENTS)
         if since < 0 or not 1 <= limit <= MAX_EVENTS:
             raise InvalidInput.single("since", f"since is 0 or more; limit from 1 to {MAX_EVENTS}.")
-        events_sequence()
+        events_sequence(account_id=self.account.pk)
         events = list(event_selectors.events_since(account_id=self.account.pk, after=since)[:limit])
         return Response(
             {"events": [render.envelope(e) for e in events], "next_since": events[-1].sequence if events else since}

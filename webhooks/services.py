@@ -62,7 +62,7 @@ def endpoint_create(
     url = url.strip()
     subscribed_events, headers = list(subscribed_events or []), dict(headers or {})
     endpoint_check(url=url, subscribed_events=subscribed_events, headers=headers, state=state or Endpoint.State.ENABLED)
-    events_sequence()  # the events committed before this moment are not this endpoint's
+    events_sequence(account_id=account.pk)  # the events committed before this moment are not this endpoint's
     last = EventCounter.objects.filter(account=account).values_list("last_sequence", flat=True).first() or 0
     endpoint = Endpoint.objects.create(
         account=account,

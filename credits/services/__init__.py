@@ -156,7 +156,7 @@ def credit_issue(
         created_at=now,
     )
     _event(credit, CreditEvent.Action.ISSUED, actor, source=source)
-    redeem.credit_event_record(credit, catalogue.CREDIT_ISSUED, now=now)
+    redeem.credit_event_record(credit, catalogue.CREDIT_ISSUED)
     return credit
 
 
@@ -258,7 +258,7 @@ def credit_revoke(
     credit.updated_at = now
     credit.save(update_fields=["revoked_at", "revoke_reason", "revoked_by", "updated_at"])
     _event(credit, CreditEvent.Action.REVOKED, actor, reason=reason or "")
-    redeem.credit_event_record(credit, catalogue.CREDIT_REVOKED, now=now)
+    redeem.credit_event_record(credit, catalogue.CREDIT_REVOKED)
     return credit
 
 
@@ -283,7 +283,7 @@ def credit_use_reverse(
     credit.updated_at = now
     credit.save(update_fields=["uses", "revenue_recognised", "redeemed_at", "updated_at"])
     _event(credit, CreditEvent.Action.USE_REVERSED, actor, use=use, reason=reason, revenue=use.revenue)
-    redeem.credit_event_record(credit, catalogue.CREDIT_USE_REVERSED, use=use, now=now)
+    redeem.credit_event_record(credit, catalogue.CREDIT_USE_REVERSED, use=use)
     return credit
 
 

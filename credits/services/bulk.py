@@ -18,7 +18,7 @@ from django.db import connection, transaction
 
 from config.kernel.actors import Actor
 from events import catalogue
-from events.services import NewEvent, events_record, ledger_ctes, row
+from events.services import NewEvent, events_number_pending, events_record, ledger_ctes, row
 
 from ..models import Coupon, CreditEvent, CustomerCredit
 
@@ -92,6 +92,7 @@ def _ensure_stage(cursor) -> None:
 @transaction.atomic
 def _insert_postgresql(batch: Batch, rows: list[Wanted], now: datetime) -> set[tuple]:
     coupon = batch.coupon
+    events_number_pending(coupon.account_id)
     with connection.cursor() as cursor:
         _ensure_stage(cursor)
         # Binary COPY: psycopg's C dumpers write uuid, timestamptz and integers as they are stored,
@@ -189,7 +190,6 @@ def _insert_orm(batch: Batch, rows: list[Wanted], now: datetime) -> set[tuple]:
             NewEvent(catalogue.CREDIT_ISSUED, "credit", str(c.pk), {"credit": row(c), "coupon": coupon_row})
             for c in credits
         ],
-        now=now,
     )
     CreditEvent.objects.bulk_create(
         [

@@ -100,13 +100,14 @@ def record_use(
         data={"reference": reference, "revenue": revenue},
         created_at=now,
     )
-    credit_event_record(credit, event_type, use=use, now=now)
+    credit_event_record(credit, event_type, use=use)
     return use
 
 
 def credit_event_record(credit: CustomerCredit, event_type: str, *, use: CreditUse | None = None, now=None) -> None:
     """The ledger event of a change to `credit` (events.Event), in the change's transaction: the rows as
-    written, as the one-statement path below writes them."""
+    written, as the one-statement path below writes them. `now` dates it when the change's time is not the
+    moment of writing (a scheduled scan's clock)."""
     data = {"credit": row(credit), "coupon": row(credit.coupon)}
     if use is not None:
         data["use"] = row(use)
@@ -148,9 +149,11 @@ def _typed(name: str, model, field_name: str) -> str:
 def _write_ctes(locked: str, event_type: str) -> str:
     """The CTEs after `locked` (one usable, locked credit row with its `use_revenue`): insert the use,
     update the credit, append the credit's history event and write the ledger event `event_type` with the
-    rows as written (events.services.row gives the same for the ORM path). The event's sequence number is
-    given just after the commit (events.services.events_sequence): taking it here would hold the account's
-    counter row to the commit and queue every redeem of the account behind each other's WAL flush."""
+    rows as written (events.services.row gives the same for the ORM path), timed by the database clock at
+    the write (`clock_timestamp()`, which orders it among the account's events still without a number).
+    The event's sequence number is given after the commit, by the account's next numbering (events.models):
+    taking it here would hold the account's counter row to the commit and queue every redeem of the account
+    behind each other's WAL flush."""
     credit, use, event = CustomerCredit._meta.db_table, CreditUse._meta.db_table, CreditEvent._meta.db_table
     ledger, coupon = Event._meta.db_table, Coupon._meta.db_table
     returning = ", ".join(f"c.{column}" for column in _columns(CustomerCredit))
@@ -197,7 +200,7 @@ ledger_event AS (
     SELECT {_typed("event_id", Event, "id")}, credit.account_id, NULL, '{event_type}', 'credit',
            CAST(credit.id AS text),
            jsonb_build_object('credit', to_jsonb(credit), 'coupon', to_jsonb(p), 'use', to_jsonb(use)),
-           use.used_at
+           clock_timestamp()
       FROM credit, use, {coupon} AS p
      WHERE p.id = credit.coupon_id
 )"""  # noqa: S608 (table and column names from the models; every value is a parameter)

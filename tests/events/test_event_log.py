@@ -153,10 +153,10 @@ def test_a_large_usage_batch_and_balance_crossings(world):
 
 
 @pytest.mark.postgres
-def test_the_one_statement_redeem_event_is_numbered_just_after_it(world):
+def test_the_one_statement_redeem_event_is_numbered_by_the_next_numbering(world):
     """The redeem statement writes its event without a number (holding the account's counter row to the
-    commit would queue every redeem of the account); events_sequence numbers it next, after any number
-    a transaction took meanwhile; the guard lets only that change through."""
+    commit would queue every redeem of the account); the account's next writer numbers it before taking
+    its own (or events_sequence does); the guard lets only that change through."""
     a = world.a
     events_sequence()
     credit_services.credit_redeem(account=a.account, customer_id=a.customer.pk, credit_id=a.credit.pk, actor=SYSTEM)
@@ -165,9 +165,14 @@ def test_the_one_statement_redeem_event_is_numbered_just_after_it(world):
     topped = billing_services.billing_top_up(
         account=a.account, billing_account_id=a.wallet.pk, usage_id=uuid.uuid4(), amount=3, actor=SYSTEM
     )[0]
-    assert events_sequence() == 1
+    assert events_sequence() == 0
     last = Event.objects.filter(account=a.account).order_by("-sequence")
-    assert [e.resource_id for e in last[:2]] == [str(a.credit.pk), str(topped.pk)]
+    assert [e.resource_id for e in last[:2]] == [str(topped.pk), str(a.credit.pk)]
+    use = credit_services.benefit_use(
+        account=a.account, customer_lookup={"number": a.customer.number}, benefit_key="massage", actor=SYSTEM
+    )
+    assert events_sequence() == 1
+    assert last.first().data["use"]["id"] == str(use.pk)
     _gapless(a.account)
     with pytest.raises(DatabaseError), transaction.atomic():
         Event.objects.filter(pk=unnumbered.pk).update(type="credit.revoked")
