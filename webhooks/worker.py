@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
+from urllib3 import HTTPHeaderDict
 
 from credits.services import credit_expiry_scan
 from events.models import Event, EventCounter
@@ -103,10 +104,14 @@ class Outcome:
         return self.status is not None and 200 <= self.status < 300
 
 
-def body_and_headers(delivery: Delivery, now) -> tuple[bytes, dict[str, str]]:
+def body_and_headers(delivery: Delivery, now) -> tuple[bytes, HTTPHeaderDict]:
     event, endpoint = delivery.event, delivery.endpoint
-    headers = {**endpoint.headers, "Content-Type": "application/json", "User-Agent": "benefit-ledger-webhooks"}
-    [(key_id, secret), *older] = services.live_secrets(endpoint, now)
+    headers = HTTPHeaderDict(
+        {**endpoint.headers, "Content-Type": "application/json", "User-Agent": "benefit-ledger-webhooks"}
+    )
+    live = services.live_secrets(endpoint, now)  # newest first
+    if not live:
+        raise LookupError("no live secret")
     if endpoint.kind == Endpoint.Kind.FRONTIER:
         data = render.plain(render.resource(event))
         data.update(sequence=event.sequence, account_id=event.account_id, occurred_at=event.created_at.isoformat())
@@ -119,7 +124,9 @@ def body_and_headers(delivery: Delivery, now) -> tuple[bytes, dict[str, str]]:
             "created_at": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         }
         body = json.dumps(payload, separators=(",", ":")).encode()
-        headers["X-Signature"] = signing.frontier(body, key_id=key_id, secret_hex=secret)
+        # One `X-Signature: <secret id>=<hex>` field per live secret, the oldest first (see signing).
+        for live_id, live_secret in reversed(live):
+            headers.add("X-Signature", signing.frontier(body, key_id=live_id, secret_hex=live_secret))
     else:
         body = json.dumps(render.envelope(event), separators=(",", ":")).encode()
         timestamp = int(now.timestamp())
@@ -127,12 +134,12 @@ def body_and_headers(delivery: Delivery, now) -> tuple[bytes, dict[str, str]]:
         headers["webhook-id"] = msg_id
         headers["webhook-timestamp"] = str(timestamp)
         headers["webhook-signature"] = signing.standard(
-            body, msg_id=msg_id, timestamp=timestamp, secrets=[secret] + [s for _, s in older]
+            body, msg_id=msg_id, timestamp=timestamp, secrets=[secret for _, secret in live]
         )
     return body, headers
 
 
-def post(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
+def post(url: str, body: bytes, headers: HTTPHeaderDict) -> Outcome:
     """POST to the address just resolved and checked (targets.resolve), redirects not followed, with
     connect and read timeouts, reading at most WEBHOOK_MAX_RESPONSE_BYTES of the answer."""
     started = time.monotonic()
@@ -155,7 +162,7 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
                 "POST",
                 path,
                 body=body,
-                headers={**headers, "Host": parts.netloc.rpartition("@")[2]},
+                headers=_with_host(headers, parts.netloc.rpartition("@")[2]),
                 redirect=False,
                 retries=False,
                 preload_content=False,
@@ -168,6 +175,13 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
         return Outcome(error=f"{type(error).__name__}: {error}"[:EXCERPT], latency_ms=_ms(started))
     excerpt = raw[:EXCERPT].decode("utf-8", "replace")
     return Outcome(status=response.status, excerpt=excerpt, latency_ms=_ms(started))
+
+
+def _with_host(headers, host: str) -> HTTPHeaderDict:
+    """The headers and Host, each repeated field still sent as its own line."""
+    out = HTTPHeaderDict(headers)
+    out["Host"] = host
+    return out
 
 
 class _TooSlow(OSError):

@@ -20,7 +20,15 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                receiver.requests.append({"path": self.path, "headers": dict(self.headers.items()), "body": body})
+                receiver.requests.append(
+                    {
+                        "path": self.path,
+                        "headers": dict(self.headers.items()),
+                        # Every field of a repeated header, in the order sent (Go's Header.Values).
+                        "signatures": self.headers.get_all("X-Signature") or [],
+                        "body": body,
+                    }
+                )
                 receiver.arrived.set()
                 receiver.hold.wait(30)
                 self.send_response(receiver.status)

@@ -34,12 +34,15 @@ from .receiver import Receiver
 pytestmark = pytest.mark.django_db
 
 
-def frontier_verify(body: bytes, header: str, secret_hex: str) -> dict:
-    """What Frontier's webhook.ParseAndValidateEvent checks: the HMAC-SHA-512/256 of the body under the
-    hex-decoded key, the WebhookEvent message's fields only, and created_at within 10 minutes."""
-    key_id, _, mac = header.partition("=")
-    expected = hmac.new(bytes.fromhex(secret_hex), body, lambda: hashlib.new("sha512_256")).hexdigest()
-    assert key_id == "1" and hmac.compare_digest(mac, expected)
+def frontier_verify(body: bytes, header: str, secret_hex: str, key_id: str = "1") -> dict:
+    """What a Frontier receiver does with an `X-Signature` value (Frontier's own e2e test: split at `=`,
+    the MAC is part 1) and what webhook.ParseAndValidateEvent then checks: the HMAC-SHA-512/256 of the body
+    under the hex-decoded key (pkg/crypt.VerifyHMACFromHex), the WebhookEvent message's fields only, and
+    created_at within 10 minutes."""
+    parts = header.split("=")
+    mac = bytes.fromhex(parts[1])  # hex.DecodeString: a value that is not one hex MAC fails here
+    expected = hmac.new(bytes.fromhex(secret_hex), body, lambda: hashlib.new("sha512_256")).digest()
+    assert parts[0] == key_id and hmac.compare_digest(mac, expected)
     event = json.loads(body)
     assert set(event) == {"id", "action", "data", "created_at"}
     created = datetime.fromisoformat(event["created_at"].replace("Z", "+00:00"))
@@ -261,9 +264,10 @@ def test_private_targets_are_refused_at_delivery(world, settings):
     assert delivery.status == "pending" and "non-public" in delivery.error
 
 
-def test_a_rotated_secret_signs_beside_the_new_one_during_the_overlap(world):
+def _rotated_and_delivered_twice(world, kind: str) -> tuple[str, str, dict, dict]:
+    """(old secret, new secret, a request during the rotation's overlap, one after it)."""
     with Receiver() as receiver:
-        endpoint, old = services.endpoint_create(account=world.a.account, url=receiver.url, actor=SYSTEM)
+        endpoint, old = services.endpoint_create(account=world.a.account, url=receiver.url, actor=SYSTEM, kind=kind)
         new = services.endpoint_secret_rotate(endpoint=endpoint, actor=SYSTEM, overlap=timedelta(hours=1))
         billing_services.billing_top_up(
             account=world.a.account, billing_account_id=world.a.wallet.pk, usage_id=uuid.uuid4(), amount=1, actor=SYSTEM
@@ -275,12 +279,35 @@ def test_a_rotated_secret_signs_beside_the_new_one_during_the_overlap(world):
         )
         deliver()
     first, second = receiver.requests
+    return old, new, first, second
+
+
+def test_a_rotated_secret_signs_beside_the_new_one_during_the_overlap(world):
+    old, new, first, second = _rotated_and_delivered_twice(world, Endpoint.Kind.STANDARD)
     for secret in (old, new):
         standardwebhooks.Webhook(secret).verify(first["body"], first["headers"])
     standardwebhooks.Webhook(new).verify(second["body"], second["headers"])
     with pytest.raises(standardwebhooks.webhooks.WebhookVerificationError):
         standardwebhooks.Webhook(old).verify(second["body"], second["headers"])
     assert old != new and "whsec_" in new
+
+
+def test_a_rotated_frontier_secret_signs_beside_the_new_one_during_the_overlap(world):
+    """One `X-Signature: <id>=<hex>` field per live secret, the oldest first: a Frontier receiver reading
+    the first value (Go's Header.Get) verifies with the old secret, one holding the new secret verifies the
+    field with its id; after the overlap only the new secret signs."""
+    old, new, first, second = _rotated_and_delivered_twice(world, Endpoint.Kind.FRONTIER)
+    assert [v.partition("=")[0] for v in first["signatures"]] == ["1", "2"]
+    frontier_verify(first["body"], first["signatures"][0], old, key_id="1")  # Header.Get: the first field
+    [with_new] = [v for v in first["signatures"] if v.startswith("2=")]
+    frontier_verify(first["body"], with_new, new, key_id="2")
+    with pytest.raises(AssertionError):
+        frontier_verify(first["body"], first["signatures"][0], new, key_id="1")
+    assert [v.partition("=")[0] for v in second["signatures"]] == ["2"]
+    frontier_verify(second["body"], second["signatures"][0], new, key_id="2")
+    with pytest.raises(AssertionError):
+        frontier_verify(second["body"], second["signatures"][0], old, key_id="2")
+    assert old != new and len(new) == 64
 
 
 def test_secrets_at_rest_cannot_sign(world, settings):
