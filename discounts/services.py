@@ -135,21 +135,15 @@ def discount_rule_give(*, rule: DiscountRule, customer_ids: list[str], actor: Ac
     refs = []
     now = timezone.now()
     for customer_id in dict.fromkeys(customer_ids):
-        ref = _ref_for(rule, _customer(rule.account, customer_id, actor), actor=actor, given=True)
+        customer = _customer(rule.account, customer_id, actor)
+        ref = _ref_for(rule, customer, actor=actor, given=True)
         if not ref.given:
             DiscountRef.objects.filter(pk=ref.pk).update(given=True)
             ref.given = True
         elif ref.created_at < now:
             refs.append(ref)
             continue  # given before: nothing changed
-        event_record(
-            account_id=ref.account_id,
-            type=catalogue.DISCOUNT_RULE_GIVEN,
-            resource_type="discount_ref",
-            resource_id=ref.pk,
-            data={"discount_ref": row(ref)},
-            now=now,
-        )
+        _ref_event(ref, rule, customer, catalogue.DISCOUNT_RULE_GIVEN)
         refs.append(ref)
     return refs
 
@@ -238,7 +232,8 @@ def _record(
     # 7. a stamp card needs its stamps
     if rule.requirement_stamp and stats["current_stamp"] + receipt.stamp - rule.requirement_stamp * receipt.usage < 0:
         raise Conflict("Not enough stamps for the reward.", code=DiscountError.NOT_ENOUGH_STAMPS)
-    _write(ref, receipt, purchase_at, actor, sign=1, counts_as_use=receipt.usage > 0, claim=claim)
+    used = receipt.usage > 0
+    _write(ref, receipt, purchase_at, actor, sign=1, counts_as_use=used, claim=claim, rule=rule, customer=customer)
     return ref, True
 
 
@@ -257,12 +252,25 @@ def _receipt_remove(rule: DiscountRule, customer: Customer, receipt: Receipt, ac
         stamp=added.stamp,
         amount=added.amount,
     )
-    _write(ref, undo, receipt.purchase_at or timezone.now(), actor, sign=-1, counts_as_use=added.usage > 0, claim=None)
+    purchase_at = receipt.purchase_at or timezone.now()
+    counts_as_use = added.usage > 0
+    _write(
+        ref, undo, purchase_at, actor, sign=-1, counts_as_use=counts_as_use, claim=None, rule=rule, customer=customer
+    )
     return ref, True
 
 
 def _write(
-    ref: DiscountRef, receipt: Receipt, purchase_at, actor: Actor, *, sign: int, counts_as_use: bool, claim
+    ref: DiscountRef,
+    receipt: Receipt,
+    purchase_at,
+    actor: Actor,
+    *,
+    sign: int,
+    counts_as_use: bool,
+    claim,
+    rule: DiscountRule,
+    customer: Customer,
 ) -> None:
     totals = {
         "stamp": ref.stamp + sign * receipt.stamp,
@@ -292,12 +300,24 @@ def _write(
     ref.stamp, ref.usage, ref.amount = totals["stamp"], totals["usage"], totals["amount"]
     ref.used += sign if counts_as_use else 0
     ref.save(update_fields=["stamp", "usage", "amount", "used", "updated_at"])
+    event_type = catalogue.DISCOUNT_USAGE_RECORDED if sign > 0 else catalogue.DISCOUNT_USAGE_REVERTED
+    _ref_event(ref, rule, customer, event_type, entry=entry)
+
+
+def _ref_event(ref: DiscountRef, rule: DiscountRule, customer: Customer, event_type: str, *, entry=None) -> None:
+    """The event of a change to a discount ref, with the rows the family's answer of the ref is built from
+    (webhooks.render): the ref, its entries in the order recorded, its rule, the customer's two ids (no
+    more of the customer: events are kept for good), and the entry this change wrote."""
+    data = {
+        "discount_ref": row(ref),
+        "entries": [row(e) for e in ref.entries.order_by("created_at", "id")],
+        "rule": row(rule),
+        "customer": {"id": str(customer.pk), "external_ref": customer.external_ref},
+    }
+    if entry is not None:
+        data["usage"] = row(entry)
     event_record(
-        account_id=ref.account_id,
-        type=catalogue.DISCOUNT_USAGE_RECORDED if sign > 0 else catalogue.DISCOUNT_USAGE_REVERTED,
-        resource_type="discount_ref",
-        resource_id=ref.pk,
-        data={"discount_ref": row(ref), "usage": row(entry)},
+        account_id=ref.account_id, type=event_type, resource_type="discount_ref", resource_id=ref.pk, data=data
     )
 
 

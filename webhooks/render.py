@@ -1,6 +1,8 @@
 """An event's resource as its family answers it, built from the rows the event holds (events.Event.data):
 credits as the credits family answers a credit (and a use), billing transactions and accounts as the
-billing family does; a discount's customer ref as its columns. The same event always renders the same."""
+billing family does, a customer's discount ref as the discounts family's usages list answers it (and the
+receipt entry, and for a given rule the rule's customers list entry). The same event always renders the
+same: every row the answer is built from is in the event."""
 
 from __future__ import annotations
 
@@ -12,6 +14,9 @@ from billing.api.serializers import BillingAccountSerializer, TransactionSeriali
 from billing.models import BillingAccount, BillingTransaction
 from credits.api.serializers import CreditOutputSerializer, CreditUseOutputSerializer
 from credits.models import Coupon, CreditUse, CustomerCredit
+from customers.models import Customer
+from discounts.api.serializers import DiscountCustomerSerializer, DiscountUsageSerializer, UsageRefSerializer
+from discounts.models import DiscountRef, DiscountRule, UsageRef
 from events.models import Event
 
 
@@ -41,7 +46,24 @@ def resource(event: Event) -> dict:
             "billing_account": BillingAccountSerializer(account).data,
             "balance_before": str(data["balance_before"]),
         }
-    return data
+    if event.resource_type == "discount_ref" and "rule" in data:
+        return _discount_ref(event)
+    return data  # a discount event written before they carried the rows of the family's answer
+
+
+def _discount_ref(event: Event) -> dict:
+    data = event.data
+    ref = _load(DiscountRef, data["discount_ref"])
+    ref.rule = _load(DiscountRule, data["rule"])
+    ref.customer = _load(Customer, data["customer"])
+    # The ref's entries as they were at the event (the serializer reads `ref.entries.all()`).
+    ref._prefetched_objects_cache = {"entries": [_load(UsageRef, entry) for entry in data["entries"]]}
+    out = {"discount_ref": DiscountUsageSerializer(ref).data}
+    if "usage" in data:
+        out["usage"] = UsageRefSerializer(_load(UsageRef, data["usage"])).data
+    else:
+        out["customer"] = DiscountCustomerSerializer(ref).data
+    return out
 
 
 def plain(value) -> dict:

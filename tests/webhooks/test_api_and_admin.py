@@ -120,3 +120,41 @@ def test_a_created_webhook_s_secret_is_never_stored_with_its_idempotency_key(wor
     secret = answer.json()["webhook"]["secrets"][0]["value"]
     assert secret
     assert not any(secret in str(record.body) for record in IdempotencyRecord.objects.all())
+
+
+def test_discount_events_carry_the_ref_as_the_discounts_family_answers_it(api):
+    """Each discount event's data is the discounts family's own answer for the ref at that moment: the
+    usages list's entry (with the receipt entry the change wrote), or for a given rule the rule's
+    customers list entry too; later changes do not change an earlier event's data."""
+    rules = "/v1/accounts/T00000001/discounts/rules"
+    body = {"name": "Card", "reward": {"type": "discount_item_quantity", "value": 1}, "requirement": {"stamp": 2}}
+    rule = api.post(rules, {**body, "private": True}).json()
+    since = api.get("/v1beta1/events").json()["next_since"]
+
+    def changed(response) -> dict:
+        assert response.status_code in (200, 201), response.content
+        nonlocal since
+        answer = api.get(f"/v1beta1/events?since={since}").json()
+        [event] = answer["events"]
+        since = answer["next_since"]
+        [ref] = api.get(f"{rules}/{rule['id']}/usages").json()
+        assert event["data"]["discount_ref"] == ref
+        return event
+
+    given = changed(api.post(f"{rules}/{rule['id']}/customers", {"customers": ["c-1"]}))
+    assert given["type"] == "discount.rule_given"
+    [customer] = api.get(f"{rules}/{rule['id']}/customers").json()
+    assert given["data"]["customer"] == customer and customer["customer_id"] == "c-1"
+    receipt = {"customer_id": "c-1", "ref": "R-1", "ref_type": "receipt_add", "stamp": 3}
+    recorded = changed(api.post(f"{rules}/{rule['id']}/usages", receipt))
+    assert recorded["type"] == "discount.usage_recorded"
+    assert recorded["data"]["usage"] == recorded["data"]["discount_ref"]["usage_refs"][-1]
+    assert recorded["data"]["discount_ref"]["statistics"]["stamp"] == 3
+    reverted = changed(api.post(f"{rules}/{rule['id']}/usages", {**receipt, "ref_type": "receipt_remove"}))
+    assert reverted["type"] == "discount.usage_reverted"
+    assert reverted["data"]["usage"]["stamp"] == -3
+    assert [u["ref_type"] for u in reverted["data"]["discount_ref"]["usage_refs"]] == ["receipt_add", "receipt_remove"]
+    # The earlier event still answers the ref as it was then.
+    first = api.get("/v1beta1/events?since=0").json()["events"]
+    [then] = [e for e in first if e["id"] == recorded["id"]]
+    assert then["data"] == recorded["data"] and len(then["data"]["discount_ref"]["usage_refs"]) == 1
