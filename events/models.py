@@ -57,7 +57,8 @@ class Event(AppendOnlyModel):
 
 class EventSettings(models.Model):
     """Per account: how many days before a credit's expiry `credit.expiring_soon` is sent (each credit
-    once per threshold)."""
+    once per threshold) to the account's endpoints that have no thresholds of their own
+    (webhooks.Endpoint.expiring_soon_days)."""
 
     account = models.OneToOneField("customers.Account", on_delete=models.CASCADE, primary_key=True)
     expiring_soon_days = models.JSONField(default=list, blank=True)

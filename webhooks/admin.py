@@ -29,7 +29,17 @@ class EndpointForm(forms.ModelForm):
 
     class Meta:
         model = Endpoint
-        fields = ["account", "kind", "url", "description", "subscribed_events", "headers", "metadata", "state"]
+        fields = [
+            "account",
+            "kind",
+            "url",
+            "description",
+            "subscribed_events",
+            "expiring_soon_days",
+            "headers",
+            "metadata",
+            "state",
+        ]
 
     def clean(self):
         cleaned = super().clean()
@@ -39,6 +49,7 @@ class EndpointForm(forms.ModelForm):
                 subscribed_events=cleaned.get("subscribed_events") or [],
                 headers=cleaned.get("headers") or {},
                 state=cleaned.get("state") or Endpoint.State.ENABLED,
+                expiring_soon_days=cleaned.get("expiring_soon_days") or [],
             )
         except InvalidInput as invalid:
             for name, problems in invalid.fields.items():
@@ -49,7 +60,17 @@ class EndpointForm(forms.ModelForm):
 @admin.register(Endpoint)
 class EndpointAdmin(LedgerAdmin):
     form = EndpointForm
-    list_display = ["url", "account", "kind", "state", "disabled_reason", "failing_since", "cursor", "created_at"]
+    list_display = [
+        "url",
+        "account",
+        "kind",
+        "state",
+        "expiring_soon_days",
+        "disabled_reason",
+        "failing_since",
+        "cursor",
+        "created_at",
+    ]
     list_filter = ["state", "kind"]
     search_fields = ["url", "account__id", "description"]
     readonly_fields = [

@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from events.catalogue import CREDIT_EXPIRING_SOON
+
 
 class Endpoint(models.Model):
     class Kind(models.TextChoices):
@@ -23,6 +25,12 @@ class Endpoint(models.Model):
     url = models.URLField(max_length=2000)
     description = models.TextField(blank=True, default="")
     subscribed_events = models.JSONField(default=list, blank=True, help_text="Event types; empty: every type.")
+    expiring_soon_days = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Days before a credit's expiry that this endpoint gets credit.expiring_soon (each credit once "
+        "per threshold), e.g. [7, 1]; empty: the account's (Event settings).",
+    )
     headers = models.JSONField(default=dict, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.ENABLED)
@@ -44,6 +52,17 @@ class Endpoint(models.Model):
 
     def subscribed(self, event_type: str) -> bool:
         return not self.subscribed_events or event_type in self.subscribed_events
+
+    def wants(self, event_type: str, days_before, account_days) -> bool:
+        """Whether an event of `event_type` goes to this endpoint. A `credit.expiring_soon` event (of the
+        threshold `days_before`) goes only where that threshold was asked for: this endpoint's own
+        thresholds, or when it has none the account's (`account_days`); one without a threshold (written
+        before events carried it) goes everywhere."""
+        if not self.subscribed(event_type):
+            return False
+        if event_type != CREDIT_EXPIRING_SOON or days_before is None:
+            return True
+        return int(days_before) in (self.expiring_soon_days or account_days)
 
 
 class EndpointSecret(models.Model):

@@ -34,6 +34,8 @@ def resource(event: Event) -> dict:
         out = {"credit": CreditOutputSerializer(credit, context={"now": event.created_at}).data}
         if "use" in data:
             out["use"] = CreditUseOutputSerializer(_load(CreditUse, data["use"])).data
+        if "days_before" in data:  # credit.expiring_soon: the threshold that fired
+            out["days_before"] = data["days_before"]
         return out
     if event.resource_type == "billing_transaction":
         out = {"transaction": TransactionSerializer(_load(BillingTransaction, data["transaction"])).data}

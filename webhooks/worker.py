@@ -23,6 +23,7 @@ import urllib3
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, OuterRef, Subquery
+from django.db.models.fields.json import KT
 from django.utils import timezone
 from urllib3 import HTTPHeaderDict
 
@@ -74,15 +75,17 @@ def _fan_out_one(pk) -> int:
     events = list(
         Event.objects.filter(account_id=endpoint.account_id, sequence__gt=endpoint.cursor)
         .order_by("sequence")
+        .annotate(days_before=KT("data__days_before"))
         .only("id", "sequence", "type")[:FAN_OUT_BATCH]
     )
     if not events:
         return 0
     now = timezone.now()
+    account_days = services.account_expiring_soon_days(endpoint.account_id)
     rows = [
         Delivery(endpoint=endpoint, event_id=e.id, sequence=e.sequence, next_attempt_at=now)
         for e in events
-        if endpoint.subscribed(e.type)
+        if endpoint.wants(e.type, e.days_before, account_days)
     ]
     Delivery.objects.bulk_create(rows, ignore_conflicts=True)
     Endpoint.objects.filter(pk=pk).update(cursor=events[-1].sequence)
@@ -303,7 +306,7 @@ def _record(delivery: Delivery, outcome: Outcome) -> None:
 
 
 def run_scans(now=None) -> int:
-    return credit_expiry_scan(now=now or timezone.now())
+    return credit_expiry_scan(now=now or timezone.now(), endpoint_days=services.endpoint_expiring_soon_days())
 
 
 def run(*, once: bool = False, stop=lambda: False) -> None:

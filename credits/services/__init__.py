@@ -386,15 +386,20 @@ def _benefit_use_locked(*, account: Account, customer_lookup: dict, benefit_key:
 # --- scheduled events ----------------------------------------------------------------------------
 
 
-def credit_expiry_scan(*, now: datetime) -> int:
-    """`credit.expiring_soon` for each usable credit expiring within one of its account's thresholds (each
-    credit once per threshold), and `credit.expired` for each credit that passed its expiry unused (once),
-    each event in the transaction that claims its notice. Run by the worker's schedule; how many were sent."""
+def credit_expiry_scan(*, now: datetime, endpoint_days: dict[str, set[int]] | None = None) -> int:
+    """`credit.expiring_soon` for each usable credit expiring within one of its account's thresholds: the
+    account's own (`EventSettings`) and its endpoints' (`endpoint_days`, account id -> days; the delivery
+    layer sends each endpoint the ones it asked for). Each credit once per threshold, the threshold in the
+    event's `days_before`. And `credit.expired` for each credit that passed its expiry unused (once), each
+    event in the transaction that claims its notice. Run by the worker's schedule; how many were sent."""
     sent = 0
+    thresholds: dict[str, set[int]] = {account: set(days) for account, days in (endpoint_days or {}).items()}
     for settings in EventSettings.objects.exclude(expiring_soon_days=[]):
-        for days in settings.expiring_soon_days:
+        thresholds.setdefault(settings.account_id, set()).update(settings.expiring_soon_days)
+    for account_id, days_list in thresholds.items():
+        for days in sorted(days_list):
             soon = CustomerCredit.objects.usable(now).filter(
-                account_id=settings.account_id, expiry_date__lte=now + timedelta(days=days)
+                account_id=account_id, expiry_date__lte=now + timedelta(days=days)
             )
             for credit in soon.select_related("coupon").filter(~_noticed(catalogue.CREDIT_EXPIRING_SOON, days)):
                 sent += _notice(credit, catalogue.CREDIT_EXPIRING_SOON, days, now)
@@ -418,5 +423,6 @@ def _noticed(kind: str, threshold: int) -> Exists:
 def _notice(credit: CustomerCredit, kind: str, threshold: int, now: datetime) -> int:
     if not notice_once(account_id=credit.account_id, kind=kind, resource_id=credit.pk, threshold=threshold):
         return 0
-    redeem.credit_event_record(credit, kind, now=now)
+    extra = {"days_before": threshold} if kind == catalogue.CREDIT_EXPIRING_SOON else None
+    redeem.credit_event_record(credit, kind, now=now, extra=extra)
     return 1

@@ -104,13 +104,16 @@ def record_use(
     return use
 
 
-def credit_event_record(credit: CustomerCredit, event_type: str, *, use: CreditUse | None = None, now=None) -> None:
+def credit_event_record(
+    credit: CustomerCredit, event_type: str, *, use: CreditUse | None = None, now=None, extra: dict | None = None
+) -> None:
     """The ledger event of a change to `credit` (events.Event), in the change's transaction: the rows as
     written, as the one-statement path below writes them. `now` dates it when the change's time is not the
-    moment of writing (a scheduled scan's clock)."""
+    moment of writing (a scheduled scan's clock); `extra` is added to the data as it is (JSON values)."""
     data = {"credit": row(credit), "coupon": row(credit.coupon)}
     if use is not None:
         data["use"] = row(use)
+    data.update(extra or {})
     event_record(
         account_id=credit.account_id, type=event_type, resource_type="credit", resource_id=credit.pk, data=data, now=now
     )

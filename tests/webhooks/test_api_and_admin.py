@@ -7,9 +7,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
-from django.test import Client
 from django.urls import reverse
 
 from billing import services as billing_services
@@ -46,13 +44,6 @@ def test_a_client_catches_up_from_a_sequence_number(world):
 
 def messages_of(response) -> list[str]:
     return [str(m) for m in get_messages(response.wsgi_request)]
-
-
-@pytest.fixture
-def root(db) -> Client:
-    client = Client()
-    client.force_login(get_user_model().objects.create_superuser("root", "root@example.com", "unused"))
-    return client
 
 
 def test_staff_make_rotate_and_resend_in_the_admin(world, root, settings):

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import standardwebhooks
 from cryptography.fernet import InvalidToken
+from django.urls import reverse
 from django.utils import timezone
 
 from billing import services as billing_services
@@ -146,15 +147,19 @@ def test_every_catalogue_event_arrives_signed_in_both_schemes_and_only_to_its_ac
     }
 
 
-def test_expired_credits_are_announced_once(world):
-    a = world.a
-    credit = credit_services.credit_issue(
-        customer=a.customer,
-        coupon=a.coupon,
+def _credit_expiring_in(tenant, days: int) -> CustomerCredit:
+    return credit_services.credit_issue(
+        customer=tenant.customer,
+        coupon=tenant.coupon,
         actor=SYSTEM,
         source="manual",
-        expiry_date=timezone.now() + timedelta(days=1),
+        expiry_date=timezone.now() + timedelta(days=days),
     )
+
+
+def test_expired_credits_are_announced_once(world):
+    a = world.a
+    credit = _credit_expiring_in(a, 1)
     event_services.event_settings_update(account_id=a.account.pk, expiring_soon_days=[7, 30])
     later = timezone.now() + timedelta(days=2)
     for _ in range(2):
@@ -170,6 +175,53 @@ def test_expired_credits_are_announced_once(world):
             catalogue.CREDIT_EXPIRED,
         ]
     )
+
+
+def test_expiring_soon_thresholds_per_endpoint_each_credit_once_per_threshold_per_endpoint(world, root):
+    """The account asks for 30 days; one endpoint (admin) for 7 and 1, another (Frontier admin API,
+    `metadata.expiring_soon_days`) for 3 and 7, a third has none of its own (the account's). Scans before
+    and after each threshold, each twice: one event per threshold, and each endpoint gets exactly its
+    thresholds, once each."""
+    a = world.a
+    admin_api = a.api(["billing:admin"])
+    event_services.event_settings_update(account_id=a.account.pk, expiring_soon_days=[30])
+    credit = _credit_expiring_in(a, 10)
+    with Receiver() as receiver:
+        form = {
+            "account": a.account.pk,
+            "kind": "standard",
+            "url": receiver.url + "?own",
+            "description": "own",
+            "subscribed_events": '["credit.expiring_soon"]',
+            "expiring_soon_days": "[7, 1]",
+            "headers": "{}",
+            "metadata": "{}",
+            "state": "enabled",
+        }
+        root.post(reverse("admin:webhooks_endpoint_add"), form)
+        assert Endpoint.objects.get(description="own").expiring_soon_days == [1, 7]
+        body = {"url": receiver.url + "?frontier", "subscribed_events": ["credit.expiring_soon"]}
+        refused = admin_api.post("/v1beta1/admin/webhooks", {"body": {**body, "metadata": {"expiring_soon_days": [0]}}})
+        assert refused.status_code == 400 and not Endpoint.objects.filter(url=body["url"]).exists()
+        made = admin_api.post("/v1beta1/admin/webhooks", {"body": {**body, "metadata": {"expiring_soon_days": [7, 3]}}})
+        assert made.status_code == 200, made.content
+        assert made.json()["webhook"]["metadata"] == {"expiring_soon_days": [7, 3]}
+        services.endpoint_create(
+            account=a.account, url=receiver.url + "?account", actor=SYSTEM, subscribed_events=["credit.expiring_soon"]
+        )
+        for days_left in (11, 9.5, 6, 2.5, 0.5):
+            for _ in range(2):
+                worker.run_scans(now=credit.expiry_date - timedelta(days=days_left))
+        deliver()
+    fired = Event.objects.filter(type=catalogue.CREDIT_EXPIRING_SOON, resource_id=str(credit.pk))
+    assert sorted(e.data["days_before"] for e in fired) == [1, 3, 7, 30]
+    got: dict[str, list[int]] = {}
+    for request in receiver.requests:
+        event = json.loads(request["body"])
+        data = event["data"]
+        assert data["credit"]["id"] == str(credit.pk)
+        got.setdefault(request["path"].split("?")[1], []).append(data["days_before"])
+    assert got == {"own": [7, 1], "frontier": [7, 3], "account": [30]}
 
 
 def test_a_receiver_down_for_a_while_gets_everything_in_order_when_it_is_back(world):
