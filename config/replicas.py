@@ -13,7 +13,11 @@ staff session cookie, hashed). A replica serves that client's next read only onc
 (`pg_last_wal_replay_lsn()`) has passed it; until then the primary does. A window would either be too
 short for a replica that falls behind (a stale read) or send every read of every recent writer to the
 primary for its whole length; the log position is exact, and costs one cache read per GET and one
-primary query and cache write per writing request.
+primary query and cache write per writing request. A position that could not be kept (the cache failed the
+write) pins the writer's credentials to the primary in this process for DATABASE_REPLICA_MAX_LAG_SECONDS
+(a replica allowed to serve is at most that far behind, so by then it has the write) and stops trusting
+the cache here for RETRY_SECONDS; other processes do not learn of the pin, so if the cache answers them
+again at once, a read of theirs may meet a replica that has not replayed the write yet.
 
 A replica further behind than DATABASE_REPLICA_MAX_LAG_SECONDS, or unreachable, is skipped without an
 error answer: the primary serves, and an unreachable replica is not asked again for RETRY_SECONDS. The
@@ -68,6 +72,7 @@ class _Request:
 _state: contextvars.ContextVar[_Request | None] = contextvars.ContextVar("replica_request", default=None)
 _status: dict[str, tuple[float, int, float]] = {}
 _down_until: dict[str, float] = {}
+_pinned: dict[str, float] = {}  # credential -> until when its reads use the primary (its position was lost)
 
 
 def lsn(text: str) -> int:
@@ -111,7 +116,8 @@ def _client_position(state: _Request) -> int | None:
     """The client's last write position (0: none known), or None when the cache cannot say."""
     if not state.keys:
         return 0
-    if _down_until.get("cache", 0) > time.monotonic():
+    now = time.monotonic()
+    if _down_until.get("cache", 0) > now or any(_pinned.get(key, 0) > now for key in state.keys):
         return None
     try:
         found = cache.get_many([_CACHE_PREFIX + key for key in state.keys])
@@ -193,8 +199,19 @@ def remember_write(keys: list[str]) -> None:
             cursor.execute("SELECT pg_current_wal_insert_lsn()::text")
             position = cursor.fetchone()[0]
         cache.set_many({_CACHE_PREFIX + key: position for key in keys}, timeout=POSITION_SECONDS)
-    except Exception as error:  # the answer stands; only the next read's routing loses the position
-        logger.warning("write position not kept (%s): reads may be served by the primary", error)
+    except Exception as error:  # the answer stands (the write committed); its reads go to the primary
+        until = time.monotonic() + settings.DATABASE_REPLICA_MAX_LAG_SECONDS
+        for key in list(_pinned):
+            if _pinned[key] <= time.monotonic():
+                del _pinned[key]
+        for key in keys:
+            _pinned[key] = max(_pinned.get(key, 0), until)
+        _unavailable("cache", error)
+        logger.warning(
+            "write position not kept (%s): this writer's reads use the primary for %ss",
+            error,
+            settings.DATABASE_REPLICA_MAX_LAG_SECONDS,
+        )
 
 
 class ReplicaMiddleware:

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 from django.db import connection
@@ -182,6 +183,38 @@ def test_an_unreachable_cache_sends_a_writer_to_the_primary(two_replicas, monkey
     monkeypatch.setattr(replicas, "_down_until", {})
     assert choose(["writer"]) == "default"
     assert choose([]) == "replica1"  # no credential: no write of its own to wait for
+
+
+@pytest.mark.django_db
+def test_a_write_position_the_cache_could_not_keep_sends_the_writer_to_the_primary_for_the_lag_window(
+    two_replicas, monkeypatch, settings
+):
+    """The cache fails the write of a writer's position: the writer's reads use the primary until any
+    replica allowed to serve (at most DATABASE_REPLICA_MAX_LAG_SECONDS behind) has its write, even once the
+    cache answers again with the writer's older position; other clients are not pinned."""
+    from django.core.cache import cache
+
+    settings.DATABASE_REPLICA_MAX_LAG_SECONDS = 30
+    clock = [1000.0]
+    monkeypatch.setattr(replicas, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    monkeypatch.setattr(replicas, "_down_until", {})
+    monkeypatch.setattr(replicas, "_pinned", {}, raising=False)
+    cache.set(replicas._CACHE_PREFIX + "writer", "0/1000")  # an older write, which every replica has
+    assert choose(["writer"]) == "replica1"
+
+    def broken(values, timeout=None):
+        raise ConnectionError("redis down")
+
+    with monkeypatch.context() as failing:
+        failing.setattr(replicas.cache, "set_many", broken)
+        replicas.remember_write(["writer"])
+    assert cache.get(replicas._CACHE_PREFIX + "writer") == "0/1000"  # the position was not kept
+    assert choose(["writer"]) == "default"
+    clock[0] += replicas.RETRY_SECONDS + 0.1  # the cache is asked again (and answers the old position)
+    assert choose(["other"]) == "replica1"
+    assert choose(["writer"]) == "default"  # still pinned: the lag window has not passed
+    clock[0] = 1000.0 + 30 + 0.1  # DATABASE_REPLICA_MAX_LAG_SECONDS after the write
+    assert choose(["writer"]) == "replica1"
 
 
 def test_log_positions_compare_as_numbers():
