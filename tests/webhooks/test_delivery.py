@@ -27,7 +27,7 @@ from events import services as event_services
 from events.models import Event
 from events.services import events_sequence
 from tests.world import SYSTEM
-from webhooks import services, worker
+from webhooks import services, targets, worker
 from webhooks.models import Delivery, Endpoint
 
 from .receiver import Receiver
@@ -301,6 +301,37 @@ def test_private_targets_are_refused_at_creation(world, settings, url):
     with pytest.raises(InvalidInput):
         services.endpoint_create(account=world.a.account, url=url, actor=SYSTEM)
     assert not Endpoint.objects.filter(url=url).exists()
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "2002:a00:1::1",  # 6to4 of 10.0.0.1
+        "2002:7f00:1::1",  # 6to4 of 127.0.0.1
+        "2002:a9fe:a9fe::1",  # 6to4 of 169.254.169.254
+        "64:ff9b::a00:1",  # NAT64 (well-known prefix) of 10.0.0.1
+        "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254
+        "64:ff9b:1::808:808",  # NAT64 local-use prefix (even of a public address)
+        "64:ff9b:1:ffff::a00:1",
+        "::ffff:10.0.0.1",  # IPv4-mapped
+        "::ffff:169.254.169.254",
+        "::10.0.0.1",  # IPv4-compatible
+        "::8.8.8.8",  # IPv4-compatible: deprecated, reaches no public host
+        "::ffff:0:10.0.0.1",  # IPv4-translated
+        "2001:0:4136:e378:8000:63bf:f5ff:fffe",  # Teredo, client 10.0.0.1
+        "2001:0:a00:1:8000:63bf:3fff:fdd2",  # Teredo, server 10.0.0.1
+    ],
+)
+def test_ipv6_forms_carrying_a_private_ipv4_address_are_refused(settings, address):
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False
+    with pytest.raises(targets.TargetRefused):
+        targets.resolve(f"http://[{address}]/hook")
+
+
+@pytest.mark.parametrize("address", ["2002:808:808::1", "64:ff9b::808:808", "::ffff:8.8.8.8", "2606:4700::1111"])
+def test_ipv6_forms_carrying_a_public_ipv4_address_are_allowed(settings, address):
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False
+    assert targets.resolve(f"http://[{address}]/hook")[2] == address
 
 
 def test_private_targets_are_refused_at_delivery(world, settings):
