@@ -16,25 +16,23 @@ MONETARY_CREDITS = (
     "SELECT k.id FROM credits_customercredit k JOIN credits_coupon p ON p.id = k.coupon_id WHERE p.kind = 'monetary'"
 )
 
+# One UPDATE per table: on PostgreSQL a row updated twice in the migration's transaction would queue its
+# (deferred) foreign-key checks, and the constraints added below cannot be added while checks are pending.
 BACKFILL = [
     f"""UPDATE credits_credituse SET amount = (
         SELECT CASE WHEN NOT k.multi_use THEN p.value
                     WHEN k.max_uses IS NULL THEN 0
-                    ELSE p.value / k.max_uses END
+                    ELSE p.value / k.max_uses + CASE
+                        WHEN k.uses >= k.max_uses AND credits_credituse.reversed_at IS NULL AND NOT EXISTS (
+                            SELECT 1 FROM credits_credituse later
+                             WHERE later.credit_id = credits_credituse.credit_id AND later.reversed_at IS NULL
+                               AND (later.used_at > credits_credituse.used_at
+                                    OR (later.used_at = credits_credituse.used_at AND later.id > credits_credituse.id)))
+                        THEN p.value % k.max_uses ELSE 0 END
+               END
           FROM credits_customercredit k JOIN credits_coupon p ON p.id = k.coupon_id
          WHERE k.id = credits_credituse.credit_id)
      WHERE credit_id IN ({MONETARY_CREDITS})""",  # noqa: S608 (constants only)
-    f"""UPDATE credits_credituse SET amount = amount + (
-        SELECT p.value % k.max_uses
-          FROM credits_customercredit k JOIN credits_coupon p ON p.id = k.coupon_id
-         WHERE k.id = credits_credituse.credit_id)
-     WHERE credit_id IN ({MONETARY_CREDITS} AND k.multi_use AND k.max_uses IS NOT NULL AND k.uses >= k.max_uses)
-       AND reversed_at IS NULL
-       AND NOT EXISTS (
-           SELECT 1 FROM credits_credituse later
-            WHERE later.credit_id = credits_credituse.credit_id AND later.reversed_at IS NULL
-              AND (later.used_at > credits_credituse.used_at
-                   OR (later.used_at = credits_credituse.used_at AND later.id > credits_credituse.id)))""",  # noqa: S608
     f"""UPDATE credits_customercredit SET remaining_value = (
         SELECT p.value FROM credits_coupon p WHERE p.id = credits_customercredit.coupon_id
     ) - COALESCE((
