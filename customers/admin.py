@@ -63,6 +63,7 @@ class AccountForm(ServiceModelForm):
 @admin.register(Account)
 class AccountAdmin(ServiceAdmin):
     form = AccountForm
+    account_path = ""  # each row is an account: its times in its own zone
     list_display = ("id", "name", "currency", "timezone", "created_at")
     search_fields = ("id", "name")
     ordering = ("id",)
@@ -195,7 +196,6 @@ class CustomerAdmin(ServiceAdmin):
             ]
             extra_context["customer_zone"] = account_zone(customer.account).key
         return super().change_view(request, object_id, form_url, extra_context)
-
 
     def get_urls(self):
         return [
