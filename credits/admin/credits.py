@@ -25,8 +25,8 @@ from django.utils.http import urlencode
 
 from config.kernel.actors import Actor, actor_name
 from config.kernel.admin import ServiceAdmin, activate_zone_of, safe_next
-from config.kernel.display import iso, local_time_text, money
-from config.kernel.exceptions import DomainError
+from config.kernel.display import iso, local_time_text, money, money_text
+from config.kernel.exceptions import DomainError, InvalidInput
 from config.kernel.exports import csv_response
 from customers.models import ApprovalRequest, Customer, Membership
 from customers.selectors import customer_number_query
@@ -45,6 +45,7 @@ from .filters import (
 )
 from .forms import (
     CreditBulkRedeemForm,
+    CreditBulkRevokeForm,
     CreditIssueForm,
     CreditRedeemForm,
     CreditReverseForm,
@@ -300,13 +301,17 @@ class CustomerCreditAdmin(ServiceAdmin):
     @admin.action(description="Revoke selected credits…", permissions=["revoke"])
     def revoke_selected(self, request, queryset):
         credits = list(self._credits_for_action(queryset))
-        form = CreditRevokeForm(request.POST if "confirm" in request.POST else None)
+        form = CreditBulkRevokeForm(
+            request.POST if "confirm" in request.POST else None, initial={"reference": bulk_reference("revoke")}
+        )
         if form.is_bound and form.is_valid():
+            reason, reference = form.cleaned_data["reason"], form.cleaned_data["reference"]
+            shown = reference.replace("%", "%%")
             self._each_credit(
                 request,
                 credits,
-                functools.partial(services.credit_revoke, reason=form.cleaned_data["reason"]),
-                done=("Revoked %d credit", "Revoked %d credits"),
+                functools.partial(services.credit_revoke, reason=reason, reference=reference),
+                done=(f"Revoked %d credit (reference {shown})", f"Revoked %d credits (reference {shown})"),
                 failed_message="Could not revoke",
             )
             return None
@@ -318,7 +323,8 @@ class CustomerCreditAdmin(ServiceAdmin):
             form,
             refused=refused,
             title="Revoke credits",
-            intro="A revoked credit can no longer be used, and revoking cannot be undone.",
+            intro="A revoked credit can no longer be used, and revoking cannot be undone. The reason and this "
+            "reference are kept in each credit's history.",
             verb="Revoke",
             action_name="revoke_selected",
         )
@@ -421,8 +427,9 @@ class CustomerCreditAdmin(ServiceAdmin):
             raise Http404("No such credit.")
         return credit
 
-    def _action_page(self, request, credit, *, title, form, submit, intro, back):
+    def _action_page(self, request, credit, *, title, form, submit, intro, back, facts=()):
         context = {
+            "facts": facts,
             **self.admin_site.each_context(request),
             "title": title,
             "subtitle": str(credit),
@@ -449,35 +456,51 @@ class CustomerCreditAdmin(ServiceAdmin):
         return HttpResponseRedirect(back)
 
     def redeem_view(self, request, object_id):
-        """Use the credit once, with an optional reference and note (GET: the form; POST: the service)."""
+        """Use the credit once, with an optional reference and note, and for a monetary credit the amount in
+        its currency (GET: the form; POST: the service). An amount the service refuses (more than is left
+        by now) shows the form again with the reason; nothing is written."""
         if not self.has_redeem_permission(request):
             raise PermissionDenied
         credit = self._credit_or_404(request, object_id)
         back = safe_next(request, self._change_url(credit.pk))
-        form = CreditRedeemForm(request.POST if request.method == "POST" else None)
+        form = CreditRedeemForm(request.POST if request.method == "POST" else None, credit=credit)
         if form.is_bound and form.is_valid():
-            return self._perform(
-                request,
-                lambda: services.credit_redeem(
+            left_before = credit.remaining_value
+            try:
+                done = services.credit_redeem(
                     account=credit.account,
                     customer_id=credit.customer_id,
                     credit_id=credit.pk,
                     reference=form.cleaned_data["reference"] or None,
                     note=form.cleaned_data["note"],
+                    amount=form.cleaned_data.get("amount"),
                     actor=Actor.staff(request.user),
-                ),
-                done=f"Redeemed {credit} (one use).",
-                failed=f"Could not redeem {credit}",
-                back=back,
-            )
+                )
+            except InvalidInput as exc:
+                for field, errors in exc.fields.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            except DomainError as exc:
+                self.message_user(request, f"Could not redeem {credit}: {exc.message}", messages.ERROR)
+                return HttpResponseRedirect(back)
+            else:
+                self.message_user(request, _redeemed_message(credit, done, left_before), messages.SUCCESS)
+                return HttpResponseRedirect(back)
+        facts = []
+        if credit.monetary:
+            currency = credit.coupon.currency or credit.account.currency
+            facts.append(("Left to spend", money(credit.remaining_value, currency)))
         return self._action_page(
             request,
             credit,
             title="Redeem a credit",
             form=form,
             submit="Redeem",
-            intro="Records one use of this credit now, with your name in its history.",
+            intro="Records a use of this voucher now, taking the amount you type from what is left, with your "
+            "name in its history."
+            if credit.monetary
+            else "Records one use of this credit now, with your name in its history.",
             back=back,
+            facts=facts,
         )
 
     def revoke_view(self, request, object_id):
@@ -646,3 +669,14 @@ def _customer_named(value: str) -> Customer | None:
     except ValueError:
         return None
     return Customer.objects.select_related("account").filter(pk=customer_id).first()
+
+
+def _redeemed_message(credit: CustomerCredit, done: CustomerCredit, left_before: int | None) -> str:
+    """What a redeem at the desk did: one use, or for a monetary credit the money it took and what is left."""
+    if left_before is None or done.remaining_value is None:
+        return f"Redeemed {credit} (one use)."
+    currency = credit.coupon.currency or credit.account.currency
+    if done.remaining_value == left_before:
+        return f"{credit}: this reference was already used; nothing more was taken."
+    taken = money_text(left_before - done.remaining_value, currency)
+    return f"Redeemed {taken} of {credit}; {money_text(done.remaining_value, currency)} left."

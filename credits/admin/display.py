@@ -34,11 +34,15 @@ def credit_uses_label(credit: CustomerCredit) -> str:
 
 
 def credit_value(credit: CustomerCredit):
-    """A monetary credit's face value in its currency; otherwise the revenue it recognises when used, in
-    the account's currency."""
+    """A monetary credit's face value in its currency, and what is left of it once partly used; otherwise
+    the revenue it recognises when used, in the account's currency."""
     coupon = credit.coupon
     if coupon.kind == Coupon.Kind.MONETARY:
-        return money(coupon.value, coupon.currency or credit.account.currency)
+        currency = coupon.currency or credit.account.currency
+        face = money(coupon.value, currency)
+        if credit.remaining_value is None or credit.remaining_value == coupon.value:
+            return face
+        return format_html("{} left of {}", money(credit.remaining_value, currency), face)
     return money(credit.revenue, credit.account.currency)
 
 
