@@ -365,15 +365,19 @@ class StaffInBrowser(StaticLiveServerTestCase):
             allowed = {f"{(oslo + timedelta(minutes=m)):%H:%M}" for m in (-1, 0, 1)}
             assert typed[:5] in allowed, (typed, allowed)
 
+    def assert_across_inside_the_viewport(self, element):
+        """Reachable across as the page opens: no sideways scrolling needed (down, the desk scrolls)."""
+        width = self.browser.execute_script("return document.documentElement.clientWidth")
+        left, right = self.browser.execute_script(
+            "const r = arguments[0].getBoundingClientRect(); return [r.left, r.right]", element
+        )
+        assert left >= 0 and right <= width, (element.text, left, right, width)
+
     def _redeem_part_of_the_voucher(self, typed: str, reference: str):
         """On the voucher's Redeem page: what is left is named, the amount is typed in NOK (inside the
         viewport at this width), and the result says what was taken and what is left."""
         amount = self.by_css("#id_amount")
-        width = self.browser.execute_script("return document.documentElement.clientWidth")
-        left, right = self.browser.execute_script(
-            "const r = arguments[0].getBoundingClientRect(); return [r.left, r.right]", amount
-        )
-        assert left >= 0 and right <= width, (left, right, width)
+        self.assert_across_inside_the_viewport(amount)
         assert "Amount (NOK)" in self.by_css("label[for=id_amount]").text
         amount.send_keys(typed)
         self.by_css("#id_reference").send_keys(reference)
@@ -412,11 +416,7 @@ class StaffInBrowser(StaticLiveServerTestCase):
                 self.open(f"/admin/customers/customer/{self.customer.pk}/change/")
                 row = self.by_xpath("//div[contains(@class,'inline-group')]//tr[contains(., 'Gift card')]")
                 button = row.find_element("css selector", "a.redeem")
-                width = self.browser.execute_script("return document.documentElement.clientWidth")
-                left, right = self.browser.execute_script(
-                    "const r = arguments[0].getBoundingClientRect(); return [r.left, r.right]", button
-                )
-                assert left >= 0 and right <= width, (left, right, width)
+                self.assert_across_inside_the_viewport(button)
                 button.click()
             with self.step("redeem-the-120-left"):
                 assert "NOK 120.00" in self.by_css("#content-main ul").text
