@@ -29,6 +29,9 @@ def credit_status_label(credit: CustomerCredit) -> str:
 
 
 def credit_uses_label(credit: CustomerCredit) -> str:
+    """`1/3`: uses of the limit; a monetary credit's uses alone (what is left limits it, see credit_value)."""
+    if credit.monetary:
+        return str(credit.uses)
     limit = credit.use_limit
     return f"{credit.uses}/{'∞' if limit is None else limit}"
 
