@@ -17,7 +17,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 
-from config.kernel.display import MoneyField, to_minor
+from config.kernel.display import MoneyField, local_time_text, to_minor
 from config.kernel.exceptions import DomainError, InvalidInput
 from customers.models import Account, ApprovalRequest
 
@@ -266,8 +266,16 @@ def upload_view(model_admin: admin.ModelAdmin, request):
         kept_token=kept_token,
         reject_token=reject_token,
         run_now_fields=[(name, form.data.get(name, "")) for name in ("account", "coupon", "expiry_date", "revenue")],
-        batches=selectors.recent_bulk_batches(),
+        batches=_with_local_start(selectors.recent_bulk_batches()),
     )
+
+
+def _with_local_start(batches: list[dict]) -> list[dict]:
+    """Each batch's start in the zone of its own account, named (the list spans accounts)."""
+    accounts = Account.objects.in_bulk({batch["account_id"] for batch in batches})
+    for batch in batches:
+        batch["started_local"] = local_time_text(batch["started"], accounts.get(batch["account_id"]))
+    return batches
 
 
 def render(model_admin, request, form, summary, *, title: str, customers=None, action: str = "", **extra):

@@ -109,3 +109,21 @@ def test_every_list_with_times_of_an_accounts_rows_finds_the_account():
         if times and belongs and model_admin.row_account_path() is None:
             missing.append(model._meta.label)
     assert missing == []
+
+
+def test_the_bulk_grant_history_shows_each_batch_start_in_its_accounts_zone(superuser, accounts):
+    from credits import services as credit_services
+    from credits.models import CustomerCredit
+    from credits.services import grants
+
+    for account in accounts[:2]:
+        coupon = credit_services.coupon_create(account=account, actor=SYSTEM, name="Massage", offering="Massage 60")
+        customer = Customer.objects.get(account=account)
+        grants.credit_grant_bulk(
+            account=account, coupon=coupon, rows=[grants.SourceRow(2, str(customer.number))], column="number",
+            batch_key=f"batch-{account.pk}",
+        )  # fmt: skip
+    CustomerCredit.objects.update(created_at=INSTANT)
+    html = superuser.get(reverse("admin:credits_customercredit_bulk_grant")).content.decode()
+    history = html[html.index('id="batch-history"') :]
+    assert sorted(_cells(history)) == sorted([SHOWN["Europe/Oslo"], SHOWN["America/New_York"]])
