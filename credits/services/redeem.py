@@ -156,12 +156,12 @@ def _typed(name: str, model, field_name: str) -> str:
 
 
 def _write_ctes(locked: str, event_type: str) -> str:
-    """The CTEs after `locked` (one usable, locked credit row with its `use_revenue`; nothing is written for
-    a monetary one, see _USABLE): insert the use,
-    update the credit, append the credit's history event and write the ledger event `event_type` with the
-    rows as written (events.services.row gives the same for the ORM path). The event's sequence number is
-    given just after the commit (events.services.events_sequence): taking it here would hold the account's
-    counter row to the commit and queue every redeem of the account behind each other's WAL flush."""
+    """The CTEs after `locked` (one usable, locked credit row with its `use_revenue`): insert the use (none
+    for a monetary credit, see _USABLE), update the credit, append the credit's history event and write
+    the ledger event `event_type` with the rows as written (events.services.row gives the same for the ORM
+    path). The event's sequence number is given just after the commit (events.services.events_sequence):
+    taking it here would hold the account's counter row to the commit and queue every redeem of the
+    account behind each other's WAL flush."""
     credit, use, event = CustomerCredit._meta.db_table, CreditUse._meta.db_table, CreditEvent._meta.db_table
     ledger, coupon = Event._meta.db_table, Coupon._meta.db_table
     returning = ", ".join(f"c.{column}" for column in _columns(CustomerCredit))
