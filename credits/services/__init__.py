@@ -294,9 +294,11 @@ def credit_revoke(
     reference) is kept in the credit's history with the reason; a revoke sent again with the reference
     its credit was revoked with answers the credit unchanged (as a redeem's reference does)."""
     credit = _locked_credit(account_id=account.pk, customer_id=customer_id, credit_id=credit_id)
-    if reference and credit.revoked_at is not None:
-        if credit.events.filter(action=CreditEvent.Action.REVOKED, data__reference=reference).exists():
-            return credit
+    revoked_with_reference = CreditEvent.objects.filter(
+        credit=credit, action=CreditEvent.Action.REVOKED, data__reference=reference
+    )
+    if reference and credit.revoked_at is not None and revoked_with_reference.exists():
+        return credit
     if credit.revoked_at is not None:
         raise NotPossible("The credit is already revoked.", code=CreditError.CREDIT_ALREADY_REVOKED)
     if credit.fully_used:
