@@ -389,6 +389,8 @@ class StaffInBrowser(StaticLiveServerTestCase):
         with self.step("open-the-voucher-redeem-page"):
             self.open(f"/admin/credits/customercredit/{self.gift_credit.pk}/change/")
             self.by_css(".object-tools a.redeem").click()
+            # The credit page has a #content-main too: read the redeem page only once it replaced it.
+            self.wait_until(lambda browser: "/redeem/" in browser.current_url, "the redeem page did not open")
             assert "NOK 200.00" in self.by_css("#content-main ul").text
         with self.step("a-bad-amount-is-refused-on-the-form"):
             self._redeem_part_of_the_voucher("250", "RCPT-X")
@@ -418,6 +420,7 @@ class StaffInBrowser(StaticLiveServerTestCase):
                 button = row.find_element("css selector", "a.redeem")
                 self.assert_across_inside_the_viewport(button)
                 button.click()
+                self.wait_until(lambda browser: "/redeem/" in browser.current_url, "the redeem page did not open")
             with self.step("redeem-the-120-left"):
                 assert "NOK 120.00" in self.by_css("#content-main ul").text
                 self._redeem_part_of_the_voucher("120", "RCPT-120")
