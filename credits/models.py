@@ -57,10 +57,19 @@ class Coupon(ActorStampedModel):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def spendable_value(self) -> int | None:
+        """What a credit of this coupon starts with to spend (CustomerCredit.remaining_value): the value of a
+        monetary coupon, None for an offering."""
+        return self.value if self.kind == self.Kind.MONETARY else None
+
 
 class CreditQuerySet(models.QuerySet):
     def fully_used_q(self) -> Q:
-        return Q(multi_use=False, uses__gte=1) | Q(multi_use=True, max_uses__isnull=False, uses__gte=F("max_uses"))
+        """A monetary credit (remaining_value set) is fully used when nothing is left to spend; any other
+        when its uses reach the limit."""
+        by_count = Q(multi_use=False, uses__gte=1) | Q(multi_use=True, max_uses__isnull=False, uses__gte=F("max_uses"))
+        return Q(remaining_value=0) | (Q(remaining_value__isnull=True) & by_count)
 
     def usable(self, now: datetime | None = None):
         """Credits that can be used now: the definition of status `active`, in SQL, so that a row lock's
@@ -118,6 +127,10 @@ class CustomerCredit(models.Model):
     expiry_date = models.DateTimeField(null=True, blank=True)
     revenue = models.BigIntegerField(default=0)
     revenue_recognised = models.BigIntegerField(default=0)
+    # Monetary credits only (None for an offering): the money left to spend, in minor units of the coupon's
+    # currency. It starts at the coupon's value, each use takes its amount, a reversed use gives it back;
+    # the credit is fully used when it reaches 0 (the use count sets no limit on a monetary credit).
+    remaining_value = models.BigIntegerField(null=True, blank=True, editable=False)
     redeemed_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoke_reason = models.TextField(null=True, blank=True)
@@ -169,11 +182,13 @@ class CustomerCredit(models.Model):
                 condition=Q(revenue_recognised__gte=0) & Q(revenue_recognised__lte=F("revenue")),
                 name="credit_revenue_recognised_bounded",
             ),
-            # Uses never exceed the limit: one for single-use, max_uses for limited multi-use.
+            # Uses never exceed the limit: one for single-use, max_uses for limited multi-use. A monetary
+            # credit is limited by its remaining value instead (it may take several partial uses).
             models.CheckConstraint(
                 condition=Q(uses__gte=0)
                 & (
-                    Q(multi_use=False, uses__lte=1)
+                    Q(remaining_value__isnull=False)
+                    | Q(multi_use=False, uses__lte=1)
                     | Q(multi_use=True, max_uses__isnull=True)
                     | Q(multi_use=True, uses__lte=F("max_uses"))
                 ),
@@ -183,10 +198,21 @@ class CustomerCredit(models.Model):
             # revoked credit takes no further use.
             models.CheckConstraint(
                 condition=Q(revoked_at__isnull=True)
-                | Q(multi_use=False, uses=0)
-                | Q(multi_use=True, max_uses__isnull=True)
-                | Q(multi_use=True, uses__lt=F("max_uses")),
+                | Q(remaining_value__isnull=False, remaining_value__gt=0)
+                | (
+                    Q(remaining_value__isnull=True)
+                    & (
+                        Q(multi_use=False, uses=0)
+                        | Q(multi_use=True, max_uses__isnull=True)
+                        | Q(multi_use=True, uses__lt=F("max_uses"))
+                    )
+                ),
                 name="credit_not_revoked_and_used_up",
+            ),
+            # Never negative: a use takes at most what is left.
+            models.CheckConstraint(
+                condition=Q(remaining_value__isnull=True) | Q(remaining_value__gte=0),
+                name="credit_remaining_value_non_negative",
             ),
             models.CheckConstraint(
                 condition=Q(source__in=["manual", "api", "bulk", "membership"]), name="credit_source_known"
@@ -226,9 +252,36 @@ class CustomerCredit(models.Model):
         return self.max_uses
 
     @property
+    def monetary(self) -> bool:
+        return self.remaining_value is not None
+
+    @property
     def fully_used(self) -> bool:
+        if self.remaining_value is not None:
+            return self.remaining_value == 0
         limit = self.use_limit
         return limit is not None and self.uses >= limit
+
+    @property
+    def uses_left(self) -> int | None:
+        """How many more uses it takes (None: unlimited). A monetary credit takes one more use without an
+        amount at least (that use spends what is left, or its even share of it, see default_amount)."""
+        if self.remaining_value is not None:
+            if self.remaining_value == 0:
+                return 0
+            limit = self.use_limit
+            return 1 if limit is None else max(limit - self.uses, 1)
+        limit = self.use_limit
+        return None if limit is None else max(limit - self.uses, 0)
+
+    def default_amount(self) -> int:
+        """What a use of a monetary credit spends when it names no amount: all that is left, except on a
+        limited multi-use credit before its last use, where it is an even share of what is left over the
+        uses left (so a 4-use voucher of 200 is used up by four uses of 50, as before amounts existed)."""
+        limit = self.use_limit
+        if not self.multi_use or limit is None or self.uses + 1 >= limit:
+            return self.remaining_value
+        return self.remaining_value // (limit - self.uses)
 
     def status_at(self, now: datetime) -> str:
         if self.revoked_at is not None:
@@ -253,6 +306,8 @@ class CreditUse(models.Model):
     reference = models.CharField(max_length=255, null=True, blank=True)
     note = models.TextField(blank=True)
     revenue = models.BigIntegerField()
+    # Monetary credits only: the money this use spent (minor units); None for a use of an offering.
+    amount = models.BigIntegerField(null=True, blank=True)
     used_by = models.CharField(max_length=200)
     used_by_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
@@ -267,6 +322,9 @@ class CreditUse(models.Model):
         ordering = ["used_at", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(revenue__gte=0), name="credit_use_revenue_non_negative"),
+            models.CheckConstraint(
+                condition=Q(amount__isnull=True) | Q(amount__gte=0), name="credit_use_amount_non_negative"
+            ),
             # A retried redeem with the same reference can never record a second use.
             models.UniqueConstraint(
                 fields=["credit", "reference"],

@@ -58,7 +58,8 @@ LIABILITY_SQL = """
 WITH c AS MATERIALIZED (
     SELECT coupon_id, created_at, revenue, revenue - revenue_recognised AS left_over, redeemed_at, updated_at,
            revoked_at, expiry_date,
-           (NOT multi_use AND uses >= 1) OR (multi_use AND max_uses IS NOT NULL AND uses >= max_uses) AS fully
+           COALESCE(remaining_value = 0,
+                    (NOT multi_use AND uses >= 1) OR (multi_use AND max_uses IS NOT NULL AND uses >= max_uses)) AS fully
     FROM credits_customercredit WHERE account_id = %(account)s
 ), ev AS (
     SELECT coupon_id, created_at AS at, revenue AS iv, 1 AS i_n, 0::bigint AS uv, 0 AS u_n,
@@ -94,7 +95,11 @@ ORDER BY month, coupon_id
 """
 
 
-_FULLY = "((NOT k.multi_use AND k.uses >= 1) OR (k.multi_use AND k.max_uses IS NOT NULL AND k.uses >= k.max_uses))"
+# Fully used (CreditQuerySet.fully_used_q): a monetary credit with nothing left, any other by its use count.
+_FULLY = (
+    "COALESCE(k.remaining_value = 0,"
+    " (NOT k.multi_use AND k.uses >= 1) OR (k.multi_use AND k.max_uses IS NOT NULL AND k.uses >= k.max_uses))"
+)
 
 # The flows (not outstanding) of the events with a time in [lo, hi), per coupon and month: the same rules
 # as LIABILITY_SQL, each event found by a range scan of its own time column. The fully-used count is found
@@ -285,7 +290,7 @@ def _rows_python(*, account: Account, zone: str, now: datetime):
         cell[index * 2 + 1] += count
 
     credits = CustomerCredit.objects.filter(account=account).only(
-        "coupon_id", "created_at", "revenue", "revenue_recognised", "multi_use", "max_uses", "uses",
+        "coupon_id", "created_at", "revenue", "revenue_recognised", "multi_use", "max_uses", "uses", "remaining_value",
         "redeemed_at", "updated_at", "revoked_at", "expiry_date",
     )  # fmt: skip
     for c in credits.iterator(chunk_size=2000):

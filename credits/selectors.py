@@ -88,15 +88,13 @@ def benefits_of(*, customer: Customer, keys: list[str] | None = None) -> list[di
         credits = credits.filter(coupon__benefit_key__in=keys)
     summary: dict[str, dict] = {}
     for credit in credits.select_related("coupon").only(
-        "coupon__benefit_key", "revoked_at", "multi_use", "max_uses", "uses", "expiry_date"
+        "coupon__benefit_key", "revoked_at", "multi_use", "max_uses", "uses", "remaining_value", "expiry_date"
     ):
         entry = summary.setdefault(credit.coupon.benefit_key, {"valid": False, "uses_left": 0})
         if credit.status_at(now) == CustomerCredit.Status.ACTIVE:
             entry["valid"] = True
-            limit = credit.use_limit
-            entry["uses_left"] = (
-                None if limit is None or entry["uses_left"] is None else entry["uses_left"] + limit - credit.uses
-            )
+            left = credit.uses_left
+            entry["uses_left"] = None if left is None or entry["uses_left"] is None else entry["uses_left"] + left
     ordered = keys if keys is not None else sorted(summary)
     return [{"key": key, **summary.get(key, {"valid": False, "uses_left": 0})} for key in ordered]
 
@@ -128,13 +126,11 @@ def holdings_of(*, customer: Customer, now: datetime | None = None) -> HoldingSu
         (summary.active if credit.status_at(now) == CustomerCredit.Status.ACTIVE else summary.closed).append(credit)
     for credit in summary.active:
         summary.remaining += credit.revenue - credit.revenue_recognised
-        limit = credit.use_limit
-        left = None if limit is None else limit - credit.uses
+        left = credit.uses_left
         coupon = credit.coupon
-        if coupon.kind == Coupon.Kind.MONETARY:
-            value = coupon.value if limit is None else coupon.value * left // limit
+        if credit.monetary:
             currency = coupon.currency or account.currency
-            summary.vouchers[currency] = summary.vouchers.get(currency, 0) + value
+            summary.vouchers[currency] = summary.vouchers.get(currency, 0) + credit.remaining_value
         else:
             name = coupon.offering or coupon.name
             known = summary.services.get(name, 0)

@@ -69,6 +69,7 @@ class AccountForm(ServiceModelForm):
 @admin.register(Account)
 class AccountAdmin(ServiceAdmin):
     form = AccountForm
+    account_path = ""  # each row is an account: its times in its own zone
     list_display = ("id", "name", "currency", "timezone", "created_at")
     search_fields = ("id", "name")
     ordering = ("id",)

@@ -26,6 +26,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import ngettext
 
 from config.kernel.actors import Actor
+from config.kernel.display import local_time_text
 from config.kernel.exceptions import DomainError, InvalidInput
 from config.kernel.text import unstorable
 from config.kernel.values import instant_problem
@@ -165,6 +166,43 @@ class ServiceModelForm(forms.ModelForm):
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
+def _field_or_none(model, name: str):
+    try:
+        return model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+
+
+def _account_path_of(model) -> str | None:
+    """`account` when the model has that foreign key, else `<fk>__account` through its first foreign key
+    whose model has one; None when neither."""
+    account = _field_or_none(model, "account")
+    if isinstance(account, models.ForeignKey | models.OneToOneField):
+        return "account"
+    for fk in model._meta.concrete_fields:
+        if isinstance(fk, models.ForeignKey) and isinstance(
+            _field_or_none(fk.related_model, "account"), models.ForeignKey
+        ):
+            return f"{fk.name}__account"
+    return None
+
+
+def _row_zone_column(model, name: str, path: str):
+    """A changelist column showing the field `name` in the zone of the row's account, named."""
+    steps = path.split("__") if path else []
+
+    def column(obj):
+        account = obj
+        for step in steps:
+            account = getattr(account, step, None)
+        return local_time_text(getattr(obj, name), account)
+
+    column.short_description = model._meta.get_field(name).verbose_name
+    column.admin_order_field = name
+    column.__name__ = name
+    return column
+
+
 class CheckedChangeList(ChangeList):
     """Django's changelist, whose query string (filters, search, date drill-down: anyone can edit it) is
     checked before it reaches the database. A parameter holding a character no row can hold (a NUL, a lone
@@ -186,14 +224,28 @@ class CheckedChangeList(ChangeList):
             raise IncorrectLookupParameters(exc) from exc
         return queryset
 
+    def apply_select_related(self, qs):
+        """The account of each row (LedgerAdmin.row_account_path) comes with it: one query for the page."""
+        qs = super().apply_select_related(qs)
+        path = getattr(self.model_admin, "row_account_path", lambda: None)()
+        if path and qs.query.select_related is not True:
+            qs = qs.select_related(path)
+        return qs
+
 
 class LedgerAdmin(admin.ModelAdmin):
     """The base of every staff page of the product (tests/staff check that every registered admin has it):
-    its changelist checks the query string (CheckedChangeList), and its own pages beyond Django's are
-    declared in `own_pages`: (route, view method, URL name suffix), each named
-    `<app>_<model>_<suffix>` and behind the admin site's sign-in."""
+    its changelist checks the query string (CheckedChangeList), shows each row's times in the zone of
+    that row's account, named (a list can span accounts in several zones), and its own pages beyond Django's
+    are declared in `own_pages`: (route, view method, URL name suffix), each named `<app>_<model>_<suffix>`
+    and behind the admin site's sign-in."""
 
     own_pages: tuple[tuple[str, str, str], ...] = ()
+
+    # How a row reaches its account, as a lookup ("account", "customer__account"; "" for an account
+    # itself); None (the default) works it out from the model: its `account` foreign key, or that of the
+    # first foreign key whose model has one. A model with neither keeps the page's zone.
+    account_path: str | None = None
 
     def get_changelist(self, request, **kwargs):
         return CheckedChangeList
@@ -218,6 +270,26 @@ class LedgerAdmin(admin.ModelAdmin):
             for route, view, suffix in self.own_pages
         ]
         return [*own, *super().get_urls()]
+
+    def row_account_path(self) -> str | None:
+        if self.account_path is not None:
+            return self.account_path
+        return _account_path_of(self.model)
+
+    def get_list_display(self, request):
+        names = super().get_list_display(request)
+        path = self.row_account_path()
+        if path is None:
+            return names
+        columns = self.__dict__.setdefault("_row_zone_columns", {})
+        shown = []
+        for name in names:
+            if isinstance(name, str) and isinstance(_field_or_none(self.model, name), models.DateTimeField):
+                if name not in columns:
+                    columns[name] = _row_zone_column(self.model, name, path)
+                name = columns[name]
+            shown.append(name)
+        return shown
 
 
 class ServiceAdmin(AccountZoneMixin, LedgerAdmin):

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from babel.numbers import format_currency, format_decimal, get_currency_precision
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.html import format_html
 
 from config.kernel.zones import zone_named
@@ -89,10 +90,11 @@ def account_zone(account) -> ZoneInfo:
 
 
 def local_time_text(moment: datetime | None, account) -> str:
-    """A time in the account's zone, with the zone's name: `2026-12-03 13:05 Europe/Oslo`."""
+    """A time in the account's zone, with the zone's name: `2026-12-03 13:05 Europe/Oslo` (no account:
+    the active zone's)."""
     if moment is None:
         return "—"
-    zone = account_zone(account)
+    zone = account_zone(account) if account is not None else timezone.get_current_timezone()
     try:
         return f"{moment.astimezone(zone):%Y-%m-%d %H:%M} {zone.key}"
     except (OverflowError, ValueError):  # past the calendar in that zone (kept out by every input since)

@@ -17,7 +17,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 
-from config.kernel.display import MoneyField, to_minor
+from config.kernel.display import MoneyField, local_time_text, to_minor
 from config.kernel.exceptions import DomainError, InvalidInput
 from customers.models import Account, ApprovalRequest
 
@@ -127,9 +127,10 @@ def normalised_csv(raw: bytes) -> io.StringIO:
 
 
 def run(
-    form: BulkGrantForm, *, account: Account, user, rows, column: str, selection: str
+    form: BulkGrantForm, *, account: Account, user, rows, column: str, selection: str, on_rejection=None
 ) -> grants.GrantSummary | ApprovalRequest:
-    """Grant now, or, when the account has an approval threshold, file the request (a dry run always runs)."""
+    """Grant now, or, when the account has an approval threshold, file the request (a dry run always runs).
+    `on_rejection` is given every rejected row of a grant that runs."""
     data = form.cleaned_data
     batch_key = data.get("batch_key") or grants.default_batch_key(coupon=data["coupon"], selection=selection)
     return approvals.credit_grant_bulk_by_staff(
@@ -142,6 +143,7 @@ def run(
         expiry_date=data.get("expiry_at"),
         revenue=data.get("revenue"),
         dry_run=data.get("dry_run", False),
+        on_rejection=on_rejection,
     )
 
 
@@ -161,20 +163,64 @@ def keep_upload(raw: bytes, name: str) -> str | None:
     return token
 
 
-def keep_rejections(summary: grants.GrantSummary) -> str | None:
-    """Keep the rejected rows for the reject report's download; its token, or None when nothing was rejected."""
-    if not summary.rejections:
-        return None
-    token = secrets.token_hex(16)
-    rows = [(r.row if r.row is not None else "", r.identifier, r.reason) for r in summary.rejections]
-    cache.set(f"bulk-grant-rejects:{token}", {"batch_key": summary.batch_key, "rows": rows}, KEEP_SECONDS)
-    return token
+# The reject report is kept in chunks of this many rows (one cache entry each), so a grant that rejects
+# a million rows never holds them all in one value, and the download streams them chunk by chunk.
+REJECT_CHUNK_ROWS = 10_000
+
+
+class RejectReport:
+    """Every rejected row of a grant run from the page (grants' on_rejection), kept in the cache for the
+    download for KEEP_SECONDS, in chunks of REJECT_CHUNK_ROWS; the page itself shows the first few."""
+
+    def __init__(self):
+        self.token = secrets.token_hex(16)
+        self.total = 0
+        self.chunks = 0
+        self._rows: list[tuple] = []
+
+    def add(self, rejection: grants.Rejection) -> None:
+        self._rows.append((rejection.row if rejection.row is not None else "", rejection.identifier, rejection.reason))
+        self.total += 1
+        if len(self._rows) >= REJECT_CHUNK_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._rows:
+            cache.set(f"bulk-grant-rejects:{self.token}:{self.chunks}", self._rows, KEEP_SECONDS)
+            self.chunks += 1
+            self._rows = []
+
+    def close(self, batch_key: str) -> str | None:
+        """Keep what is left and the report's head; its token, or None when nothing was rejected."""
+        if not self.total:
+            return None
+        self._flush()
+        head = {"batch_key": batch_key, "chunks": self.chunks, "total": self.total}
+        cache.set(f"bulk-grant-rejects:{self.token}", head, KEEP_SECONDS)
+        return self.token
 
 
 def kept_rejections(token: str) -> dict | None:
+    """The kept report ({"batch_key", "total", "rows": every rejected row, read chunk by chunk}), or None
+    when it was never kept or is no longer whole."""
     if not token or len(token) != 32 or not token.isalnum():
         return None
-    return cache.get(f"bulk-grant-rejects:{token}")
+    head = cache.get(f"bulk-grant-rejects:{token}")
+    if head is None:
+        return None
+    keys = [f"bulk-grant-rejects:{token}:{n}" for n in range(head["chunks"])]
+    if not all(cache.has_key(key) for key in keys):
+        return None
+
+    def rows():
+        for key in keys:
+            chunk = cache.get(key)
+            if chunk is None:  # expired while it was being read
+                yield ("", "", "the rest of this report is no longer kept: run the grant again (a dry run)")
+                return
+            yield from chunk
+
+    return {"batch_key": head["batch_key"], "total": head["total"], "rows": rows()}
 
 
 def upload_view(model_admin: admin.ModelAdmin, request):
@@ -191,6 +237,7 @@ def upload_view(model_admin: admin.ModelAdmin, request):
         else:
             raw, name = form.kept["raw"], form.kept["name"]
         digest = hashlib.sha256(raw)
+        report = RejectReport()
         try:
             column, rows = grants.csv_rows(normalised_csv(raw))
             summary = run(
@@ -200,6 +247,7 @@ def upload_view(model_admin: admin.ModelAdmin, request):
                 rows=rows,
                 column=column,
                 selection=f"file:{digest.hexdigest()}",
+                on_rejection=report.add,
             )
         except InvalidInput as exc:
             for field, messages in exc.fields.items():
@@ -208,7 +256,7 @@ def upload_view(model_admin: admin.ModelAdmin, request):
             form.add_error(None, getattr(exc, "message", "The file is not UTF-8 text."))
         if isinstance(summary, grants.GrantSummary):  # (not a request waiting for approval)
             kept_token = keep_upload(raw, name) if summary.dry_run else None
-            reject_token = keep_rejections(summary)
+            reject_token = report.close(summary.batch_key)
     return render(
         model_admin,
         request,
@@ -218,8 +266,16 @@ def upload_view(model_admin: admin.ModelAdmin, request):
         kept_token=kept_token,
         reject_token=reject_token,
         run_now_fields=[(name, form.data.get(name, "")) for name in ("account", "coupon", "expiry_date", "revenue")],
-        batches=selectors.recent_bulk_batches(),
+        batches=_with_local_start(selectors.recent_bulk_batches()),
     )
+
+
+def _with_local_start(batches: list[dict]) -> list[dict]:
+    """Each batch's start in the zone of its own account, named (the list spans accounts)."""
+    accounts = Account.objects.in_bulk({batch["account_id"] for batch in batches})
+    for batch in batches:
+        batch["started_local"] = local_time_text(batch["started"], accounts.get(batch["account_id"]))
+    return batches
 
 
 def render(model_admin, request, form, summary, *, title: str, customers=None, action: str = "", **extra):

@@ -32,7 +32,8 @@ from config.kernel.admin import (
     posted,
     safe_next,
 )
-from config.kernel.display import iso, local_time_text, money
+from config.kernel.display import iso, local_time_text, money, money_text
+from config.kernel.exceptions import InvalidInput
 from config.kernel.exports import csv_response
 from customers.models import ApprovalRequest, Customer, Membership
 from customers.selectors import customer_number_query
@@ -55,6 +56,7 @@ from .filters import (
 )
 from .forms import (
     CreditBulkRedeemForm,
+    CreditBulkRevokeForm,
     CreditIssueForm,
     CreditRedeemForm,
     CreditReverseForm,
@@ -290,13 +292,17 @@ class CustomerCreditAdmin(CreditColumns, ServiceAdmin):
     @admin.action(description="Revoke selected credits…", permissions=["revoke"])
     def revoke_selected(self, request, queryset):
         credits = list(self._credits_for_action(queryset))
-        form = CreditRevokeForm(request.POST if "confirm" in request.POST else None)
+        form = CreditBulkRevokeForm(
+            request.POST if "confirm" in request.POST else None, initial={"reference": fresh_reference("revoke")}
+        )
         if form.is_bound and form.is_valid():
+            reason, reference = form.cleaned_data["reason"], form.cleaned_data["reference"]
+            shown = reference.replace("%", "%%")
             self._each_credit(
                 request,
                 credits,
-                functools.partial(services.credit_revoke, reason=form.cleaned_data["reason"]),
-                done=("Revoked %d credit", "Revoked %d credits"),
+                functools.partial(services.credit_revoke, reason=reason, reference=reference),
+                done=(f"Revoked %d credit (reference {shown})", f"Revoked %d credits (reference {shown})"),
                 failed_message="Could not revoke",
             )
             return None
@@ -308,7 +314,8 @@ class CustomerCreditAdmin(CreditColumns, ServiceAdmin):
             form,
             refused=refused,
             title="Revoke credits",
-            intro="A revoked credit can no longer be used, and revoking cannot be undone.",
+            intro="A revoked credit can no longer be used, and revoking cannot be undone. The reason and this "
+            "reference are kept in each credit's history.",
             verb="Revoke",
             action_name="revoke_selected",
         )
@@ -386,23 +393,45 @@ class CustomerCreditAdmin(CreditColumns, ServiceAdmin):
         return action_step(self, request, form, perform, page=shown, done=done, failed=failed, back=back, level=level)
 
     def redeem_view(self, request, object_id):
-        """Use the credit once, with an optional reference and note (GET: the form; POST: the service)."""
+        """Use the credit once, with an optional reference and note, and for a monetary credit the amount in
+        its currency (GET: the form; POST: the service). An amount the service refuses (more than is left
+        by now) shows the form again with the reason; nothing is written."""
         if not self.has_redeem_permission(request):
             raise PermissionDenied
         credit = self._credit_or_404(request, object_id)
-        return self._credit_action(
-            request,
-            credit,
-            CreditRedeemForm(posted(request)),
-            lambda data: on_credit(
-                services.credit_redeem, credit, request, reference=data["reference"] or None, note=data["note"]
-            ),
-            done=f"Redeemed {credit} (one use).",
-            failed=f"Could not redeem {credit}",
-            title="Redeem a credit",
-            submit="Redeem",
-            intro="Records one use of this credit now, with your name in its history.",
-        )
+        left_before = credit.remaining_value
+        form = CreditRedeemForm(posted(request), credit=credit)
+        facts = []
+        if credit.monetary:
+            currency = credit.coupon.currency or credit.account.currency
+            facts.append(("Left to spend", money(credit.remaining_value, currency)))
+
+        def perform(data):
+            arguments = {"reference": data["reference"] or None, "note": data["note"], "amount": data.get("amount")}
+            try:
+                return on_credit(services.credit_redeem, credit, request, **arguments)
+            except InvalidInput as exc:
+                # A refused amount belongs on the form, shown again (the step shows a form with errors).
+                for field, errors in exc.fields.items():
+                    form.add_error(field if field in form.fields else None, errors)
+                raise _ShownAgain from None
+
+        page = {
+            "done": lambda done: _redeemed_message(credit, done, left_before),
+            "failed": f"Could not redeem {credit}",
+            "title": "Redeem a credit",
+            "submit": "Redeem",
+            "intro": "Records a use of this voucher now, taking the amount you type from what is left, with your "
+            "name in its history."
+            if credit.monetary
+            else "Records one use of this credit now, with your name in its history.",
+            "facts": facts,
+        }
+        try:
+            return self._credit_action(request, credit, form, perform, **page)
+        except _ShownAgain:
+            # The form now holds the refusal, so the step shows it again instead of calling the service.
+            return self._credit_action(request, credit, form, perform, **page)
 
     def revoke_view(self, request, object_id):
         """Revoke the credit, with a reason (GET: the form; POST: the service)."""
@@ -545,3 +574,18 @@ def _customer_named(value: str) -> Customer | None:
     except ValueError:
         return None
     return Customer.objects.select_related("account").filter(pk=customer_id).first()
+
+
+def _redeemed_message(credit: CustomerCredit, done: CustomerCredit, left_before: int | None) -> str:
+    """What a redeem at the desk did: one use, or for a monetary credit the money it took and what is left."""
+    if left_before is None or done.remaining_value is None:
+        return f"Redeemed {credit} (one use)."
+    currency = credit.coupon.currency or credit.account.currency
+    if done.remaining_value == left_before:
+        return f"{credit}: this reference was already used; nothing more was taken."
+    taken = money_text(left_before - done.remaining_value, currency)
+    return f"Redeemed {taken} of {credit}; {money_text(done.remaining_value, currency)} left."
+
+
+class _ShownAgain(Exception):
+    """A service refused a value of the form: its errors are on the form, which is shown again."""

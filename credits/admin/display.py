@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.admin.utils import quote
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from config.kernel.display import local_time_text, money
@@ -29,16 +30,23 @@ def credit_status_label(credit: CustomerCredit) -> str:
 
 
 def credit_uses_label(credit: CustomerCredit) -> str:
+    """`1/3`: uses of the limit; a monetary credit's uses alone (what is left limits it, see credit_value)."""
+    if credit.monetary:
+        return str(credit.uses)
     limit = credit.use_limit
     return f"{credit.uses}/{'∞' if limit is None else limit}"
 
 
 def credit_value(credit: CustomerCredit):
-    """A monetary credit's face value in its currency; otherwise the revenue it recognises when used, in
-    the account's currency."""
+    """A monetary credit's face value in its currency, and what is left of it once partly used; otherwise
+    the revenue it recognises when used, in the account's currency."""
     coupon = credit.coupon
     if coupon.kind == Coupon.Kind.MONETARY:
-        return money(coupon.value, coupon.currency or credit.account.currency)
+        currency = coupon.currency or credit.account.currency
+        face = money(coupon.value, currency)
+        if credit.remaining_value is None or credit.remaining_value == coupon.value:
+            return face
+        return format_html("{} left of {}", money(credit.remaining_value, currency), face)
     return money(credit.revenue, credit.account.currency)
 
 

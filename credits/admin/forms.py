@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 
 from config.kernel.actors import Actor
 from config.kernel.admin import ServiceModelForm
-from config.kernel.display import MoneyField, to_minor
+from config.kernel.display import MoneyField, money_text, to_minor
 from customers.models import ApprovalRequest
 
 from ..models import CustomerCredit
@@ -58,13 +58,48 @@ class CreditRevokeForm(forms.Form):
     )
 
 
+class CreditBulkRevokeForm(CreditRevokeForm):
+    reference = forms.CharField(
+        max_length=255,
+        help_text="Kept in each credit's history with the reason; sending it again revokes nothing twice.",
+    )
+
+
 class CreditRedeemForm(forms.Form):
+    """One use of one credit. A monetary credit's use takes an amount in its currency (empty: all that is
+    left, or on a limited multi-use credit its even share), at most what is left."""
+
+    amount = MoneyField(required=False)
     reference = forms.CharField(
         required=False,
         max_length=255,
         help_text="Optional, e.g. a receipt number. A reference already used is not used again.",
     )
     note = forms.CharField(required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}))
+
+    def __init__(self, *args, credit: CustomerCredit, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.credit = credit
+        if not credit.monetary:
+            del self.fields["amount"]
+            return
+        self.currency = credit.coupon.currency or credit.account.currency
+        left = money_text(credit.remaining_value, self.currency)
+        empty = "one even share of it" if credit.default_amount() < credit.remaining_value else "all of it"
+        self.fields["amount"].label = f"Amount ({self.currency})"
+        self.fields["amount"].help_text = f"What this use takes, e.g. 80.00: at most the {left} left. Empty: {empty}."
+
+    def clean_amount(self):
+        amount = self.cleaned_data.get("amount")
+        if amount is None:
+            return None
+        minor = to_minor(amount, self.currency)
+        if minor <= 0:
+            raise ValidationError("Type an amount greater than 0, or leave it empty.")
+        if minor > self.credit.remaining_value:
+            left = money_text(self.credit.remaining_value, self.currency)
+            raise ValidationError(f"Only {left} is left on this credit.")
+        return minor
 
 
 class CreditBulkRedeemForm(forms.Form):

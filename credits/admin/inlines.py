@@ -9,7 +9,7 @@ from django.utils.html import format_html
 
 from config.kernel.actors import actor_name
 from config.kernel.admin import ReadOnlyInline
-from config.kernel.display import local_time_text, money
+from config.kernel.display import local_time_text, money, money_text
 
 from ..models import CreditEvent, CreditUse
 
@@ -19,11 +19,18 @@ class CreditUseInline(ReadOnlyInline):
     verbose_name = "use"
     verbose_name_plural = "uses"
     use_fields = (
-        "used_local", "used_by_name", "reference", "note", "revenue_shown", "reversed_local", "reversed_by_name",
+        "used_local", "used_by_name", "reference", "note", "amount_shown", "revenue_shown", "reversed_local",
+        "reversed_by_name",
     )  # fmt: skip
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("credit__account", "used_by_user")
+        return super().get_queryset(request).select_related("credit__account", "credit__coupon", "used_by_user")
+
+    @admin.display(description="amount")
+    def amount_shown(self, use):
+        """The money a use of a monetary credit took (in the coupon's currency); — for any other use."""
+        credit = use.credit
+        return money(use.amount, credit.coupon.currency or credit.account.currency)
 
     @admin.display(description="used at")
     def used_local(self, use):
@@ -71,11 +78,24 @@ class CreditEventInline(ReadOnlyInline):
     model = CreditEvent
     verbose_name = "history entry"
     verbose_name_plural = "history"
-    fields = ("when", "action", "actor_name", "reason")
+    fields = ("when", "action", "actor_name", "reason", "details")
     readonly_fields = fields
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("credit__account", "user")
+        return super().get_queryset(request).select_related("credit__account", "credit__coupon", "user")
+
+    @admin.display(description="details")
+    def details(self, event):
+        """The reference and the money of the entry (a use's amount and revenue; a bulk revoke's reference)."""
+        credit, data = event.credit, event.data
+        parts = []
+        if data.get("reference"):
+            parts.append(f"reference {data['reference']}")
+        if data.get("amount") is not None:
+            parts.append(f"amount {money_text(data['amount'], credit.coupon.currency or credit.account.currency)}")
+        if data.get("revenue") is not None:
+            parts.append(f"revenue {money_text(data['revenue'], credit.account.currency)}")
+        return "; ".join(parts) or "—"
 
     @admin.display(description="by")
     def actor_name(self, event):

@@ -88,6 +88,7 @@ class CreditOutputSerializer(StaticFieldsModelSerializer):
             "status",
             "expiry_date",
             "revenue",
+            "remaining_value",
             "redeemed_at",
             "revoked_at",
             "revoke_reason",
@@ -122,6 +123,14 @@ class CreditIssueInputSerializer(StrictInputSerializer):
 class CreditRedeemInputSerializer(StaticInputSerializer):
     reference = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=255)
     note = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=5000)
+    amount = IntegerInput(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        help_text="Monetary credits only: the money this use spends, in minor units, at most the credit's "
+        "remaining_value. Absent: the whole remaining value (a limited multi-use credit: an even share of it "
+        "over its uses left). Refused (422) on any other credit.",
+    )
 
 
 class CreditRevokeInputSerializer(StrictInputSerializer):
@@ -131,7 +140,7 @@ class CreditRevokeInputSerializer(StrictInputSerializer):
 class CreditUseOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = CreditUse
-        fields = ["id", "used_at", "reference", "note", "revenue", "used_by", "reversed_at", "reversed_by"]
+        fields = ["id", "used_at", "reference", "note", "revenue", "amount", "used_by", "reversed_at", "reversed_by"]
         read_only_fields = fields
 
 

@@ -111,7 +111,8 @@ class CustomerCreditViewSet(CreditsFamilyViewSet):
     @extend_schema(
         operation_id="redeemCustomerCredit",
         description="Uses the credit once. A reference already recorded on an unreversed use answers the credit "
-        "unchanged, so a retried redeem never uses twice.",
+        "unchanged, so a retried redeem never uses twice. A monetary credit can be used in parts: `amount` "
+        "(minor units) is what this use spends of its `remaining_value`; it is `redeemed` when nothing is left.",
         request=CreditRedeemInputSerializer,
         responses={200: data_envelope(CreditOutputSerializer)},
     )
@@ -123,6 +124,7 @@ class CustomerCreditViewSet(CreditsFamilyViewSet):
             credit_id=credit_id,
             reference=values.get("reference") or None,
             note=values.get("note") or "",
+            amount=values.get("amount"),
             actor=self.actor,
         )
         return self.one(credit, CreditOutputSerializer)

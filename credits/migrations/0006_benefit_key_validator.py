@@ -5,15 +5,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('credits', '0005_audit_labels'),
+        ("credits", "0005_audit_labels"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='coupon',
-            name='benefit_key',
-            field=models.CharField(blank=True, max_length=64, null=True, validators=[django.core.validators.RegexValidator('^[A-Za-z0-9_.-]{1,64}\\Z', 'Must match ^[A-Za-z0-9_.-]{1,64}$.')]),
+            model_name="coupon",
+            name="benefit_key",
+            field=models.CharField(
+                blank=True,
+                max_length=64,
+                null=True,
+                validators=[
+                    django.core.validators.RegexValidator(
+                        "^[A-Za-z0-9_.-]{1,64}\\Z", "Must match ^[A-Za-z0-9_.-]{1,64}$."
+                    )
+                ],
+            ),
         ),
     ]

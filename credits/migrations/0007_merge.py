@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('credits', '0006_benefit_key_validator'),
-        ('credits', '0006_liability_report_permission'),
+        ("credits", "0006_benefit_key_validator"),
+        ("credits", "0006_liability_report_permission"),
     ]
 
-    operations = [
-    ]
+    operations = []

@@ -150,6 +150,7 @@ def credit_issue(
         max_uses=coupon.max_uses if coupon.multi_use else None,
         expiry_date=expiry_date if expiry_date is not None else default_expiry(coupon, now=now),
         revenue=coupon.default_revenue if revenue is None else revenue,
+        remaining_value=coupon.spendable_value,
         issued_by=actor.label,
         issued_by_user_id=actor.user_id,
         issued_by_client_id=actor.api_client_id,
@@ -181,6 +182,22 @@ def _use_revenue(credit: CustomerCredit) -> int:
     return credit.revenue // limit
 
 
+def _spent(credit: CustomerCredit, amount: int | None) -> tuple[int, int]:
+    """The amount a use of monetary `credit` spends and the revenue it recognises: in proportion to the
+    value it spends of what is left, so the use that spends the rest recognises the rest and the uses sum
+    exactly to `revenue`. Refused in the family's dialect (`amount`) when it is not a positive whole number
+    of minor units within what is left."""
+    left = credit.remaining_value
+    if amount is None:
+        amount = credit.default_amount()
+    elif isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise InvalidInput.single("amount", "Must be a whole number of minor units greater than 0.")
+    elif amount > left:
+        raise InvalidInput.single("amount", f"Must be at most the value left on the credit ({left} minor units).")
+    unrecognised = credit.revenue - credit.revenue_recognised
+    return amount, unrecognised if amount == left else unrecognised * amount // left
+
+
 def use_locked_credit(
     credit: CustomerCredit,
     *,
@@ -189,39 +206,65 @@ def use_locked_credit(
     note: str = "",
     now: datetime | None = None,
     event_type: str = catalogue.CREDIT_REDEEMED,
+    amount: int | None = None,
 ) -> CreditUse:
-    """Record one use of a credit the caller has locked (select_for_update) in its transaction."""
+    """Record one use of a credit the caller has locked (select_for_update) in its transaction. A monetary
+    credit's use spends `amount` (minor units; None: see CustomerCredit.default_amount); any other credit
+    takes no amount."""
     now = now or timezone.now()
     status = credit.status_at(now)
     if status != CustomerCredit.Status.ACTIVE:
         message = f"The credit is {status}; only an active credit can be used."
         raise Conflict(message, code=CreditError.CREDIT_NOT_ACTIVE)
-    revenue = _use_revenue(credit)
+    if credit.monetary:
+        amount, revenue = _spent(credit, amount)
+    elif amount is not None:
+        raise InvalidInput.single("amount", "Only a monetary credit takes an amount; leave it out to use the credit.")
+    else:
+        revenue = _use_revenue(credit)
     return redeem.record_use(
-        credit, revenue=revenue, actor=actor, now=now, reference=reference, note=note, event_type=event_type
+        credit,
+        revenue=revenue,
+        amount=amount,
+        actor=actor,
+        now=now,
+        reference=reference,
+        note=note,
+        event_type=event_type,
     )
 
 
 def credit_redeem(
-    *, account: Account, customer_id, credit_id, actor: Actor, reference: str | None = None, note: str = ""
+    *,
+    account: Account,
+    customer_id,
+    credit_id,
+    actor: Actor,
+    reference: str | None = None,
+    note: str = "",
+    amount: int | None = None,
 ) -> CustomerCredit:
     """Use a credit once. The row lock makes simultaneous redeems queue, so a credit never gets more uses
-    than its limit; a reference already recorded on an unreversed use answers the credit unchanged.
+    than its limit, nor a monetary credit more spent than its remaining value; a reference already
+    recorded on an unreversed use answers the credit unchanged (whatever amount the retry names).
     On PostgreSQL one statement does it all (credits.services.redeem; one statement is one transaction, so it
-    needs no BEGIN/COMMIT of its own); when it writes nothing, the locked path below runs in its own
-    transaction and answers a known reference unchanged, or says why the credit is not usable."""
+    needs no BEGIN/COMMIT of its own) for a credit that is not monetary; when it writes nothing (a monetary
+    credit among the reasons), and for every redeem naming an `amount`, the locked path below runs in its
+    own transaction and answers a known reference unchanged, says why the credit is not usable, or writes
+    the use."""
     now = timezone.now()
-    done = redeem.try_redeem(
-        account_id=account.pk,
-        customer_id=customer_id,
-        credit_id=credit_id,
-        actor=actor,
-        now=now,
-        reference=reference or None,
-        note=note,
-    )
-    if done is not None:
-        return done
+    if amount is None:
+        done = redeem.try_redeem(
+            account_id=account.pk,
+            customer_id=customer_id,
+            credit_id=credit_id,
+            actor=actor,
+            now=now,
+            reference=reference or None,
+            note=note,
+        )
+        if done is not None:
+            return done
     return _credit_redeem_locked(
         account=account,
         customer_id=customer_id,
@@ -230,23 +273,32 @@ def credit_redeem(
         reference=reference,
         note=note,
         now=now,
+        amount=amount,
     )
 
 
 @transaction.atomic
-def _credit_redeem_locked(*, account: Account, customer_id, credit_id, actor: Actor, reference, note, now):
+def _credit_redeem_locked(*, account: Account, customer_id, credit_id, actor: Actor, reference, note, now, amount):
     credit = _locked_credit(account_id=account.pk, customer_id=customer_id, credit_id=credit_id)
     if reference and credit.use_records.filter(reference=reference, reversed_at__isnull=True).exists():
         return credit
-    use_locked_credit(credit, actor=actor, reference=reference or None, note=note, now=now)
+    use_locked_credit(credit, actor=actor, reference=reference or None, note=note, now=now, amount=amount)
     return credit
 
 
 @transaction.atomic
 def credit_revoke(
-    *, account: Account, customer_id, credit_id, actor: Actor, reason: str | None = None
+    *, account: Account, customer_id, credit_id, actor: Actor, reason: str | None = None, reference: str | None = None
 ) -> CustomerCredit:
+    """Revoke a credit that is not fully used. `reference` (optional, e.g. the staff desk's bulk revoke
+    reference) is kept in the credit's history with the reason; a revoke sent again with the reference
+    its credit was revoked with answers the credit unchanged (as a redeem's reference does)."""
     credit = _locked_credit(account_id=account.pk, customer_id=customer_id, credit_id=credit_id)
+    revoked_with_reference = CreditEvent.objects.filter(
+        credit=credit, action=CreditEvent.Action.REVOKED, data__reference=reference
+    )
+    if reference and credit.revoked_at is not None and revoked_with_reference.exists():
+        return credit
     if credit.revoked_at is not None:
         raise NotPossible("The credit is already revoked.", code=CreditError.CREDIT_ALREADY_REVOKED)
     if credit.fully_used:
@@ -257,7 +309,13 @@ def credit_revoke(
     credit.revoked_by = actor.label
     credit.updated_at = now
     credit.save(update_fields=["revoked_at", "revoke_reason", "revoked_by", "updated_at"])
-    _event(credit, CreditEvent.Action.REVOKED, actor, reason=reason or "")
+    _event(
+        credit,
+        CreditEvent.Action.REVOKED,
+        actor,
+        reason=reason or "",
+        **({"reference": reference} if reference else {}),
+    )
     redeem.credit_event_record(credit, catalogue.CREDIT_REVOKED)
     return credit
 
@@ -266,7 +324,8 @@ def credit_revoke(
 def credit_use_reverse(
     *, account: Account, customer_id, credit_id, use_id, actor: Actor, reason: str = ""
 ) -> CustomerCredit:
-    """Undo one use: the use is marked reversed (kept), `uses` goes down and its revenue is given back."""
+    """Undo one use: the use is marked reversed (kept), `uses` goes down and its revenue (and a monetary
+    credit's amount) is given back."""
     credit = _locked_credit(account_id=account.pk, customer_id=customer_id, credit_id=credit_id)
     use = selectors.credit_use_get(credit=credit, id=use_id)
     if use.reversed_at is not None:
@@ -279,10 +338,13 @@ def credit_use_reverse(
     use.save(update_fields=["reversed_at", "reversed_by"])
     credit.uses -= 1
     credit.revenue_recognised -= use.revenue
+    if credit.remaining_value is not None:
+        credit.remaining_value += use.amount or 0
     credit.redeemed_at = None
     credit.updated_at = now
-    credit.save(update_fields=["uses", "revenue_recognised", "redeemed_at", "updated_at"])
-    _event(credit, CreditEvent.Action.USE_REVERSED, actor, use=use, reason=reason, revenue=use.revenue)
+    credit.save(update_fields=["uses", "revenue_recognised", "remaining_value", "redeemed_at", "updated_at"])
+    spent = {} if use.amount is None else {"amount": use.amount}
+    _event(credit, CreditEvent.Action.USE_REVERSED, actor, use=use, reason=reason, revenue=use.revenue, **spent)
     redeem.credit_event_record(credit, catalogue.CREDIT_USE_REVERSED, use=use)
     return credit
 

@@ -95,9 +95,10 @@ def credit_grant_bulk_by_staff(
     expiry_date: datetime | None = None,
     revenue: int | None = None,
     dry_run: bool = False,
+    on_rejection=None,
 ) -> grants.GrantSummary | ApprovalRequest:
     """A dry run writes nothing and runs at once; a real grant waits for approval when the account has
-    a threshold."""
+    a threshold. `on_rejection` is given every rejected row of a grant that runs (grants.credit_grant_bulk)."""
 
     def write() -> grants.GrantSummary:
         return grants.credit_grant_bulk(
@@ -110,6 +111,7 @@ def credit_grant_bulk_by_staff(
             expiry_date=expiry_date,
             revenue=revenue,
             dry_run=dry_run,
+            on_rejection=on_rejection,
         )
 
     def held() -> tuple[str, dict]:

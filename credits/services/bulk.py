@@ -118,10 +118,11 @@ def _insert_postgresql(batch: Batch, rows: list[Wanted], now: datetime) -> set[t
             WITH ins AS (
                 INSERT INTO credits_customercredit (
                     id, account_id, customer_id, coupon_id, membership_id, source, multi_use, max_uses, uses,
-                    expiry_date, revenue, revenue_recognised, issued_by, issued_by_user_id, created_at, updated_at,
-                    batch_key, batch_row, rule_id, period_start, period_nth)
+                    expiry_date, revenue, revenue_recognised, remaining_value, issued_by, issued_by_user_id,
+                    created_at, updated_at, batch_key, batch_row, rule_id, period_start, period_nth)
                 SELECT gen_random_uuid(), %(account)s, customer_id, %(coupon)s, membership_id, %(source)s,
-                       %(multi_use)s, %(max_uses)s, 0, expiry_date, revenue, 0, %(actor)s, %(user)s, %(now)s, %(now)s,
+                       %(multi_use)s, %(max_uses)s, 0, expiry_date, revenue, 0, %(remaining_value)s, %(actor)s,
+                       %(user)s, %(now)s, %(now)s,
                        %(batch_key)s, batch_row, %(rule)s, period_start, period_nth
                 FROM {STAGE}
                 ON CONFLICT {batch.conflict_target} DO NOTHING
@@ -138,6 +139,7 @@ def _insert_postgresql(batch: Batch, rows: list[Wanted], now: datetime) -> set[t
                 "source": batch.source,
                 "multi_use": coupon.multi_use,
                 "max_uses": coupon.max_uses if coupon.multi_use else None,
+                "remaining_value": coupon.spendable_value,
                 "actor": batch.actor.label,
                 "user": batch.actor.user_id,
                 "now": now,
@@ -171,6 +173,7 @@ def _insert_orm(batch: Batch, rows: list[Wanted], now: datetime) -> set[tuple]:
                 max_uses=coupon.max_uses if coupon.multi_use else None,
                 expiry_date=w.expiry_date,
                 revenue=w.revenue,
+                remaining_value=coupon.spendable_value,
                 issued_by=batch.actor.label,
                 issued_by_user_id=batch.actor.user_id,
                 created_at=now,
@@ -304,10 +307,11 @@ def grant_staged(
         write = f"""ins AS (
             INSERT INTO credits_customercredit (
                 id, account_id, customer_id, coupon_id, membership_id, source, multi_use, max_uses, uses,
-                expiry_date, revenue, revenue_recognised, issued_by, issued_by_user_id, created_at, updated_at,
-                batch_key, batch_row, rule_id, period_start, period_nth)
+                expiry_date, revenue, revenue_recognised, remaining_value, issued_by, issued_by_user_id,
+                created_at, updated_at, batch_key, batch_row, rule_id, period_start, period_nth)
             SELECT gen_random_uuid(), %(account)s, customer_id, %(coupon)s, NULL, %(source)s, %(multi_use)s,
-                   %(max_uses)s, 0, coalesce(expiry_date, %(expiry)s), coalesce(revenue, %(revenue)s), 0, %(actor)s,
+                   %(max_uses)s, 0, coalesce(expiry_date, %(expiry)s), coalesce(revenue, %(revenue)s), 0,
+                   %(remaining_value)s, %(actor)s,
                    %(user)s, %(now)s, %(now)s, %(batch_key)s, batch_row, NULL, NULL, NULL
             FROM judged WHERE reason IS NULL
             ON CONFLICT {batch.conflict_target} DO NOTHING
@@ -377,6 +381,7 @@ def grant_staged(
                 "source": batch.source,
                 "multi_use": coupon.multi_use,
                 "max_uses": coupon.max_uses if coupon.multi_use else None,
+                "remaining_value": coupon.spendable_value,
                 "expiry": expiry_date,
                 "revenue": revenue,
                 "actor": batch.actor.label,

@@ -22,11 +22,12 @@ Why this keeps every guarantee of the locked ORM path (`select_for_update`, then
 - Tenant scope: the credit is found by account (and customer) in the statement itself.
 
 When the statement writes nothing (no such credit, not usable, a reference already used, no usable
-credit for a benefit key), these functions return None and the caller runs the locked ORM path, which
-then holds the lock (taken by the statement) and says why in the family's error, or answers a known
-reference with the credit unchanged (its check runs in a new statement, so it also sees a use committed
-by a concurrent request just before this one got the lock). Failures thus cost a few more statements;
-successes never do.
+credit for a benefit key, a monetary credit, whose use spends an amount), these functions return None
+and the caller runs the locked ORM path, which then holds the lock (taken by the statement) and says
+why in the family's error, writes a monetary credit's use, or answers a known reference with the credit
+unchanged (its check runs in a new statement, so it also sees a use committed by a concurrent request
+just before this one got the lock). Failures thus cost a few more statements; successes never do
+(monetary credits aside).
 
 On other databases (SQLite, `make run`) these functions return None at once and the ORM path does all
 of it, writing through `record_use` below: the same rows, the same rules, serialised by SQLite's
@@ -70,25 +71,30 @@ def record_use(
     reference: str | None = None,
     note: str = "",
     event_type: str = catalogue.CREDIT_REDEEMED,
+    amount: int | None = None,
 ) -> CreditUse:
     """Write one use of a credit that the caller has locked in its transaction and found usable, and its
-    event (`credit.redeemed`, or `benefit.used` for the benefits family)."""
+    event (`credit.redeemed`, or `benefit.used` for the benefits family). `amount`: what a use of a
+    monetary credit spends of its remaining value (None for any other credit)."""
     use = CreditUse.objects.create(
         credit=credit,
         used_at=now,
         reference=reference,
         note=note or "",
         revenue=revenue,
+        amount=amount,
         used_by=actor.label,
         used_by_user_id=actor.user_id,
         used_by_client_id=actor.api_client_id,
     )
     credit.uses += 1
     credit.revenue_recognised += revenue
+    if amount is not None:
+        credit.remaining_value -= amount
     if credit.fully_used:
         credit.redeemed_at = now
     credit.updated_at = now
-    credit.save(update_fields=["uses", "revenue_recognised", "redeemed_at", "updated_at"])
+    credit.save(update_fields=["uses", "revenue_recognised", "remaining_value", "redeemed_at", "updated_at"])
     CreditEvent.objects.create(
         credit=credit,
         action=CreditEvent.Action.USED,
@@ -97,7 +103,7 @@ def record_use(
         api_client_id=actor.api_client_id,
         use=use,
         reason="",
-        data={"reference": reference, "revenue": revenue},
+        data={"reference": reference, "revenue": revenue, **({} if amount is None else {"amount": amount})},
         created_at=now,
     )
     credit_event_record(credit, event_type, use=use)
@@ -128,10 +134,14 @@ def _columns(model) -> list[str]:
 
 # The credit is usable (CreditQuerySet.usable, status "active") and the revenue of its next use
 # (services._use_revenue): the same rules in SQL, applied to the locked row. `{c}` is the row's alias.
+# A monetary credit (remaining_value set) is usable while it has value left; the statements lock it like
+# any other (so the benefits family's burn-down order is the locked path's) but write no use of it: its
+# use spends an amount, which the locked path (services.use_locked_credit) works out.
 _USABLE = (
     "{c}.revoked_at IS NULL"
+    " AND ({c}.remaining_value > 0 OR ({c}.remaining_value IS NULL"
     " AND NOT ((NOT {c}.multi_use AND {c}.uses >= 1)"
-    " OR ({c}.multi_use AND {c}.max_uses IS NOT NULL AND {c}.uses >= {c}.max_uses))"
+    " OR ({c}.multi_use AND {c}.max_uses IS NOT NULL AND {c}.uses >= {c}.max_uses))))"
     " AND ({c}.expiry_date IS NULL OR {c}.expiry_date > %(now)s)"
 )
 _USE_REVENUE = (
@@ -150,10 +160,11 @@ def _typed(name: str, model, field_name: str) -> str:
 
 
 def _write_ctes(locked: str, event_type: str) -> str:
-    """The CTEs after `locked` (one usable, locked credit row with its `use_revenue`): insert the use,
-    update the credit, append the credit's history event and write the ledger event `event_type` with the
-    rows as written (events.services.row gives the same for the ORM path), timed by the database clock at
-    the write (`clock_timestamp()`, which orders it among the account's events still without a number).
+    """The CTEs after `locked` (one usable, locked credit row with its `use_revenue`): insert the use
+    (none for a monetary credit, see _USABLE), update the credit, append the credit's history event and
+    write the ledger event `event_type` with the rows as written (events.services.row gives the same for
+    the ORM path), timed by the database clock at the write (`clock_timestamp()`, which orders it among
+    the account's events still without a number).
     The event's sequence number is given after the commit, by the account's next numbering (events.models):
     taking it here would hold the account's counter row to the commit and queue every redeem of the account
     behind each other's WAL flush."""
@@ -178,6 +189,7 @@ use AS (
     INSERT INTO {use} (id, credit_id, used_at, reference, note, revenue, used_by, used_by_user_id, used_by_client_id)
     SELECT {values}
       FROM locked
+     WHERE locked.remaining_value IS NULL
     ON CONFLICT (credit_id, reference) WHERE reference IS NOT NULL AND reversed_at IS NULL DO NOTHING
     RETURNING *
 ),
@@ -213,7 +225,7 @@ ledger_event AS (
 def _redeem_sql() -> str:
     credit, coupon = CustomerCredit._meta.db_table, Coupon._meta.db_table
     locked = f"""WITH locked AS (
-    SELECT k.id, {_USE_REVENUE.format(c="k")} AS use_revenue
+    SELECT k.id, {_USE_REVENUE.format(c="k")} AS use_revenue, k.remaining_value
       FROM {credit} AS k
      WHERE k.account_id = %(account)s AND k.customer_id = %(customer)s AND k.id = %(credit)s
        AND {_USABLE.format(c="k")}
@@ -237,7 +249,7 @@ def _benefit_sql(lookup_field: str) -> str:
     # services.benefit_use). LIMIT sits above the row lock: a candidate that a concurrent use made
     # unusable is skipped on its newest version and the next one is locked instead.
     locked = f"""WITH locked AS (
-    SELECT k.id, {_USE_REVENUE.format(c="k")} AS use_revenue
+    SELECT k.id, {_USE_REVENUE.format(c="k")} AS use_revenue, k.remaining_value
       FROM {credit} AS k
       JOIN {coupon} AS p ON p.id = k.coupon_id
       JOIN {customer} AS u ON u.id = k.customer_id

@@ -365,6 +365,73 @@ class StaffInBrowser(StaticLiveServerTestCase):
             allowed = {f"{(oslo + timedelta(minutes=m)):%H:%M}" for m in (-1, 0, 1)}
             assert typed[:5] in allowed, (typed, allowed)
 
+    def assert_across_inside_the_viewport(self, element):
+        """Reachable across as the page opens: no sideways scrolling needed (down, the desk scrolls)."""
+        width = self.browser.execute_script("return document.documentElement.clientWidth")
+        left, right = self.browser.execute_script(
+            "const r = arguments[0].getBoundingClientRect(); return [r.left, r.right]", element
+        )
+        assert left >= 0 and right <= width, (element.text, left, right, width)
+
+    def _redeem_part_of_the_voucher(self, typed: str, reference: str):
+        """On the voucher's Redeem page: what is left is named, the amount is typed in NOK (inside the
+        viewport at this width), and the result says what was taken and what is left."""
+        amount = self.by_css("#id_amount")
+        self.assert_across_inside_the_viewport(amount)
+        assert "Amount (NOK)" in self.by_css("label[for=id_amount]").text
+        amount.send_keys(typed)
+        self.by_css("#id_reference").send_keys(reference)
+        self.submit("#credit-action-form input[type=submit]")
+
+    def test_desk_redeems_part_of_a_voucher(self):
+        with self.step("sign-in"):
+            self.sign_in("desk")
+        with self.step("open-the-voucher-redeem-page"):
+            self.open(f"/admin/credits/customercredit/{self.gift_credit.pk}/change/")
+            self.by_css(".object-tools a.redeem").click()
+            # The credit page has a #content-main too: read the redeem page only once it replaced it.
+            self.wait_until(lambda browser: "/redeem/" in browser.current_url, "the redeem page did not open")
+            assert "NOK 200.00" in self.by_css("#content-main ul").text
+        with self.step("a-bad-amount-is-refused-on-the-form"):
+            self._redeem_part_of_the_voucher("250", "RCPT-X")
+            assert "Only NOK 200.00 is left" in self.by_css(".errorlist").text
+            assert not CreditUse.objects.filter(credit=self.gift_credit).exists()
+        with self.step("redeem-80-of-200"):
+            self.by_css("#id_amount").clear()
+            self.by_css("#id_reference").clear()
+            self._redeem_part_of_the_voucher("80", "RCPT-80")
+            assert "Redeemed NOK 80.00" in self.messages() and "NOK 120.00 left" in self.messages()
+            self.gift_credit.refresh_from_db()
+            assert (self.gift_credit.remaining_value, self.gift_credit.status) == (12000, "active")
+            assert "NOK 120.00 left of NOK 200.00" in self.by_css("body").text
+
+    def test_desk_at_phone_width_redeems_the_rest_of_a_voucher(self):
+        credit_services.credit_redeem(
+            account=self.account, customer_id=self.customer.pk, credit_id=self.gift_credit.pk, actor=SYSTEM,
+            amount=8000,
+        )  # fmt: skip
+        self.browser.set_window_size(390, 844)
+        try:
+            with self.step("sign-in"):
+                self.sign_in("desk")
+            with self.step("the-voucher-redeem-button-inside-the-viewport"):
+                self.open(f"/admin/customers/customer/{self.customer.pk}/change/")
+                row = self.by_xpath("//div[contains(@class,'inline-group')]//tr[contains(., 'Gift card')]")
+                button = row.find_element("css selector", "a.redeem")
+                self.assert_across_inside_the_viewport(button)
+                button.click()
+                self.wait_until(lambda browser: "/redeem/" in browser.current_url, "the redeem page did not open")
+            with self.step("redeem-the-120-left"):
+                assert "NOK 120.00" in self.by_css("#content-main ul").text
+                self._redeem_part_of_the_voucher("120", "RCPT-120")
+                assert "Redeemed NOK 120.00" in self.messages() and "NOK 0.00 left" in self.messages()
+                self.gift_credit.refresh_from_db()
+                assert (self.gift_credit.remaining_value, self.gift_credit.status) == (0, "redeemed")
+                amounts = sorted(CreditUse.objects.filter(credit=self.gift_credit).values_list("amount", flat=True))
+                assert amounts == [8000, 12000]
+        finally:
+            self.browser.set_window_size(1400, 1000)
+
     def test_desk_at_tablet_width_reaches_redeem_and_revoke(self):
         self.browser.set_window_size(390, 844)
         try:

@@ -86,12 +86,13 @@ def revoke_action(*credits):
     return {"action": "revoke_selected", "_selected_action": [str(c.pk) for c in credits], "index": "0"}
 
 
-def revoke_confirmation(*credits, reason="Booked twice"):
+def revoke_confirmation(*credits, reason="Booked twice", reference="revoke-test-1"):
     return {
         "action": "revoke_selected",
         "_selected_action": [str(c.pk) for c in credits],
         "confirm": "yes",
         "reason": reason,
+        "reference": reference,
     }
 
 

@@ -156,7 +156,7 @@ def test_revoking_several_reports_each_outcome(desk, customer, coupon, credit):
     response = desk.post(CREDITS, revoke_confirmation(credit, redeemed))
 
     messages = messages_of(response)
-    assert f"Revoked 1 credit: {credit}." in messages
+    assert f"Revoked 1 credit (reference revoke-test-1): {credit}." in messages
     assert f"Could not revoke {redeemed}: A redeemed credit cannot be revoked." in messages
     credit.refresh_from_db()
     redeemed.refresh_from_db()
