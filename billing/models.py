@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models import F, JSONField, Q, Value
 from django.utils import timezone
 
-from config.kernel.history import ActorStampedModel, AppendOnlyModel
+from config.kernel.history import ActorStampedModel, RecordedByModel
 from customers.models import Account, Customer
 
 
@@ -49,7 +49,7 @@ class BillingAccount(ActorStampedModel):
         return f"{self.customer}: {self.currency} billing account"
 
 
-class BillingTransaction(AppendOnlyModel):
+class BillingTransaction(RecordedByModel):
     """One credit or debit of a billing account. `usage_id` is the client's id (the idempotency key of
     usages and top-ups); reverts are credits that name the debit they give back."""
 
@@ -68,7 +68,6 @@ class BillingTransaction(AppendOnlyModel):
     user_id = models.CharField(max_length=255, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     reverts = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="reverted_by")
-    created_by = models.CharField(max_length=200)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -86,7 +85,7 @@ class BillingTransaction(AppendOnlyModel):
         return f"{self.type} {self.amount} ({self.source})"
 
 
-class FeatureUsage(AppendOnlyModel):
+class FeatureUsage(RecordedByModel):
     """A `feature` usage: recorded and counted, no balance change."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -98,7 +97,6 @@ class FeatureUsage(AppendOnlyModel):
     description = models.TextField(blank=True)
     user_id = models.CharField(max_length=255, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
-    created_by = models.CharField(max_length=200)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

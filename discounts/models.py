@@ -5,11 +5,11 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from config.kernel.history import AppendOnlyModel
+from config.kernel.history import ActorStampedModel, RecordedByModel
 from customers.models import Account, ApiClient, Customer
 
 
-class DiscountRule(models.Model):
+class DiscountRule(ActorStampedModel):
     """A discount (Dintero style): a reward, optional stamp-card requirement and limits. `reward` and
     `purchase_from` never change after creation; a deleted rule is kept (soft delete)."""
 
@@ -41,9 +41,7 @@ class DiscountRule(models.Model):
     links = models.JSONField(default=list, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
-    created_by = models.CharField(max_length=200, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
-    updated_by = models.CharField(max_length=200, editable=False)
     deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
     deleted_by = models.CharField(max_length=200, null=True, blank=True, editable=False)
 
@@ -94,7 +92,7 @@ class DiscountRule(models.Model):
         return None if value is None or value < 0 else value
 
 
-class DiscountRef(models.Model):
+class DiscountRef(ActorStampedModel):
     """One customer's holding of one rule, with its statistics: exact sums over its usage refs, written
     by the service in the same transaction as each entry, so reading them never scans the entries."""
 
@@ -108,8 +106,8 @@ class DiscountRef(models.Model):
     usage = models.BigIntegerField(default=0)
     amount = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
-    created_by = models.CharField(max_length=200, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+    updated_by = None  # changes are not stamped: no updated_by column
 
     class Meta:
         # A customer's holding of a rule: the vendor's "discount ref", what the desk calls the customer's
@@ -128,7 +126,7 @@ class DiscountRef(models.Model):
         return f"{self.rule} for {self.customer}"
 
 
-class DiscountClaim(AppendOnlyModel):
+class DiscountClaim(RecordedByModel):
     """A point of sale's claim of discount rewards for one purchase (the vendor's
     `available_for_receipt/claims`): written once, with the usage refs it recorded, in one transaction."""
 
@@ -141,7 +139,6 @@ class DiscountClaim(AppendOnlyModel):
     purchase_at = models.DateTimeField()
     discounts = models.JSONField(default=list)
     created_at = models.DateTimeField(default=timezone.now)
-    created_by = models.CharField(max_length=200)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -157,7 +154,7 @@ class DiscountClaim(AppendOnlyModel):
         return f"claim {self.ref or self.id}"
 
 
-class UsageRef(AppendOnlyModel):
+class UsageRef(RecordedByModel):
     """One receipt entry of a discount ref: a `receipt_add`, or a `receipt_remove` that negates one."""
 
     class RefType(models.TextChoices):
@@ -173,7 +170,6 @@ class UsageRef(AppendOnlyModel):
     amount = models.BigIntegerField()
     purchase_at = models.DateTimeField()
     created_at = models.DateTimeField(default=timezone.now)
-    created_by = models.CharField(max_length=200)
     created_by_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

@@ -7,10 +7,11 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from config.kernel.history import ActorStampedModel
 from events.catalogue import CREDIT_EXPIRING_SOON
 
 
-class Endpoint(models.Model):
+class Endpoint(ActorStampedModel):
     class Kind(models.TextChoices):
         FRONTIER = "frontier", "Frontier (X-Signature, {id, action, data, created_at})"
         STANDARD = "standard", "Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature)"
@@ -39,9 +40,9 @@ class Endpoint(models.Model):
     cursor = models.BigIntegerField(default=0, editable=False)
     failing_since = models.DateTimeField(null=True, blank=True, editable=False)
     deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
-    created_by = models.CharField(max_length=200, blank=True, default="", editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+    updated_by = None  # changes are not stamped: no updated_by column
 
     class Meta:
         ordering = ["account_id", "created_at", "id"]

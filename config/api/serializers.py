@@ -272,7 +272,7 @@ class StaticInputSerializer(StrictInputSerializer):
 class StaticFieldsModelSerializer(serializers.ModelSerializer):
     # A ModelSerializer for answers, whose fields are worked out from the model once per class, not once per
     # instance. DRF builds, copies and binds every field each time a serializer is made and asked for its
-    # data (for a credit with its coupon: 27 fields, about 0.1 ms, a tenth of a redeem request's CPU).
+    # data (a credit with its coupon has 27 fields; what that costs a redeem is in docs/scaling.md).
     # - get_fields: each instance gets unbound copies of the fields built the first time (the schema and
     #   any caller of `.fields` see DRF's usual fields);
     # - to_representation: the answer is built the way DRF builds it (get_attribute, None stays None, the

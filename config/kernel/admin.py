@@ -475,12 +475,18 @@ def action_step(
     `perform(form.cleaned_data)`, says what was done (`done`: the text, or a function of the service's
     result) and goes `back` (a URL, or a function of the result, e.g. the page of what was created). When
     the service refuses (a DomainError), the refusal is said after `failed` ("Could not redeem ...: why")
-    and the page goes back too; without `failed`, the refusal is put on the form, which is shown again."""
+    and the page goes back too; without `failed`, or when the refusal names a field of the form (an
+    InvalidInput about a value the staff member typed, e.g. an amount more than is left by now), the
+    refusal is put on the form, which is shown again. Nothing was written either way."""
     if not (form.is_bound and form.is_valid()):
         return page(form)
     try:
         result = perform(form.cleaned_data)
     except DomainError as exc:
+        if isinstance(exc, InvalidInput) and form.fields.keys() & exc.fields.keys():
+            for field, errors in exc.fields.items():
+                form.add_error(field if field in form.fields else None, errors)
+            return page(form)
         if failed is None:
             form.add_error(None, refusal_text(exc))
             return page(form)

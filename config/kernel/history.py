@@ -19,6 +19,16 @@ class AppendOnlyModel(models.Model):
         raise RuntimeError(f"{type(self).__name__} rows are append-only")
 
 
+class RecordedByModel(AppendOnlyModel):
+    """A history row that names who wrote it: the label of an actor (config.kernel.actors.Actor.label).
+    Required: no history row is written without its actor."""
+
+    created_by = models.CharField(max_length=200)
+
+    class Meta:
+        abstract = True
+
+
 class ActorStampedModel(models.Model):
     """Who wrote a row and who last changed it: the label of an actor (config.kernel.actors.Actor.label),
     set by the services; `model_save` stamps `updated_by`. Empty for rows written before the columns

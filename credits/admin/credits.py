@@ -33,7 +33,6 @@ from config.kernel.admin import (
     safe_next,
 )
 from config.kernel.display import iso, local_time_text, money, money_text
-from config.kernel.exceptions import InvalidInput
 from config.kernel.exports import csv_response
 from customers.models import ApprovalRequest, Customer, Membership
 from customers.selectors import customer_number_query
@@ -408,13 +407,7 @@ class CustomerCreditAdmin(CreditColumns, ServiceAdmin):
 
         def perform(data):
             arguments = {"reference": data["reference"] or None, "note": data["note"], "amount": data.get("amount")}
-            try:
-                return on_credit(services.credit_redeem, credit, request, **arguments)
-            except InvalidInput as exc:
-                # A refused amount belongs on the form, shown again (the step shows a form with errors).
-                for field, errors in exc.fields.items():
-                    form.add_error(field if field in form.fields else None, errors)
-                raise _ShownAgain from None
+            return on_credit(services.credit_redeem, credit, request, **arguments)
 
         page = {
             "done": lambda done: _redeemed_message(credit, done, left_before),
@@ -427,11 +420,7 @@ class CustomerCreditAdmin(CreditColumns, ServiceAdmin):
             else "Records one use of this credit now, with your name in its history.",
             "facts": facts,
         }
-        try:
-            return self._credit_action(request, credit, form, perform, **page)
-        except _ShownAgain:
-            # The form now holds the refusal, so the step shows it again instead of calling the service.
-            return self._credit_action(request, credit, form, perform, **page)
+        return self._credit_action(request, credit, form, perform, **page)
 
     def revoke_view(self, request, object_id):
         """Revoke the credit, with a reason (GET: the form; POST: the service)."""
@@ -585,7 +574,3 @@ def _redeemed_message(credit: CustomerCredit, done: CustomerCredit, left_before:
         return f"{credit}: this reference was already used; nothing more was taken."
     taken = money_text(left_before - done.remaining_value, currency)
     return f"Redeemed {taken} of {credit}; {money_text(done.remaining_value, currency)} left."
-
-
-class _ShownAgain(Exception):
-    """A service refused a value of the form: its errors are on the form, which is shown again."""

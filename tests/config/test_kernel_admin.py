@@ -95,3 +95,29 @@ def test_without_failed_a_refusal_stays_on_the_form(refusal, shown):
 
     assert response.status_code == 200 and shown in response.content.decode()
     assert said == []
+
+
+def test_a_refused_value_of_the_form_goes_on_its_field_and_the_form_is_shown_again():
+    def refuse(data):
+        raise InvalidInput({"reason": ["Too late for that reason."], "other": ["Also this."]})
+
+    response, said, calls = step(RequestFactory().post("/", {"reason": "why"}), refuse)
+
+    assert response.status_code == 200
+    assert response.content.decode().split("\n") == [
+        "* reason",
+        "  * Too late for that reason.",
+        "* __all__",
+        "  * Also this.",
+    ]
+    assert (said, len(calls)) == ([], 1)
+
+
+def test_a_refusal_naming_no_field_of_the_form_follows_failed():
+    def refuse(data):
+        raise InvalidInput({"elsewhere": ["Not on this form."]})
+
+    response, said, _ = step(RequestFactory().post("/", {"reason": "why"}), refuse)
+
+    assert (response.status_code, response["Location"]) == (302, "/back/")
+    assert said == [(messages.ERROR, "Could not: Not on this form.")]
