@@ -270,7 +270,10 @@ def production_env(bench: Bench) -> dict[str, str]:
 class Server:
     """The production server setup: gunicorn, production settings, PostgreSQL."""
 
-    def __init__(self, bench: Bench, port: int = 8791, workers: int = 4, extra_env: dict | None = None):
+    def __init__(
+        self, bench: Bench, port: int = 8791, workers: int = 4, extra_env: dict | None = None, root: Path = ROOT
+    ):
+        """`root`: the tree whose code gunicorn serves (bench/pair.py serves two)."""
         self.port = port
         env = {**production_env(bench), **(extra_env or {})}
         self.process = subprocess.Popen(
@@ -288,8 +291,8 @@ class Server:
                 "--log-level",
                 "warning",
             ],
-            cwd=ROOT,
-            env=env,
+            cwd=root,
+            env={**env, "PYTHONPATH": str(root)},
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
