@@ -117,7 +117,10 @@ class CustomerCreditViewSet(CreditsFamilyViewSet):
         responses={200: data_envelope(CreditOutputSerializer)},
     )
     def redeem(self, request, customer_id, credit_id):
-        values = self.valid(CreditRedeemInputSerializer)
+        # The usual body is `{}` (or none): it names no field, and every field is optional without a default,
+        # so the serializer would answer it with no values; anything else is validated.
+        data = request.data
+        values = {} if type(data) is dict and not data else self.valid(CreditRedeemInputSerializer)
         credit = services.credit_redeem(
             account=self.account,
             customer_id=customer_id,
