@@ -88,3 +88,18 @@ def test_a_body_with_values_goes_through_the_serializer(api, credit, validated):
     status, _, content = _answer(api, credit, '{"reference": "till-1", "note": "desk"}')
     assert status == 200 and b'"uses":1' in content
     assert validated == [CreditRedeemInputSerializer]
+
+
+@pytest.mark.parametrize(
+    ("content_type", "status"),
+    [("application/json; charset=utf-8", 200), ("text/plain", 415), ("application/x-www-form-urlencoded", 415)],
+)
+def test_an_empty_object_in_another_content_type_is_negotiated_as_before(api, credit, content_type, status):
+    response = api.http.generic("POST", credit_path(credit, "/redeem"), b"{}", content_type, **api.headers)
+    assert response.status_code == status, response.content
+
+
+def test_a_body_over_the_size_limit_is_refused_as_before(api, credit, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1
+    assert _answer(api, credit, "{}")[0] == 413
+    assert _answer(api, credit, '{"note": "x"}')[0] == 413
