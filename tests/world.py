@@ -101,6 +101,12 @@ class Tenant:
             self.clients[key] = made
         return made
 
+    def top_up(self, amount: int) -> list:
+        """Tops up `wallet` by `amount` (a billing transaction and its event); the transactions made."""
+        return billing_services.billing_top_up(
+            account=self.account, billing_account_id=self.wallet.pk, usage_id=uuid.uuid4(), amount=amount, actor=SYSTEM
+        )
+
     def api(self, scopes=ALL_SCOPES, form: str = "api-key") -> Api:
         client, secret = self.client(scopes)
         api = Api(secret, client_id=client.client_id, form=form)
