@@ -29,6 +29,16 @@ from webhooks import worker as webhook_worker
 
 SYSTEM = Actor.system("tests")
 
+# The customer and the coupon most tests start from (also the `customer` and `coupon` fixtures' defaults).
+ADA = {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com"}
+MASSAGE = {
+    "name": "60 min massage",
+    "kind": "offering",
+    "offering": "Massage 60 min",
+    "benefit_key": "massage",
+    "default_revenue": 4500,
+}
+
 
 def scopes_without(required) -> list[str]:
     """Every scope but those that grant any of `required` (itself or one implying it)."""
@@ -137,9 +147,7 @@ def fill(value, ids: dict):
 
 def build_tenant(account_id: str, name: str, currency: str, card: str, barcode: str) -> Tenant:
     account = customer_services.account_create(account_id=account_id, name=name, currency=currency)
-    customer = customer_services.customer_create(
-        account=account, actor=SYSTEM, first_name="Ada", last_name="Lovelace", email="ada@example.com"
-    )
+    customer = customer_services.customer_create(account=account, actor=SYSTEM, **ADA)
     customer.card_number, customer.barcode = card, barcode
     customer.save(update_fields=["card_number", "barcode"])
     membership_type = customer_services.membership_type_create(account=account, name="Gold", actor=SYSTEM)
@@ -149,15 +157,7 @@ def build_tenant(account_id: str, name: str, currency: str, card: str, barcode: 
         started_at=timezone.now() - timedelta(days=3),
         actor=SYSTEM,
     )
-    coupon = credit_services.coupon_create(
-        account=account,
-        actor=SYSTEM,
-        name="60 min massage",
-        kind="offering",
-        offering="Massage 60 min",
-        benefit_key="massage",
-        default_revenue=4500,
-    )
+    coupon = credit_services.coupon_create(account=account, actor=SYSTEM, **MASSAGE)
 
     def issue():
         return credit_services.credit_issue(customer=customer, coupon=coupon, actor=SYSTEM, source="manual")

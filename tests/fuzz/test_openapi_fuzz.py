@@ -47,6 +47,7 @@ from credits.models import CreditUse, CustomerCredit
 from customers import services as customer_services
 from customers.models import Account
 from discounts import services as discount_services
+from tests.world import ADA, MASSAGE
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -74,24 +75,10 @@ def build_ledger() -> tuple[str, dict[str, list]]:
         account=account, name="fuzz", scopes=list(ALL_SCOPES), actor=SYSTEM
     )
     ada = customer_services.customer_create(
-        account=account,
-        actor=SYSTEM,
-        first_name="Ada",
-        last_name="Lovelace",
-        email="ada@example.com",
-        card_number="4242424242",
-        barcode="ADA-0001",
+        account=account, actor=SYSTEM, **ADA, card_number="4242424242", barcode="ADA-0001"
     )
     bob = customer_services.customer_create(account=account, actor=SYSTEM, first_name="Bob")
-    massage = credit_services.coupon_create(
-        account=account,
-        actor=SYSTEM,
-        name="60 min massage",
-        kind="offering",
-        offering="Massage 60 min",
-        benefit_key="massage",
-        default_revenue=4500,
-    )
+    massage = credit_services.coupon_create(account=account, actor=SYSTEM, **MASSAGE)
     sauna = credit_services.coupon_create(
         account=account,
         actor=SYSTEM,
