@@ -38,6 +38,8 @@ MASSAGE = {
     "benefit_key": "massage",
     "default_revenue": 4500,
 }
+# A stamp card: the ninth stamp's reward is one item free.
+STAMP_CARD = {"name": "Coffee card", "reward_type": "discount_item_quantity", "reward_value": 1, "requirement_stamp": 9}
 
 
 def scopes_without(required) -> list[str]:

@@ -47,7 +47,7 @@ from credits.models import CreditUse, CustomerCredit
 from customers import services as customer_services
 from customers.models import Account
 from discounts import services as discount_services
-from tests.world import ADA, MASSAGE
+from tests.world import ADA, MASSAGE, STAMP_CARD
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -109,14 +109,7 @@ def build_ledger() -> tuple[str, dict[str, list]]:
             account=account, customer_id=credit.customer_id, credit_id=credit.pk, actor=SYSTEM
         )
 
-    stamp_card = discount_services.discount_rule_create(
-        account=account,
-        actor=SYSTEM,
-        name="Coffee stamp card",
-        reward_type="discount_item_quantity",
-        reward_value=1,
-        requirement_stamp=9,
-    )
+    stamp_card = discount_services.discount_rule_create(account=account, actor=SYSTEM, **STAMP_CARD)
     debit = discount_services.discount_rule_create(
         account=account,
         actor=SYSTEM,
