@@ -42,6 +42,13 @@ MASSAGE = {
 STAMP_CARD = {"name": "Coffee card", "reward_type": "discount_item_quantity", "reward_value": 1, "requirement_stamp": 9}
 
 
+def oslo_account(account_id: str):
+    """An account (NOK) whose business is in Europe/Oslo, so that its local days and months are not UTC's."""
+    return customer_services.account_create(
+        account_id=account_id, name="Spa", currency="NOK", timezone_name="Europe/Oslo"
+    )
+
+
 def scopes_without(required) -> list[str]:
     """Every scope but those that grant any of `required` (itself or one implying it)."""
     return [scope for scope in ALL_SCOPES if not scope_catalog.grants_any([scope], required)]
