@@ -25,6 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 
 from tests.rehearsal.topology import Topology, free_port
+from tests.servers import gunicorn_command
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "T00000001"
@@ -88,6 +89,12 @@ class Bench:
 
     def manage(self, *args: str) -> None:
         subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, check=True)
+
+    def python_output(self, *args: str) -> str:
+        """The standard output of this Python run with `args` (manage.py ..., -c ...) in the repository."""
+        return subprocess.run(
+            [sys.executable, *args], cwd=ROOT, env=self.env, capture_output=True, text=True, check=True
+        ).stdout
 
     # --- data ------------------------------------------------------------------------------------
 
@@ -277,22 +284,7 @@ class Server:
         self.port = port
         env = {**production_env(bench), **(extra_env or {})}
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "config.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(workers),
-                "--timeout",
-                "60",
-                "--log-level",
-                "warning",
-            ],
-            cwd=root,
-            env={**env, "PYTHONPATH": str(root)},
+            gunicorn_command(port, workers, timeout=60), cwd=root, env={**env, "PYTHONPATH": str(root)}
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -324,14 +316,7 @@ def api_key(bench: Bench, *scopes: str) -> str:
     import json
 
     args = [arg for scope in scopes for arg in ("--scope", scope)]
-    output = subprocess.run(
-        [sys.executable, "manage.py", "create_api_client", ACCOUNT, "--name", "bench", *args, "--json"],
-        cwd=ROOT,
-        env=bench.env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    output = bench.python_output("manage.py", "create_api_client", ACCOUNT, "--name", "bench", *args, "--json")
     return json.loads(output)["secret"]
 
 
@@ -453,14 +438,7 @@ def api_keys(bench: Bench, count: int, *scopes: str) -> list[tuple[str, str]]:
         " actor=Actor.system('bench')) for i in range(int(sys.argv[2]))];"
         "print(json.dumps([[str(client.pk), secret] for client, secret in made]))"
     )
-    output = subprocess.run(
-        [sys.executable, "-c", script, ACCOUNT, str(count), *scopes],
-        cwd=ROOT,
-        env=bench.env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    output = bench.python_output("-c", script, ACCOUNT, str(count), *scopes)
     return [(client, secret) for client, secret in json.loads(output)]
 
 
@@ -724,14 +702,7 @@ PRINT_REDEEM_SQL = "from credits.services.redeem import _redeem_sql; print(_rede
 
 
 def _product_redeem_script(bench: Bench) -> str:
-    sql = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-v", "0", "-c", PRINT_REDEEM_SQL],
-        cwd=ROOT,
-        env=bench.env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    sql = bench.python_output("manage.py", "shell", "-v", "0", "-c", PRINT_REDEEM_SQL).strip()
     for name, value in PRODUCT_PARAMETERS.items():
         sql = sql.replace(f"%({name})s", value.replace("{account}", ACCOUNT))
     return f"\\set n random(1, {REDEEM_CREDITS})\n{sql};\n"

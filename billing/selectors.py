@@ -81,18 +81,10 @@ def transaction_list(
     return queryset.order_by("-created_at", "-id")
 
 
-_STREAM_FIELDS = (
-    "usage_id",
-    "billing_account_id",
-    "source",
-    "amount",
-    "type",
-    "description",
-    "user_id",
-    "metadata",
-    "created_at",
-    "updated_at",
-)
+# A transaction's columns that the API shows under their own names; before them it shows usage_id as `id`
+# and billing_account_id as `customer_id` (the paged list's serializer and the streamed list alike).
+TRANSACTION_SHOWN = ("source", "amount", "type", "description", "user_id", "metadata", "created_at", "updated_at")
+_STREAM_FIELDS = ("usage_id", "billing_account_id", *TRANSACTION_SHOWN)
 
 
 def transaction_stream(queryset: QuerySet[BillingTransaction]) -> Iterator[tuple]:

@@ -44,6 +44,20 @@ class Usage:
             == (billing_account_id, self.amount, self.source, self.description, self.user_id, self.metadata)
         )
 
+    def recorded_as(self, account, billing_account, actor: Actor, now) -> dict:
+        """The fields a debit and a feature usage take alike from the usage they record."""
+        return {
+            "account": account,
+            "billing_account": billing_account,
+            "usage_id": self.id,
+            "amount": self.amount,
+            "description": self.description,
+            "user_id": self.user_id,
+            "metadata": self.metadata,
+            "created_by": actor.label,
+            "created_at": now,
+        }
+
     def same_as_feature(self, usage: FeatureUsage, billing_account_id) -> bool:
         return self.type == "feature" and (
             usage.billing_account_id,
@@ -120,18 +134,7 @@ def billing_usage_report(*, account: Account, billing_account_id, usages: list[U
     _insert_debits(account, billing_account, [u for u in new if u.type == "credit"], actor, now)
     FeatureUsage.objects.bulk_create(
         [
-            FeatureUsage(
-                account=account,
-                billing_account=billing_account,
-                usage_id=u.id,
-                feature=u.source,
-                amount=u.amount,
-                description=u.description,
-                user_id=u.user_id,
-                metadata=u.metadata,
-                created_by=actor.label,
-                created_at=now,
-            )
+            FeatureUsage(feature=u.source, **u.recorded_as(account, billing_account, actor, now))
             for u in new
             if u.type == "feature"
         ]
@@ -184,18 +187,10 @@ def _insert_debits(account, billing_account, usages: list[Usage], actor: Actor, 
     txs = [
         BillingTransaction(
             id=uuid.uuid4(),
-            account=account,
-            billing_account=billing_account,
-            usage_id=u.id,
             type=BillingTransaction.Type.DEBIT,
             source=u.source,
-            amount=u.amount,
-            description=u.description,
-            user_id=u.user_id,
-            metadata=u.metadata,
-            created_by=actor.label,
-            created_at=now,
             updated_at=now,
+            **u.recorded_as(account, billing_account, actor, now),
         )
         for u in usages
     ]

@@ -37,21 +37,10 @@ from customers.models import Customer
 from . import services
 from .models import DiscountRef, DiscountRule, UsageRef
 
+# The rule's fields the service writes, but those of the vendor's wire shape, which only the API sets.
 RULE_FORM_FIELDS = (
     "account",
-    "name",
-    "description",
-    "active",
-    "private",
-    "purchase_from",
-    "purchase_to",
-    "reward_type",
-    "reward_value",
-    "requirement_stamp",
-    "requirement_gross_amount",
-    "limitation_repeat_usage",
-    "limitation_reward_usage",
-    "metadata",
+    *(name for name in services.RULE_FIELDS if name not in ("receipt_text", "campaign_id", "links")),
 )
 
 

@@ -20,7 +20,7 @@ from customers.models import Account, ApiClient, Customer, Membership, Membershi
 from tests.api import Api  # also imported from here by many modules
 from tests.snapshots import snapshot  # noqa: F401  (every row of every model; imported from here too)
 from tests.staff.two_factor import reauthenticated
-from tests.world import SYSTEM, World, build_world
+from tests.world import ADA, MASSAGE, SYSTEM, World, build_world
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "config.postgresql"
 
@@ -88,10 +88,7 @@ def anonymous() -> Api:
 @pytest.fixture
 def make_customer(db):
     def make(account: Account, **values) -> Customer:
-        values.setdefault("first_name", "Ada")
-        values.setdefault("last_name", "Lovelace")
-        values.setdefault("email", "ada@example.com")
-        return customer_services.customer_create(account=account, actor=SYSTEM, **values)
+        return customer_services.customer_create(account=account, actor=SYSTEM, **{**ADA, **values})
 
     return make
 
@@ -104,12 +101,7 @@ def customer(account, make_customer) -> Customer:
 @pytest.fixture
 def make_coupon(db):
     def make(account: Account, **values) -> Coupon:
-        values.setdefault("name", "60 min massage")
-        values.setdefault("kind", "offering")
-        values.setdefault("offering", "Massage 60 min")
-        values.setdefault("benefit_key", "massage")
-        values.setdefault("default_revenue", 4500)
-        return credit_services.coupon_create(account=account, actor=SYSTEM, **values)
+        return credit_services.coupon_create(account=account, actor=SYSTEM, **{**MASSAGE, **values})
 
     return make
 

@@ -28,6 +28,24 @@ def database_url(port: int | None = None) -> str:
     return f"postgres://{settings['USER']}@{settings['HOST']}:{port or settings['PORT']}/{settings['NAME']}"
 
 
+def gunicorn_command(port: int, workers: int, *, timeout: int) -> list[str]:
+    """The command that serves the app under gunicorn (as in production) on 127.0.0.1:`port`."""
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "config.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--timeout",
+        str(timeout),
+        "--log-level",
+        "warning",
+    ]
+
+
 @contextmanager
 def gunicorn(port: int, *, database_port: int | None = None, workers: int = 2, extra_env: dict | None = None):
     env = {
@@ -39,20 +57,7 @@ def gunicorn(port: int, *, database_port: int | None = None, workers: int = 2, e
         **(extra_env or {}),
     }
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--timeout",
-            "30",
-            "--log-level",
-            "warning",
-        ],
+        gunicorn_command(port, workers, timeout=30),
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

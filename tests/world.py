@@ -29,6 +29,25 @@ from webhooks import worker as webhook_worker
 
 SYSTEM = Actor.system("tests")
 
+# The customer and the coupon most tests start from (also the `customer` and `coupon` fixtures' defaults).
+ADA = {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com"}
+MASSAGE = {
+    "name": "60 min massage",
+    "kind": "offering",
+    "offering": "Massage 60 min",
+    "benefit_key": "massage",
+    "default_revenue": 4500,
+}
+# A stamp card: the ninth stamp's reward is one item free.
+STAMP_CARD = {"name": "Coffee card", "reward_type": "discount_item_quantity", "reward_value": 1, "requirement_stamp": 9}
+
+
+def oslo_account(account_id: str):
+    """An account (NOK) whose business is in Europe/Oslo, so that its local days and months are not UTC's."""
+    return customer_services.account_create(
+        account_id=account_id, name="Spa", currency="NOK", timezone_name="Europe/Oslo"
+    )
+
 
 def scopes_without(required) -> list[str]:
     """Every scope but those that grant any of `required` (itself or one implying it)."""
@@ -101,6 +120,12 @@ class Tenant:
             self.clients[key] = made
         return made
 
+    def top_up(self, amount: int) -> list:
+        """Tops up `wallet` by `amount` (a billing transaction and its event); the transactions made."""
+        return billing_services.billing_top_up(
+            account=self.account, billing_account_id=self.wallet.pk, usage_id=uuid.uuid4(), amount=amount, actor=SYSTEM
+        )
+
     def api(self, scopes=ALL_SCOPES, form: str = "api-key") -> Api:
         client, secret = self.client(scopes)
         api = Api(secret, client_id=client.client_id, form=form)
@@ -131,9 +156,7 @@ def fill(value, ids: dict):
 
 def build_tenant(account_id: str, name: str, currency: str, card: str, barcode: str) -> Tenant:
     account = customer_services.account_create(account_id=account_id, name=name, currency=currency)
-    customer = customer_services.customer_create(
-        account=account, actor=SYSTEM, first_name="Ada", last_name="Lovelace", email="ada@example.com"
-    )
+    customer = customer_services.customer_create(account=account, actor=SYSTEM, **ADA)
     customer.card_number, customer.barcode = card, barcode
     customer.save(update_fields=["card_number", "barcode"])
     membership_type = customer_services.membership_type_create(account=account, name="Gold", actor=SYSTEM)
@@ -143,15 +166,7 @@ def build_tenant(account_id: str, name: str, currency: str, card: str, barcode: 
         started_at=timezone.now() - timedelta(days=3),
         actor=SYSTEM,
     )
-    coupon = credit_services.coupon_create(
-        account=account,
-        actor=SYSTEM,
-        name="60 min massage",
-        kind="offering",
-        offering="Massage 60 min",
-        benefit_key="massage",
-        default_revenue=4500,
-    )
+    coupon = credit_services.coupon_create(account=account, actor=SYSTEM, **MASSAGE)
 
     def issue():
         return credit_services.credit_issue(customer=customer, coupon=coupon, actor=SYSTEM, source="manual")

@@ -12,7 +12,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from config.kernel.actors import Actor
-from config.kernel.admin import LedgerAdmin
+from config.kernel.admin import LedgerAdmin, ReadOnlyAdmin
 from config.kernel.exceptions import InvalidInput
 from events.models import Event, EventSettings
 
@@ -168,20 +168,11 @@ class DeliveryAdmin(LedgerAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(LedgerAdmin):
+class EventAdmin(ReadOnlyAdmin):
     list_display = ["sequence", "account", "type", "resource_type", "resource_id", "created_at"]
     list_filter = ["type"]
     search_fields = ["account__id", "resource_id", "id"]
     readonly_fields = [f.name for f in Event._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(EventSettings)

@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from billing.models import BillingAccount, BillingTransaction, Project
+from billing.selectors import TRANSACTION_SHOWN
 from billing.services import MAX_BATCH
 from config.api.fields import AwareDateTimeField, Int64Field
 from config.api.serializers import StrictInputSerializer
@@ -297,18 +298,7 @@ class TransactionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = BillingTransaction
-        fields = [
-            "id",
-            "customer_id",
-            "source",
-            "amount",
-            "type",
-            "description",
-            "user_id",
-            "metadata",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", "customer_id", *TRANSACTION_SHOWN]
         read_only_fields = fields
 
 

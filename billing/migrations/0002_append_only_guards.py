@@ -2,26 +2,11 @@
 
 from django.db import migrations
 
+from config.kernel.append_only import append_only
+
 TABLES = ["billing_billingtransaction", "billing_featureusage"]
-
-
-def install(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for table in TABLES:
-        schema_editor.execute(
-            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-            f"FOR EACH ROW EXECUTE FUNCTION benefit_ledger_refuse_change()"
-        )
-
-
-def uninstall(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for table in TABLES:
-        schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
 
 
 class Migration(migrations.Migration):
     dependencies = [("billing", "0001_initial"), ("credits", "0002_append_only_guards")]
-    operations = [migrations.RunPython(install, uninstall)]
+    operations = [append_only((table, "UPDATE OR DELETE") for table in TABLES)]

@@ -3,6 +3,8 @@ and no DELETE of credits or their uses. (SQLite, the embedded demo database, rel
 
 from django.db import migrations
 
+from config.kernel.append_only import append_only
+
 GUARD_FUNCTION = """
 CREATE OR REPLACE FUNCTION benefit_ledger_refuse_change() RETURNS trigger AS $$
 BEGIN
@@ -19,24 +21,11 @@ GUARDS = [
 ]
 
 
-def install(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    schema_editor.execute(GUARD_FUNCTION)
-    for table, operations in GUARDS:
-        schema_editor.execute(
-            f"CREATE TRIGGER {table}_append_only BEFORE {operations} ON {table} "
-            f"FOR EACH ROW EXECUTE FUNCTION benefit_ledger_refuse_change()"
-        )
-
-
-def uninstall(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for table, _operations in GUARDS:
-        schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
+def create_function(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(GUARD_FUNCTION)
 
 
 class Migration(migrations.Migration):
     dependencies = [("credits", "0001_initial")]
-    operations = [migrations.RunPython(install, uninstall)]
+    operations = [migrations.RunPython(create_function, migrations.RunPython.noop), append_only(GUARDS)]

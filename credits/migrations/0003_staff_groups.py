@@ -1,8 +1,9 @@
 """The two staff groups: `Credit desk` (view customers, coupons and credits; issue, redeem and revoke
 credits) and `Viewer` (view only)."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from config.kernel.group_permissions import create_all_permissions, permission
 
 CREDIT_DESK = "Credit desk"
 VIEWER = "Viewer"
@@ -25,22 +26,13 @@ DESK_EXTRA = [
 
 
 def create_groups(apps, schema_editor):
-    # Permissions are normally created after migrations; make sure they exist before we use them.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+    create_all_permissions(apps)
     Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-
-    def perm(app_label, codename):
-        return Permission.objects.get(content_type__app_label=app_label, codename=codename)
-
-    view_perms = [perm(app, f"view_{model}") for app, model in VIEW_MODELS]
+    view_perms = [permission(apps, app, f"view_{model}") for app, model in VIEW_MODELS]
     viewer, _ = Group.objects.get_or_create(name=VIEWER)
     viewer.permissions.set(view_perms)
     desk, _ = Group.objects.get_or_create(name=CREDIT_DESK)
-    desk.permissions.set(view_perms + [perm(app, codename) for app, codename in DESK_EXTRA])
+    desk.permissions.set(view_perms + [permission(apps, app, codename) for app, codename in DESK_EXTRA])
 
 
 def remove_groups(apps, schema_editor):

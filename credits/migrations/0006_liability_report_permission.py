@@ -2,31 +2,12 @@
 
 """The liability report's permission, granted to both staff groups (Credit desk and Viewer)."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from config.kernel.group_permissions import grant_one
 
 
 GROUPS = ["Credit desk", "Viewer"]
-
-
-def grant(apps, schema_editor):
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    permission = Permission.objects.get(content_type__app_label="credits", codename="view_liability_report")
-    for group in Group.objects.filter(name__in=GROUPS):
-        group.permissions.add(permission)
-
-
-def ungrant(apps, schema_editor):
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for permission in Permission.objects.filter(content_type__app_label="credits", codename="view_liability_report"):
-        for group in Group.objects.filter(name__in=GROUPS):
-            group.permissions.remove(permission)
 
 
 class Migration(migrations.Migration):
@@ -47,5 +28,5 @@ class Migration(migrations.Migration):
                 "verbose_name": "customer credit",
             },
         ),
-        migrations.RunPython(grant, ungrant),
+        grant_one(GROUPS, "credits", "view_liability_report"),
     ]

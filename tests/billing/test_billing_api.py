@@ -15,6 +15,19 @@ from tests.conftest import SYSTEM, Api, snapshot
 
 pytestmark = pytest.mark.django_db
 ERROR_SCHEMA = dialects.get("billing").error_schema()
+# The vendor's Transaction message: every field, always present.
+TRANSACTION_FIELDS = {
+    "id",
+    "customer_id",
+    "source",
+    "amount",
+    "type",
+    "description",
+    "user_id",
+    "metadata",
+    "created_at",
+    "updated_at",
+}
 
 
 def assert_error(response, status: int, grpc: int):
@@ -39,16 +52,6 @@ def ledger_state() -> dict:
         "features": FeatureUsage.objects.count(),
         **snapshot(),
     }
-
-
-@pytest.fixture
-def wallet(account, customer):
-    billing = services.billing_account_create(account=account, org_id=customer.pk, actor=SYSTEM)
-    services.billing_top_up(
-        account=account, billing_account_id=billing.pk, usage_id=uuid.uuid4(), amount=300, actor=SYSTEM
-    )
-    billing.refresh_from_db()
-    return billing
 
 
 def usage(amount=1, **values):
@@ -202,18 +205,7 @@ def test_balance_transactions_and_pages(api, wallet):
     assert body["balance"]["amount"] == "285" and body["balance"]["currency"] == "VC" and body["balance"]["updated_at"]
     first = api.get(account_url(wallet, "/transactions"), {"page_size": 4}).json()
     assert [t["amount"] for t in first["transactions"]] == ["5", "4", "3", "2"]
-    assert set(first["transactions"][0]) == {
-        "id",
-        "customer_id",
-        "source",
-        "amount",
-        "type",
-        "description",
-        "user_id",
-        "metadata",
-        "created_at",
-        "updated_at",
-    }
+    assert set(first["transactions"][0]) == TRANSACTION_FIELDS
     assert first["transactions"][0]["customer_id"] == str(wallet.pk)
     second = api.get(
         account_url(wallet, "/transactions"), {"page_size": 4, "page_token": first["next_page_token"]}

@@ -16,22 +16,10 @@ from billing.models import BillingAccount, BillingTransaction
 from config.kernel.values import INT64_MAX
 from tests.conftest import SYSTEM
 
-from .test_billing_api import account_url, assert_error, ledger_state, read_json, usage
+from .test_billing_api import TRANSACTION_FIELDS, account_url, assert_error, ledger_state, read_json, usage
 
 pytestmark = pytest.mark.django_db
 
-TRANSACTION_FIELDS = {
-    "id",
-    "customer_id",
-    "source",
-    "amount",
-    "type",
-    "description",
-    "user_id",
-    "metadata",
-    "created_at",
-    "updated_at",
-}
 ACCOUNT_FIELDS = {
     "id",
     "org_id",
@@ -51,16 +39,6 @@ ACCOUNT_FIELDS = {
     "balance",
 }
 ADDRESS_FIELDS = {"line1", "line2", "city", "state", "postal_code", "country"}
-
-
-@pytest.fixture
-def wallet(account, customer):
-    billing = services.billing_account_create(account=account, org_id=customer.pk, actor=SYSTEM)
-    services.billing_top_up(
-        account=account, billing_account_id=billing.pk, usage_id=uuid.uuid4(), amount=300, actor=SYSTEM
-    )
-    billing.refresh_from_db()
-    return billing
 
 
 def admin_url(wallet, suffix=""):

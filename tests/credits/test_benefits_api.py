@@ -232,9 +232,16 @@ def test_found_by_barcode(api, make_customer, account, coupon, make_credit):
         ("?cardNumber=xyz", "request.invalid", "cardNumber"),
         ("?cardNumber=XYZ&cardNumberFormat=HEX_MSB", "request.invalid", "cardNumber"),
         ("?cardNumber=1&cardNumberFormat=OCTAL", "request.invalid", "cardNumberFormat"),
+        ("?pin=4711&barcode=B", "customer.identifier_ambiguous", "pin"),
+        ("?cardNumber=1&pin=4711", "customer.identifier_ambiguous", "pin"),
+        ("?pin=1&pin=2", "customer.identifier_ambiguous", "pin"),
+        ("?pin=47%0011", "request.invalid", "pin"),
     ],
 )
-def test_successor_identifier_errors_are_400(api, credit, query, code, reference):
+def test_successor_identifier_errors_are_400_and_use_nothing(
+    api, make_customer, account, coupon, make_credit, query, code, reference
+):
+    make_credit(make_customer(account, pin="4711"), coupon)
     before = snapshot()
     assert_error(api.get(f"/v1/customers/benefits{query}"), 400, code, reference)
     assert_error(api.post(f"/v1/customers/benefits/massage/use{query}"), 400, code, reference)
@@ -269,25 +276,6 @@ def test_found_by_pin(api, make_customer, account, coupon, make_credit):
     credit.refresh_from_db()
     assert credit.uses == 1
     assert CreditUse.objects.get(credit=credit).used_by == "client:pos-frontdesk"
-
-
-@pytest.mark.parametrize(
-    "query, code, reference",
-    [
-        ("?pin=4711&barcode=B", "customer.identifier_ambiguous", "pin"),
-        ("?cardNumber=1&pin=4711", "customer.identifier_ambiguous", "pin"),
-        ("?pin=1&pin=2", "customer.identifier_ambiguous", "pin"),
-        ("?pin=47%0011", "request.invalid", "pin"),
-    ],
-)
-def test_pin_identifier_errors_are_400_and_use_nothing(
-    api, make_customer, account, coupon, make_credit, query, code, reference
-):
-    make_credit(make_customer(account, pin="4711"), coupon)
-    before = snapshot()
-    assert_error(api.get(f"/v1/customers/benefits{query}"), 400, code, reference)
-    assert_error(api.post(f"/v1/customers/benefits/massage/use{query}"), 400, code, reference)
-    assert snapshot() == before
 
 
 def test_an_unknown_pin_or_another_accounts_pin_is_404(

@@ -17,6 +17,13 @@ def _redeem_all(credit, secret, count=20):
     return run_simultaneously(count, redeem)
 
 
+def _use_benefit_all(customer, secret, count):
+    def use(index: int) -> int:
+        return Api(secret).post(f"/v1/customers/{customer.number}/benefits/massage/use").status_code
+
+    return run_simultaneously(count, use)
+
+
 def test_twenty_simultaneous_redeems_of_a_single_use_credit(account, make_client, credit):
     _, secret = make_client(account)
     outcome = _redeem_all(credit, secret)
@@ -60,11 +67,7 @@ def test_twenty_simultaneous_benefit_uses_against_a_contingent_of_five(
 ):
     _, secret = make_client(account)
     credits = [make_credit(customer, coupon) for _ in range(5)]
-
-    def use(index: int) -> int:
-        return Api(secret).post(f"/v1/customers/{customer.number}/benefits/massage/use").status_code
-
-    assert run_simultaneously(20, use) == {204: 5, 409: 15}
+    assert _use_benefit_all(customer, secret, 20) == {204: 5, 409: 15}
     assert [CustomerCredit.objects.get(pk=c.pk).uses for c in credits] == [1] * 5
     assert CreditUse.objects.filter(credit__customer=customer).count() == 5
 
@@ -111,9 +114,5 @@ def test_simultaneous_uses_through_the_orm_path_too(account, make_client, custom
     monkeypatch.setattr(redeem, "FAST_PATH", False)
     _, secret = make_client(account)
     credits = [make_credit(customer, coupon) for _ in range(3)]
-
-    def use(index: int) -> int:
-        return Api(secret).post(f"/v1/customers/{customer.number}/benefits/massage/use").status_code
-
-    assert run_simultaneously(10, use) == {204: 3, 409: 7}
+    assert _use_benefit_all(customer, secret, 10) == {204: 3, 409: 7}
     assert [CustomerCredit.objects.get(pk=c.pk).uses for c in credits] == [1] * 3

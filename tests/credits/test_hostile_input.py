@@ -60,6 +60,13 @@ def assert_refused(response, field: str, before: dict) -> None:
     assert snapshot() == before
 
 
+def assert_page_number_refused(api, path: str, name: str, bad: str) -> None:
+    """A list's `name` (page or per_page) that is not a number in range: 422, naming it."""
+    response = api.get(path, {name: bad})
+    assert response.status_code == 422, response.content
+    assert name in response.json()["errors"]
+
+
 # --- coupons ------------------------------------------------------------------------------------------
 
 
@@ -122,9 +129,7 @@ def test_a_credit_expiry_without_an_offset_is_422(api, customer, coupon, bad):
 @pytest.mark.parametrize("name", ["page", "per_page"])
 @pytest.mark.parametrize("bad", BAD_QUERY_NUMBERS, ids=repr)
 def test_a_page_number_that_is_not_one_is_422(api, credit, path, name, bad):
-    response = api.get(path.format(customer=credit.customer_id), {name: bad})
-    assert response.status_code == 422, response.content
-    assert name in response.json()["errors"]
+    assert_page_number_refused(api, path.format(customer=credit.customer_id), name, bad)
 
 
 # --- membership credit rules ------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from credits.models import CustomerCredit, LiabilityMonth, LiabilityRollup
 from credits.services import liability
 from customers import services as customer_services
 from tests.credits.test_reports import _generated
+from tests.world import oslo_account
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="the rollup is PostgreSQL's")
 
@@ -26,9 +27,7 @@ T0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 def account(db):
-    return customer_services.account_create(
-        account_id="T00000043", name="Spa", currency="NOK", timezone_name="Europe/Oslo"
-    )
+    return oslo_account("T00000043")
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ within int64, and date-times without an offset, are a 422 in the family's dialec
 import pytest
 
 from tests.conftest import snapshot
-from tests.credits.test_hostile_input import BAD_DATES, BAD_QUERY_NUMBERS, assert_refused
+from tests.credits.test_hostile_input import BAD_DATES, BAD_QUERY_NUMBERS, assert_page_number_refused, assert_refused
 
 pytestmark = pytest.mark.django_db
 
@@ -37,9 +37,7 @@ def test_a_customer_number_filter_that_is_not_an_int64_is_422(api, customer, bad
 @pytest.mark.parametrize("name", ["page", "per_page"])
 @pytest.mark.parametrize("bad", BAD_QUERY_NUMBERS, ids=repr)
 def test_a_page_number_that_is_not_one_is_422(api, customer, path, name, bad):
-    response = api.get(path.format(customer=customer.pk), {name: bad})
-    assert response.status_code == 422, response.content
-    assert name in response.json()["errors"]
+    assert_page_number_refused(api, path.format(customer=customer.pk), name, bad)
 
 
 @pytest.mark.parametrize("bad", ["١٢٣", "12\n", " 12", "12 ", "+12", "1.0", "²"], ids=repr)

@@ -5,20 +5,14 @@ from customers import services as customer_services
 from discounts import services
 from discounts.models import DiscountRef, DiscountRule
 from tests.conftest import SYSTEM, client_for, make_staff
+from tests.world import STAMP_CARD
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def rule(account):
-    return services.discount_rule_create(
-        account=account,
-        actor=SYSTEM,
-        name="Coffee card",
-        reward_type="discount_item_quantity",
-        reward_value=1,
-        requirement_stamp=9,
-    )
+    return services.discount_rule_create(account=account, actor=SYSTEM, **STAMP_CARD)
 
 
 def test_rule_pages_show_statistics(root, rule, customer):

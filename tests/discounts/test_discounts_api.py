@@ -220,6 +220,16 @@ def test_unknown_path_is_json_404(api):
 # --- access tokens --------------------------------------------------------------------------------
 
 
+def rule_limited_to(secret: str, uses: int, *, value: int) -> dict:
+    """A new rule (an amount off), usable `uses` times by each holder, as the API answers it."""
+    body = {
+        "name": f"{uses} uses",
+        "reward": {"type": "discount_amount", "value": value},
+        "limitation": {"discount_repeat_usage": uses},
+    }
+    return Api(secret).post(RULES, body).json()
+
+
 def token_for(client, secret, grant_type="client_credentials"):
     basic = base64.b64encode(f"{client.client_id}:{secret}".encode()).decode()
     return Api(None).post(
@@ -268,30 +278,17 @@ def test_expired_tampered_and_unsigned_tokens_are_refused(account, make_client):
     token = token_for(client, secret).json()["access_token"]
     header, payload, signature = token.split(".")
     tampered = f"{header}.{payload[:-2]}xx.{signature}"
-    unsigned = jwt.encode(
-        {
-            "sub": client.client_id,
-            "aid": "T00000001",
-            "scope": "admin:discounts",
-            "iss": "benefit-ledger",
-            "iat": 1,
-            "exp": 9999999999,
-        },
-        key=None,
-        algorithm="none",
-    )
-    other_key = jwt.encode(
-        {
-            "sub": client.client_id,
-            "aid": "T00000001",
-            "scope": "admin:discounts",
-            "iss": "benefit-ledger",
-            "iat": 1,
-            "exp": 9999999999,
-        },
-        "not-the-servers-key-but-as-long-as-one-should-be",
-        algorithm="HS256",
-    )
+    # Claims the server would sign, but not signed by it.
+    claims = {
+        "sub": client.client_id,
+        "aid": "T00000001",
+        "scope": "admin:discounts",
+        "iss": "benefit-ledger",
+        "iat": 1,
+        "exp": 9999999999,
+    }
+    unsigned = jwt.encode(claims, key=None, algorithm="none")
+    other_key = jwt.encode(claims, "not-the-servers-key-but-as-long-as-one-should-be", algorithm="HS256")
     for bad in (tampered, unsigned, other_key):
         assert_error(Api(bad, form="bearer").get(RULES), 401, "unauthorized")
     with time_machine.travel(timezone.now() + timedelta(seconds=settings.ACCESS_TOKEN_LIFETIME + 5)):
@@ -522,18 +519,7 @@ def test_paging_2500_refs_by_1000_is_exact_and_an_index_range_scan(api, make_rul
 @pytest.mark.django_db(transaction=True)
 def test_twenty_simultaneous_receipts_against_repeat_usage_five(account, make_client, customer):
     _, secret = make_client(account)
-    rule = (
-        Api(secret)
-        .post(
-            RULES,
-            {
-                "name": "5 uses",
-                "reward": {"type": "discount_amount", "value": 100},
-                "limitation": {"discount_repeat_usage": 5},
-            },
-        )
-        .json()
-    )
+    rule = rule_limited_to(secret, 5, value=100)
 
     def send(index: int) -> int:
         return (

@@ -11,7 +11,7 @@ from customers.models import Customer
 from discounts.models import DiscountClaim, DiscountRef, DiscountRule, UsageRef
 from tests.concurrency import run_simultaneously
 from tests.conftest import Api
-from tests.discounts.test_discounts_api import RULES, assert_error, snapshot, token_for
+from tests.discounts.test_discounts_api import RULES, assert_error, rule_limited_to, snapshot, token_for
 
 pytestmark = pytest.mark.django_db
 
@@ -403,18 +403,7 @@ def test_claims_list_pages(api, rule_of):
 @pytest.mark.django_db(transaction=True)
 def test_simultaneous_claims_never_break_a_limit(account, make_client):
     _, secret = make_client(account)
-    rule = (
-        Api(secret)
-        .post(
-            RULES,
-            {
-                "name": "3 uses",
-                "reward": {"type": "discount_amount", "value": 1},
-                "limitation": {"discount_repeat_usage": 3},
-            },
-        )
-        .json()
-    )
+    rule = rule_limited_to(secret, 3, value=1)
 
     def send(index: int) -> int:
         return (

@@ -90,9 +90,7 @@ def test_a_change_that_rolled_back_left_no_event(world):
     count = Event.objects.count()
     with pytest.raises(RuntimeError), transaction.atomic():
         credit_services.credit_redeem(account=a.account, customer_id=a.customer.pk, credit_id=a.credit.pk, actor=SYSTEM)
-        billing_services.billing_top_up(
-            account=a.account, billing_account_id=a.wallet.pk, usage_id=uuid.uuid4(), amount=7, actor=SYSTEM
-        )
+        a.top_up(7)
         assert Event.objects.count() == count + 2
         raise RuntimeError("the request failed after its writes")
     assert Event.objects.count() == count
@@ -162,9 +160,7 @@ def test_the_one_statement_redeem_event_is_numbered_by_the_next_numbering(world)
     credit_services.credit_redeem(account=a.account, customer_id=a.customer.pk, credit_id=a.credit.pk, actor=SYSTEM)
     unnumbered = Event.objects.get(account=a.account, sequence=None)
     assert unnumbered.type == catalogue.CREDIT_REDEEMED
-    topped = billing_services.billing_top_up(
-        account=a.account, billing_account_id=a.wallet.pk, usage_id=uuid.uuid4(), amount=3, actor=SYSTEM
-    )[0]
+    topped = a.top_up(3)[0]
     assert events_sequence() == 0
     last = Event.objects.filter(account=a.account).order_by("-sequence")
     assert [e.resource_id for e in last[:2]] == [str(topped.pk), str(a.credit.pk)]

@@ -47,6 +47,7 @@ from credits.models import CreditUse, CustomerCredit
 from customers import services as customer_services
 from customers.models import Account
 from discounts import services as discount_services
+from tests.world import ADA, MASSAGE, STAMP_CARD
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -74,24 +75,10 @@ def build_ledger() -> tuple[str, dict[str, list]]:
         account=account, name="fuzz", scopes=list(ALL_SCOPES), actor=SYSTEM
     )
     ada = customer_services.customer_create(
-        account=account,
-        actor=SYSTEM,
-        first_name="Ada",
-        last_name="Lovelace",
-        email="ada@example.com",
-        card_number="4242424242",
-        barcode="ADA-0001",
+        account=account, actor=SYSTEM, **ADA, card_number="4242424242", barcode="ADA-0001"
     )
     bob = customer_services.customer_create(account=account, actor=SYSTEM, first_name="Bob")
-    massage = credit_services.coupon_create(
-        account=account,
-        actor=SYSTEM,
-        name="60 min massage",
-        kind="offering",
-        offering="Massage 60 min",
-        benefit_key="massage",
-        default_revenue=4500,
-    )
+    massage = credit_services.coupon_create(account=account, actor=SYSTEM, **MASSAGE)
     sauna = credit_services.coupon_create(
         account=account,
         actor=SYSTEM,
@@ -122,14 +109,7 @@ def build_ledger() -> tuple[str, dict[str, list]]:
             account=account, customer_id=credit.customer_id, credit_id=credit.pk, actor=SYSTEM
         )
 
-    stamp_card = discount_services.discount_rule_create(
-        account=account,
-        actor=SYSTEM,
-        name="Coffee stamp card",
-        reward_type="discount_item_quantity",
-        reward_value=1,
-        requirement_stamp=9,
-    )
+    stamp_card = discount_services.discount_rule_create(account=account, actor=SYSTEM, **STAMP_CARD)
     debit = discount_services.discount_rule_create(
         account=account,
         actor=SYSTEM,

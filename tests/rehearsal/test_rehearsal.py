@@ -66,9 +66,10 @@ class Site:
     admin_password: str = ""
     clients: dict = field(default_factory=dict)
 
-    def manage(self, *args: str) -> str:
+    def run(self, program: str, *args: str) -> str:
+        """The standard output of one of the installed product's programs, run in the install directory."""
         done = subprocess.run(
-            [str(self.app / "venv" / "bin" / "django-admin"), *args],
+            [str(self.app / "venv" / "bin" / program), *args],
             cwd=self.app,
             env=self.env,
             capture_output=True,
@@ -77,6 +78,9 @@ class Site:
         )
         assert done.returncode == 0, done.stderr[-3000:]
         return done.stdout
+
+    def manage(self, *args: str) -> str:
+        return self.run("django-admin", *args)
 
     def client(self, name: str, *scopes: str) -> dict:
         if name not in self.clients:
@@ -86,16 +90,7 @@ class Site:
 
     def python(self, script: str) -> str:
         """Runs a script with the installed product's interpreter, in the install directory."""
-        done = subprocess.run(
-            [str(self.app / "venv" / "bin" / "python"), "-c", script],
-            cwd=self.app,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stderr[-3000:]
-        return done.stdout
+        return self.run("python", "-c", script)
 
 
 def api(method: str, url: str, secret: str, body=None, headers: dict | None = None):

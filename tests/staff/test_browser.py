@@ -122,6 +122,15 @@ class StaffInBrowser(StaticLiveServerTestCase):
     # --- helpers ---
 
     @contextlib.contextmanager
+    def at_phone_size(self):
+        """The window at a phone's size (390 x 844) for the block, then back at the usual size."""
+        self.browser.set_window_size(390, 844)
+        try:
+            yield
+        finally:
+            self.browser.set_window_size(1400, 1000)
+
+    @contextlib.contextmanager
     def step(self, name: str):
         """Run a step; on failure keep a screenshot and the page source for whoever reads the CI log."""
         try:
@@ -410,8 +419,7 @@ class StaffInBrowser(StaticLiveServerTestCase):
             account=self.account, customer_id=self.customer.pk, credit_id=self.gift_credit.pk, actor=SYSTEM,
             amount=8000,
         )  # fmt: skip
-        self.browser.set_window_size(390, 844)
-        try:
+        with self.at_phone_size():
             with self.step("sign-in"):
                 self.sign_in("desk")
             with self.step("the-voucher-redeem-button-inside-the-viewport"):
@@ -429,12 +437,9 @@ class StaffInBrowser(StaticLiveServerTestCase):
                 assert (self.gift_credit.remaining_value, self.gift_credit.status) == (0, "redeemed")
                 amounts = sorted(CreditUse.objects.filter(credit=self.gift_credit).values_list("amount", flat=True))
                 assert amounts == [8000, 12000]
-        finally:
-            self.browser.set_window_size(1400, 1000)
 
     def test_desk_at_tablet_width_reaches_redeem_and_revoke(self):
-        self.browser.set_window_size(390, 844)
-        try:
+        with self.at_phone_size():
             with self.step("sign-in"):
                 self.sign_in("desk")
             with self.step("buttons-inside-the-viewport"):
@@ -469,8 +474,6 @@ class StaffInBrowser(StaticLiveServerTestCase):
                     "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
                 )
                 assert page <= screen, (page, screen)
-        finally:
-            self.browser.set_window_size(1400, 1000)
 
     # --- staff security ---
 

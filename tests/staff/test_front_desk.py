@@ -26,6 +26,7 @@ from discounts import services as discount_services
 from discounts.models import DiscountRef
 from tests.conftest import SYSTEM, client_for, make_staff, snapshot
 from tests.staff.two_factor import reauthenticated
+from tests.world import STAMP_CARD
 
 pytestmark = pytest.mark.django_db
 OSLO = ZoneInfo("Europe/Oslo")
@@ -195,10 +196,7 @@ def test_customer_history_shows_the_credits_issued_and_revoked_for_the_customer(
     billing_services.billing_top_up(
         account=account, billing_account_id=wallet.pk, usage_id=uuid.uuid4(), amount=70, actor=SYSTEM
     )
-    card = discount_services.discount_rule_create(
-        account=account, actor=SYSTEM, name="Coffee card", reward_type="discount_item_quantity", reward_value=1,
-        requirement_stamp=9,
-    )  # fmt: skip
+    card = discount_services.discount_rule_create(account=account, actor=SYSTEM, **STAMP_CARD)
     discount_services.discount_usage_record(
         rule=card,
         receipt=discount_services.Receipt(customer_id=str(customer.pk), ref="R-1", ref_type="receipt_add", stamp=1,
@@ -323,9 +321,8 @@ def desk_form(page: str, what: str) -> dict:
 
 def test_the_desk_adds_stamps_and_uses_the_reward_from_the_customer_page(desk, viewer, account, customer):
     rule = discount_services.discount_rule_create(
-        account=account, actor=SYSTEM, name="Coffee card", reward_type="discount_item_quantity", reward_value=1,
-        requirement_stamp=2,
-    )  # fmt: skip
+        account=account, actor=SYSTEM, **{**STAMP_CARD, "requirement_stamp": 2}
+    )
     page_url = reverse("admin:customers_customer_change", args=[customer.pk])
     desk_url = reverse("admin:discounts_discountrule_desk")
 

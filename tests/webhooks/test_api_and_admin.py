@@ -4,16 +4,12 @@ a range is resent, a private target is refused with nothing saved."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from billing import services as billing_services
 from config.models import IdempotencyRecord
 from events.models import Event
-from tests.world import SYSTEM
 from webhooks import secrets, services, worker
 from webhooks.models import Delivery, Endpoint
 
@@ -78,13 +74,7 @@ def test_staff_make_rotate_and_resend_in_the_admin(world, root, settings):
         new = next(m for m in messages_of(rotated) if "shown this once" in m).split(": ", 1)[1]
         assert {s for _, s in services.live_secrets(endpoint)} == {secret, new}
         for amount in (1, 2):
-            billing_services.billing_top_up(
-                account=world.a.account,
-                billing_account_id=world.a.wallet.pk,
-                usage_id=uuid.uuid4(),
-                amount=amount,
-                actor=SYSTEM,
-            )
+            world.a.top_up(amount)
         worker.run(once=True)
         first = Delivery.objects.filter(endpoint=endpoint).order_by("sequence").first().sequence
         resent = root.post(

@@ -229,9 +229,7 @@ def test_a_receiver_down_for_a_while_gets_everything_in_order_when_it_is_back(wo
     with Receiver(status=503) as receiver:
         endpoint, secret = services.endpoint_create(account=a.account, url=receiver.url, actor=SYSTEM)
         for amount in (1, 2, 3):
-            billing_services.billing_top_up(
-                account=a.account, billing_account_id=a.wallet.pk, usage_id=uuid.uuid4(), amount=amount, actor=SYSTEM
-            )
+            a.top_up(amount)
         deliver()
         # Only the first was tried (in order: the later ones wait behind it), and it waits its backoff.
         assert len(receiver.requests) == 1
@@ -255,9 +253,7 @@ def test_410_disables_the_endpoint_and_three_days_of_failure_too(world, settings
     with Receiver(status=410) as gone, Receiver(status=500) as failing:
         gone_endpoint, _ = services.endpoint_create(account=a.account, url=gone.url, actor=SYSTEM)
         failing_endpoint, _ = services.endpoint_create(account=a.account, url=failing.url, actor=SYSTEM)
-        billing_services.billing_top_up(
-            account=a.account, billing_account_id=a.wallet.pk, usage_id=uuid.uuid4(), amount=1, actor=SYSTEM
-        )
+        a.top_up(1)
         deliver()
         Endpoint.objects.filter(pk=failing_endpoint.pk).update(failing_since=timezone.now() - timedelta(days=3))
         Delivery.objects.filter(endpoint=failing_endpoint).update(next_attempt_at=timezone.now())
@@ -276,9 +272,7 @@ def test_410_disables_the_endpoint_and_three_days_of_failure_too(world, settings
 def test_redirects_are_not_followed(world):
     with Receiver(status=302) as receiver:
         endpoint, _ = services.endpoint_create(account=world.a.account, url=receiver.url, actor=SYSTEM)
-        billing_services.billing_top_up(
-            account=world.a.account, billing_account_id=world.a.wallet.pk, usage_id=uuid.uuid4(), amount=1, actor=SYSTEM
-        )
+        world.a.top_up(1)
         deliver()
     delivery = Delivery.objects.get(endpoint=endpoint)
     assert delivery.status == "pending" and delivery.response_status == 302 and len(receiver.requests) == 1
@@ -338,9 +332,7 @@ def test_private_targets_are_refused_at_delivery(world, settings):
     with Receiver() as receiver:
         endpoint, _ = services.endpoint_create(account=world.a.account, url=receiver.url, actor=SYSTEM)
         settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False  # as if the name now resolved to loopback
-        billing_services.billing_top_up(
-            account=world.a.account, billing_account_id=world.a.wallet.pk, usage_id=uuid.uuid4(), amount=1, actor=SYSTEM
-        )
+        world.a.top_up(1)
         deliver()
     assert receiver.requests == []
     delivery = Delivery.objects.get(endpoint=endpoint)
@@ -352,14 +344,10 @@ def _rotated_and_delivered_twice(world, kind: str) -> tuple[str, str, dict, dict
     with Receiver() as receiver:
         endpoint, old = services.endpoint_create(account=world.a.account, url=receiver.url, actor=SYSTEM, kind=kind)
         new = services.endpoint_secret_rotate(endpoint=endpoint, actor=SYSTEM, overlap=timedelta(hours=1))
-        billing_services.billing_top_up(
-            account=world.a.account, billing_account_id=world.a.wallet.pk, usage_id=uuid.uuid4(), amount=1, actor=SYSTEM
-        )
+        world.a.top_up(1)
         deliver()
         endpoint.secrets.exclude(key_id="2").update(expires_at=timezone.now())  # the overlap ends
-        billing_services.billing_top_up(
-            account=world.a.account, billing_account_id=world.a.wallet.pk, usage_id=uuid.uuid4(), amount=2, actor=SYSTEM
-        )
+        world.a.top_up(2)
         deliver()
     first, second = receiver.requests
     return old, new, first, second
@@ -406,13 +394,7 @@ def test_resend_a_range(world):
     with Receiver() as receiver:
         endpoint, _ = services.endpoint_create(account=world.a.account, url=receiver.url, actor=SYSTEM)
         for amount in (1, 2, 3):
-            billing_services.billing_top_up(
-                account=world.a.account,
-                billing_account_id=world.a.wallet.pk,
-                usage_id=uuid.uuid4(),
-                amount=amount,
-                actor=SYSTEM,
-            )
+            world.a.top_up(amount)
         deliver()
         first = endpoint.cursor + 2
         assert services.deliveries_resend(endpoint=endpoint, actor=SYSTEM, first=first, last=first + 1) == 2

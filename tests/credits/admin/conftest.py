@@ -10,6 +10,7 @@ from credits import services as credit_services
 from credits.models import CustomerCredit
 from customers import services as customer_services
 from tests.conftest import SYSTEM
+from tests.world import oslo_account
 
 CREDITS = reverse("admin:credits_customercredit_changelist")
 ISSUE = reverse("admin:credits_customercredit_add")
@@ -17,9 +18,7 @@ ISSUE = reverse("admin:credits_customercredit_add")
 
 @pytest.fixture
 def account(db):
-    return customer_services.account_create(
-        account_id="T00000042", name="Spa", currency="NOK", timezone_name="Europe/Oslo"
-    )
+    return oslo_account("T00000042")
 
 
 @pytest.fixture

@@ -48,16 +48,9 @@ def test_credit_desk_sees_the_issue_credit_link_and_the_viewer_does_not(desk, vi
     assert link not in viewer.get(change_url(customer)).content.decode()
 
 
-def test_customer_page_shows_benefits_with_validity_and_uses_left(superuser, customer, coupon):
-    multi = credit_services.coupon_create(
-        account=customer.account,
-        actor=SYSTEM,
-        name="Sauna",
-        kind="offering",
-        offering="Sauna",
-        benefit_key="sauna",
-        multi_use=True,
-        max_uses=5,
+def test_customer_page_shows_benefits_with_validity_and_uses_left(superuser, customer, coupon, make_coupon):
+    multi = make_coupon(
+        customer.account, name="Sauna", offering="Sauna", benefit_key="sauna", multi_use=True, max_uses=5
     )
     credit_services.coupon_update(coupon=coupon, actor=SYSTEM, benefit_key="massage")
     massage = credit_services.credit_issue(customer=customer, coupon=coupon, actor=SYSTEM, source="manual")
