@@ -18,15 +18,13 @@ admin.site.site_url = None
 # A staff member refused a page gets it inside the admin, with a way back (config/admin.py).
 handler403 = "config.admin.permission_denied"
 
-# The families' routes are spliced in, not include()d: an include with an empty prefix is a nested resolver
-# that every request passing it walks and records as tried (what that cost is in docs/scaling.md; the vendor
-# paths share no prefix to include them under).
+# The families' vendor paths share no prefix: each family's routes are included at the root.
 urlpatterns = [
-    *customers_api.urlpatterns,
-    *credits_api.urlpatterns,
-    *discounts_api.urlpatterns,
-    *billing_api.urlpatterns,
-    *webhooks_api.urlpatterns,
+    path("", include(customers_api)),
+    path("", include(credits_api)),
+    path("", include(discounts_api)),
+    path("", include(billing_api)),
+    path("", include(webhooks_api)),
     # Before the admin's own URLs, whose catch-all would take these paths.
     path("admin/security/", include(staff_urls)),
     path("admin/security/", include(staff_urls.passkey_urlpatterns)),

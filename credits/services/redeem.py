@@ -40,7 +40,6 @@ from datetime import datetime
 from functools import cache
 
 from django.db import connection
-from django.db.models.base import ModelState
 
 from config.kernel.actors import Actor
 from customers.models import Customer
@@ -291,8 +290,8 @@ def try_redeem(
     if row is None:
         return None
     split = len(_field_names(CustomerCredit))
-    credit = _loaded(CustomerCredit, row[:split])
-    credit.coupon = _loaded(Coupon, row[split:])
+    credit = CustomerCredit.from_db(connection.alias, _field_names(CustomerCredit), row[:split])
+    credit.coupon = Coupon.from_db(connection.alias, _field_names(Coupon), row[split:])
     return credit
 
 
@@ -325,19 +324,6 @@ def try_use_benefit(
         used_by_user_id=actor.user_id,
         used_by_client_id=actor.api_client_id,
     )
-
-
-def _loaded(model, values):
-    """The instance Model.from_db(alias, _field_names(model), values) gives (every concrete field loaded, not
-    adding, of this database), built by setting its attributes at once instead of running Model.__init__
-    field by field, with its pre_init and post_init signals (what that saves: docs/scaling.md). Only
-    for models that no post_init receiver watches (tests/credits/test_redeem.py checks these two)."""
-    instance = model.__new__(model)
-    instance.__dict__.update(zip(_field_names(model), values, strict=True))
-    state = instance._state = ModelState()
-    state.adding = False
-    state.db = connection.alias
-    return instance
 
 
 @cache
